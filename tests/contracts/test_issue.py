@@ -1,0 +1,105 @@
+"""Item 3 (issue), item 4 (batch issue), item 5 (top-up)."""
+
+from conftest import DAY, ETH, ONE_ETH, USD, YEAR
+
+from giftcert.ids import decode_id, is_buyer
+
+
+def test_issue_escrows_value_and_binds_terms(h):
+    before = h.eth_balance(h.gc.address)
+    valid_from = h.now() + 7 * DAY
+    receipt = h.tx("issue", h.holder, h.terms(occasion=2, valid_from=valid_from), ONE_ETH // 50,
+                   "Happy birthday, Sam", sender=h.buyer, value=ONE_ETH // 50)
+    issued = h.events("Issued", receipt)[0]["args"]
+    cert_id = issued["id"]
+    assert issued["buyer"] == h.buyer and issued["message"] == "Happy birthday, Sam"
+    assert h.eth_balance(h.gc.address) - before == ONE_ETH // 50
+    view = h.cert(cert_id)
+    assert view["owner"] == h.holder and view["balance"] == ONE_ETH // 50
+    assert view["merchant"] == h.coffee and view["currency"] == ETH and view["occasion"] == 2
+    assert view["validFrom"] == valid_from and view["merchantName"] == "Corner Coffee"
+    terms = decode_id(cert_id)
+    assert terms.valid_from == valid_from and terms.merchant == h.coffee
+    assert is_buyer(cert_id, h.buyer) and not is_buyer(cert_id, h.holder)
+    assert h.view("balanceOf", h.holder, cert_id) == 1
+    transfer = h.events("TransferSingle", receipt)[0]["args"]
+    assert transfer["to"] == h.holder and transfer["from"] == "0x" + "00" * 20 and transfer["value"] == 1
+
+
+def test_minimum_validity_is_five_years_by_default(h):
+    assert h.view("minValidity") >= 5 * YEAR
+    with h.reverts("ValidityTooShort"):
+        h.issue(validity=4 * YEAR)
+
+
+def test_admin_can_shorten_policy_for_demo(h):
+    h.tx("setMinValidity", 3600, sender=h.admin)
+    cert = h.issue(validity=2 * 3600)
+    assert h.cert(cert)["expiry"] > h.now()
+    with h.reverts("AccessControlUnauthorizedAccount"):
+        h.tx("setMinValidity", 1, sender=h.outsider)
+
+
+def test_opens_on_must_precede_expiry(h):
+    with h.reverts("InvalidValidFrom"):
+        h.issue(valid_from=h.now() + 6 * YEAR, validity=5 * YEAR + DAY)
+
+
+def test_zero_amount_and_zero_recipient_rejected(h):
+    with h.reverts("ZeroAmount"):
+        h.tx("issue", h.holder, h.terms(), 0, "", sender=h.buyer)
+    with h.reverts("ERC1155InvalidReceiver"):
+        h.tx("issue", "0x" + "00" * 20, h.terms(), 5, "", sender=h.buyer, value=5)
+
+
+def test_amount_over_88_bits_rejected(h):
+    h.fund_usd(h.buyer, 2**100)
+    with h.reverts("AmountTooLarge", amount=2**90):
+        h.issue(currency=h.usd_id, amount=2**90)
+
+
+def test_batch_issue_to_many_recipients(h):
+    recipients = [h.holder, h.friend, h.outsider]
+    amounts = [1000, 2000, 3000]
+    receipt = h.tx("issueBatch", recipients, amounts, h.terms(), "Team thanks", sender=h.buyer, value=6000)
+    ids = h.issued_ids(receipt)
+    assert len(set(ids)) == 3
+    for cert_id, owner, amount in zip(ids, recipients, amounts):
+        assert h.cert(cert_id)["owner"] == owner and h.balance(cert_id) == amount
+    assert [decode_id(i).serial for i in ids] == [decode_id(ids[0]).serial + k for k in range(3)]
+
+
+def test_batch_issue_rejects_mismatch_wrong_total_and_empty(h):
+    with h.reverts("LengthMismatch"):
+        h.tx("issueBatch", [h.holder], [1, 2], h.terms(), "", sender=h.buyer, value=3)
+    with h.reverts("WrongPayment", sent=2, expected=3):
+        h.tx("issueBatch", [h.holder, h.friend], [1, 2], h.terms(), "", sender=h.buyer, value=2)
+    with h.reverts("EmptyBatch"):
+        h.tx("issueBatch", [], [], h.terms(), "", sender=h.buyer)
+
+
+def test_batch_issue_in_stablecoin(h):
+    h.fund_usd(h.buyer, 100 * USD)
+    receipt = h.tx("issueBatch", [h.holder, h.friend], [25 * USD, 10 * USD], h.terms(currency=h.usd_id),
+                   "", sender=h.buyer)
+    assert [h.balance(i) for i in h.issued_ids(receipt)] == [25 * USD, 10 * USD]
+    assert h.view("balanceOf", h.gc.address, contract=h.usd) == 35 * USD
+
+
+def test_top_up_adds_value_and_emits_metadata_update(h):
+    cert = h.issue(amount=1000)
+    receipt = h.tx("topUp", cert, 500, sender=h.friend, value=500)
+    assert h.balance(cert) == 1500
+    assert h.events("ToppedUp", receipt)[0]["args"]["from"] == h.friend
+    assert h.events("MetadataUpdate", receipt)[0]["args"]["_tokenId"] == cert
+
+
+def test_top_up_rejects_unknown_expired_and_wrong_value(h):
+    with h.reverts("UnknownCertificate", id=12345):
+        h.tx("topUp", 12345, 1, sender=h.buyer, value=1)
+    cert = h.issue(amount=1000)
+    with h.reverts("WrongPayment"):
+        h.tx("topUp", cert, 10, sender=h.buyer, value=9)
+    h.warp(6 * YEAR)
+    with h.reverts("Expired", id=cert):
+        h.tx("topUp", cert, 10, sender=h.buyer, value=10)
