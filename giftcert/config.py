@@ -1,0 +1,146 @@
+"""Settings from the environment and `.env` (the environment wins over the file).
+
+The same code talks to the local anvil chain or any EVM network; only these settings change.
+The deployer key defaults to anvil's first dev key on the dev chain (31337) and nowhere else:
+a well-known key on a real chain is an invitation to lose funds, so it is refused outright.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT: Path = Path(__file__).resolve().parent.parent
+
+DEV_CHAIN_ID = 31337
+
+# The 10 keys anvil derives from "test test ... junk"; everyone on the internet knows them.
+ANVIL_DEV_KEYS: list[str] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+]
+
+_KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or unsafe; the message says which variable to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    rpc_url: str
+    chain_id: int
+    deployer_key: str
+    database_url: str
+    web_host: str
+    web_port: int
+    anvil_port: int
+    state_dir: Path
+
+    def __repr__(self) -> str:
+        # The key must never reach a log line, a traceback or a test report.
+        return (
+            f"Settings(rpc_url={self.rpc_url!r}, chain_id={self.chain_id}, "
+            f"deployer_key='<hidden>', database_url={self.database_url!r}, "
+            f"web_host={self.web_host!r}, web_port={self.web_port}, "
+            f"anvil_port={self.anvil_port}, state_dir={str(self.state_dir)!r})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def is_dev_chain(self) -> bool:
+        return self.chain_id == DEV_CHAIN_ID
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def anvil_state_file(self) -> Path:
+        return self.state_dir / "anvil-state.json"
+
+
+def load_settings(
+    env_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Reads settings from `environ` (default os.environ) over `env_file` (default ./.env)."""
+    values = _merged_values(env_file, os.environ if environ is None else environ)
+    anvil_port = _int(values, "GIFTCERT_ANVIL_PORT", 8545)
+    chain_id = _int(values, "GIFTCERT_CHAIN_ID", DEV_CHAIN_ID)
+    state_dir = _project_path(values.get("GIFTCERT_STATE_DIR") or ".giftcert")
+    default_db = f"sqlite:///{state_dir / 'giftcert.db'}"
+    return Settings(
+        rpc_url=values.get("GIFTCERT_RPC_URL") or f"http://127.0.0.1:{anvil_port}",
+        chain_id=chain_id,
+        deployer_key=_deployer_key(values.get("GIFTCERT_DEPLOYER_KEY"), chain_id),
+        database_url=values.get("GIFTCERT_DATABASE_URL") or default_db,
+        web_host=values.get("GIFTCERT_WEB_HOST") or "127.0.0.1",
+        web_port=_int(values, "GIFTCERT_WEB_PORT", 5000),
+        anvil_port=anvil_port,
+        state_dir=state_dir,
+    )
+
+
+def _merged_values(env_file: Path | None, environ: Mapping[str, str]) -> dict[str, str]:
+    path = PROJECT_ROOT / ".env" if env_file is None else Path(env_file)
+    from_file = dotenv_values(path) if path.is_file() else {}
+    merged = {k: v for k, v in from_file.items() if v is not None}
+    merged.update({k: v for k, v in environ.items() if k.startswith("GIFTCERT_")})
+    # An empty value means "unset", as people write `KEY=` in .env to disable a line.
+    return {k: v.strip() for k, v in merged.items() if v.strip()}
+
+
+def _int(values: Mapping[str, str], name: str, default: int) -> int:
+    raw = values.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw, 0)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _project_path(raw: str) -> Path:
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _deployer_key(raw: str | None, chain_id: int) -> str:
+    if chain_id == DEV_CHAIN_ID:
+        return _normalise_key(raw) if raw else ANVIL_DEV_KEYS[0]
+    if not raw:
+        raise ConfigError(
+            f"GIFTCERT_DEPLOYER_KEY is not set: chain id {chain_id} is not the local dev chain "
+            f"({DEV_CHAIN_ID}), so set GIFTCERT_DEPLOYER_KEY (in the environment or .env) to the "
+            "private key of a funded account you control."
+        )
+    key = _normalise_key(raw)
+    if key in ANVIL_DEV_KEYS:
+        raise ConfigError(
+            f"GIFTCERT_DEPLOYER_KEY is one of anvil's public dev keys, which anyone can use; "
+            f"refusing it on chain id {chain_id}. Set GIFTCERT_DEPLOYER_KEY to a key of your own, "
+            f"or GIFTCERT_CHAIN_ID={DEV_CHAIN_ID} for the local chain."
+        )
+    return key
+
+
+def _normalise_key(raw: str) -> str:
+    if not _KEY_RE.match(raw):
+        # Do not echo the value: it may be a real key with a typo.
+        raise ConfigError("GIFTCERT_DEPLOYER_KEY must be 64 hex digits (0x prefix optional)")
+    return "0x" + raw.removeprefix("0x").lower()

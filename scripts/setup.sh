@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Idempotent setup: venv, `pip install -e .` and `npm ci` only when their inputs changed
+# (a stamp holds the sha256 of pyproject.toml / package-lock.json), then link the toolchain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+digest() { sha256sum "$1" | cut -d' ' -f1; }
+stale() { [ ! -f "$1" ] || [ "$(cat "$1")" != "$(digest "$2")" ]; }
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "${PYTHON:-python3}" -m venv .venv
+fi
+
+pip_stamp=.venv/.giftcert-pip-stamp
+if stale "$pip_stamp" pyproject.toml; then
+  echo "setup: pip install -e . (pyproject.toml changed or first run)"
+  .venv/bin/pip install --disable-pip-version-check -q -e .
+  digest pyproject.toml > "$pip_stamp"
+fi
+
+npm_stamp=node_modules/.giftcert-npm-stamp
+if stale "$npm_stamp" package-lock.json; then
+  # A tree npm itself installed from this lockfile needs no reinstall: `npm ci` would wipe
+  # node_modules under anyone currently compiling or running anvil from it.
+  if [ -f node_modules/.package-lock.json ] && npm ls --depth=0 >/dev/null 2>&1 \
+      && [ ! package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "setup: node_modules already matches package-lock.json"
+  else
+    echo "setup: npm ci (package-lock.json changed or first run)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  digest package-lock.json > "$npm_stamp"
+fi
+
+# py-solc-x / ape-solidity find solc 0.8.37 through this link; ape-foundry needs anvil on PATH.
+.venv/bin/python -c "from giftcert.compiler import ensure_solcx_link; ensure_solcx_link()"
+ln -sf "$PWD/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" .venv/bin/anvil

@@ -1,0 +1,52 @@
+"""Session fixtures shared by every test: one anvil per test process, compiled artifacts, the
+dev accounts. Contract deployments live in tests/contracts/conftest.py.
+
+Under pytest-xdist each worker is its own session, so each starts its own anvil on a free port;
+compilation is shared through the on-disk cache (and a lock, so only one worker compiles).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from giftcert.chain import Anvil, ChainError, free_port
+from giftcert.compiler import ContractArtifact, compile_contracts
+from giftcert.config import ANVIL_DEV_KEYS
+
+
+def start_anvil(**kwargs) -> Anvil:
+    """Starts anvil on a free port, retrying if another process grabs the port first."""
+    for attempt in range(3):
+        try:
+            return Anvil(free_port(), **kwargs).start()
+        except ChainError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    node = start_anvil()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def w3(anvil: Anvil) -> Web3:
+    return Web3(Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 30}))
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> dict[str, ContractArtifact]:
+    return compile_contracts()
+
+
+@pytest.fixture(scope="session")
+def dev_accounts() -> list[LocalAccount]:
+    return [Account.from_key(key) for key in ANVIL_DEV_KEYS]
