@@ -1,6 +1,7 @@
 # The logic lives in scripts/; targets stay one line each.
 VENV := .venv/bin
-PYTEST_ARGS ?= -q
+# -n 2: measured 50 s vs 144 s serial on 2 cores (each worker starts its own anvil).
+PYTEST_ARGS ?= -q -n 2
 
 .PHONY: setup test compile chain run lint ape-compile ape-test
 
@@ -26,4 +27,4 @@ ape-compile: setup
 	PATH="$(CURDIR)/$(VENV):$$PATH" $(VENV)/ape compile
 
 ape-test: setup
-	PATH="$(CURDIR)/$(VENV):$$PATH" $(VENV)/ape test
+	PATH="$(CURDIR)/$(VENV):$$PATH" $(VENV)/ape test -o addopts="" $(PYTEST_ARGS)

@@ -99,8 +99,9 @@ def _print_chain_banner(rpc_url: str, state_file: Path) -> None:
     click.echo(f"Chain id:    {DEV_CHAIN_ID}")
     click.echo(f"State file:  {state_file}")
     click.echo(f"Dev account: {account.address}")
-    click.echo(f"Dev key:     {ANVIL_DEV_KEYS[0]}  (public test key: import it into a browser")
-    click.echo("             wallet for the local chain only; never send real funds to it)")
+    click.echo(f"Dev key:     {ANVIL_DEV_KEYS[0]}")
+    click.echo("             (a public test key: import it into a browser wallet for this local")
+    click.echo("             chain only; never send real funds to its address)")
     click.echo("Ctrl-C to stop.")
 
 
