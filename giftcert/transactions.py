@@ -74,8 +74,20 @@ def send(
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, RECEIPT_TIMEOUT, poll_latency=0.02)
     if receipt["status"] != 1:
-        raise TransactionFailed(f"transaction {tx_hash.hex()} reverted")
+        raise _mined_revert(fn, params, receipt)
     return receipt
+
+
+def _mined_revert(fn: Any, params: dict[str, Any], receipt: TxReceipt) -> Exception:
+    """Why a mined transaction reverted: replays it on the state before its block."""
+    replay = {k: v for k, v in params.items() if k in ("from", "value", "gas")}
+    try:
+        fn.call(replay, block_identifier=receipt["blockNumber"] - 1)
+    except ContractLogicError as exc:
+        return revert_from(_abi_of(fn), exc)
+    except Exception:  # noqa: BLE001 - the replay is best effort; the failure itself is certain
+        pass
+    return TransactionFailed(f"transaction {receipt['transactionHash'].hex()} reverted")
 
 
 def deploy(
