@@ -19,6 +19,7 @@ import {CertificateId} from "./CertificateId.sol";
 
 /// @notice Renders a certificate's metadata JSON (with on-chain SVG art) for wallets.
 interface ICertificateRenderer {
+    /// @notice Metadata JSON (a data: URI) for `cert`.
     function render(GiftCertificates.CertificateView calldata cert) external view returns (string memory);
 }
 
@@ -36,6 +37,10 @@ interface ICertificateRenderer {
  * refunds, voids and cash-outs push to the recipient and fall back to a pull balance when the push
  * fails, so one reverting recipient never locks funds or blocks anyone else. For every currency:
  * holdings == sum of certificate balances + merchant ledgers + deferred payments.
+ *
+ * Reentrancy: every function that calls out (value transfers, token transfers, ERC-1155 receiver
+ * hooks) is `nonReentrant` and writes state before the call. Redemption and merge make no calls
+ * (ERC-1271 checks are static calls), so they skip the guard's gas.
  */
 contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IERC1155, IERC1155MetadataURI, IERC1155Errors {
     using SafeERC20 for IERC20;
@@ -248,9 +253,9 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
         nonReentrant
         returns (uint256 id)
     {
-        uint32 serial = _beginIssue(terms, 1);
+        id = _beginIssue(terms, 1);
         _collect(terms.currency, amount, msg.value);
-        id = _mintNew(to, terms, amount, 0, message, serial);
+        _mintNew(to, id, amount, 0, message);
     }
 
     /**
@@ -271,11 +276,10 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
         for (uint256 i; i < n; ++i) {
             total += amounts[i];
         }
-        uint32 serial = _beginIssue(terms, n);
+        firstId = _beginIssue(terms, n);
         _collect(terms.currency, total, msg.value);
-        firstId = _mintNew(recipients[0], terms, amounts[0], 0, message, serial);
-        for (uint256 i = 1; i < n; ++i) {
-            _mintNew(recipients[i], terms, amounts[i], 0, message, serial + uint32(i));
+        for (uint256 i; i < n; ++i) {
+            _mintNew(recipients[i], firstId + i, amounts[i], 0, message); // serials are consecutive
         }
     }
 
@@ -294,9 +298,9 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
         if (claimDeadline <= block.timestamp || claimDeadline > terms.expiry) {
             revert InvalidClaimDeadline(claimDeadline);
         }
-        uint32 serial = _beginIssue(terms, 1);
+        id = _beginIssue(terms, 1);
         _collect(terms.currency, amount, msg.value);
-        id = _mintNew(claimKey, terms, amount, _FLAG_AWAITING_CLAIM, message, serial);
+        _mintNew(claimKey, id, amount, _FLAG_AWAITING_CLAIM, message);
         _claimDeadlines[id] = claimDeadline;
         emit ClaimLinkCreated(id, claimKey, claimDeadline);
     }
@@ -380,7 +384,7 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
      * held by the caller, open, for the same merchant, currency and buyer, and `intoId` must not
      * expire before `fromId` (the holder never loses time).
      */
-    function merge(uint256 fromId, uint256 intoId) external nonReentrant {
+    function merge(uint256 fromId, uint256 intoId) external {
         _requireNotPaused();
         if (fromId == intoId || !_compatible(fromId, intoId)) revert IncompatibleCertificates(fromId, intoId);
         Cert storage from = _existing(fromId);
@@ -401,7 +405,7 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
      * @notice The holder pays `amount` to the certificate's merchant for order `orderRef`.
      * @dev The merchant's ledger is credited; the merchant withdraws with {withdrawMerchant}.
      */
-    function redeem(uint256 id, uint256 amount, uint256 orderRef) external nonReentrant {
+    function redeem(uint256 id, uint256 amount, uint256 orderRef) external {
         _requireNotPaused();
         Cert storage cert = _existing(id);
         _requireHolder(id, cert.owner);
@@ -414,7 +418,7 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
      * @notice The merchant redeems with the holder's EIP-712 authorisation (the holder pays no
      * gas). Signatures from contract wallets are checked with ERC-1271.
      */
-    function redeemWithAuthorization(Redemption calldata auth, bytes calldata signature) external nonReentrant {
+    function redeemWithAuthorization(Redemption calldata auth, bytes calldata signature) external {
         _requireNotPaused();
         _requireMerchantAccount(auth.merchant);
         _redeemAuthorized(auth, signature);
@@ -425,10 +429,7 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
      * @notice Settles many authorisations for one merchant in one transaction. All or nothing:
      * the first failing authorisation reverts the batch with its reason.
      */
-    function settleBatch(uint32 merchantId, Redemption[] calldata auths, bytes[] calldata signatures)
-        external
-        nonReentrant
-    {
+    function settleBatch(uint32 merchantId, Redemption[] calldata auths, bytes[] calldata signatures) external {
         _requireNotPaused();
         uint256 n = auths.length;
         if (n == 0) revert EmptyBatch();
@@ -773,30 +774,15 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
     // ================================================================ internals: issue
 
     /// @dev Checks terms, mints one certificate and emits its events.
-    function _mintNew(
-        address to,
-        Terms calldata terms,
-        uint256 amount,
-        uint8 flags,
-        string calldata message,
-        uint32 serial
-    ) private returns (uint256 id) {
-        id = CertificateId.encode(
-            terms.merchant,
-            terms.currency,
-            terms.occasion,
-            terms.validFrom,
-            terms.expiry,
-            CertificateId.tagOf(msg.sender),
-            serial
-        );
+    function _mintNew(address to, uint256 id, uint256 amount, uint8 flags, string calldata message) private {
         _mintTo(to, id, amount, flags);
         emit Issued(id, msg.sender, amount, message);
     }
 
     /// @dev Validates the terms of an issue call and reserves `count` serials, reading and
-    /// writing the config slot once however many certificates the call issues.
-    function _beginIssue(Terms calldata terms, uint256 count) private returns (uint32 firstSerial) {
+    /// writing the config slot once however many certificates the call issues. Returns the first
+    /// id; the others are the following integers (only the serial, in the low bits, differs).
+    function _beginIssue(Terms calldata terms, uint256 count) private returns (uint256 firstId) {
         Config memory config = _config;
         if (config.paused) revert EnforcedPause();
         Merchant storage m = _merchants[terms.merchant];
@@ -805,8 +791,16 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
         uint40 minimumExpiry = uint40(block.timestamp) + config.minValidity;
         if (terms.expiry < minimumExpiry) revert ValidityTooShort(terms.expiry, minimumExpiry);
         if (terms.validFrom >= terms.expiry) revert InvalidValidFrom(terms.validFrom, terms.expiry);
-        firstSerial = config.lastSerial + 1;
         _config.lastSerial = SafeCast.toUint32(config.lastSerial + count);
+        firstId = CertificateId.encode(
+            terms.merchant,
+            terms.currency,
+            terms.occasion,
+            terms.validFrom,
+            terms.expiry,
+            CertificateId.tagOf(msg.sender),
+            config.lastSerial + 1
+        );
     }
 
     /// @dev Takes `amount` (the total of an issue call or top-up) into escrow.
