@@ -3,7 +3,7 @@ VENV := .venv/bin
 # -n 2: measured 50 s vs 144 s serial on 2 cores (each worker starts its own anvil).
 PYTEST_ARGS ?= -q -n 2
 
-.PHONY: setup test compile chain run lint ape-compile ape-test
+.PHONY: setup test compile chain run lint ape-compile ape-test bench-gas
 
 setup:
 	@bash scripts/setup.sh
@@ -28,3 +28,6 @@ ape-compile: setup
 
 ape-test: setup
 	PATH="$(CURDIR)/$(VENV):$$PATH" $(VENV)/ape test -o addopts="" $(PYTEST_ARGS)
+
+bench-gas: setup
+	$(VENV)/python -m bench.gas
