@@ -122,8 +122,9 @@ class Bench:
         if receipt["status"] != 1:
             raise AssertionError(f"{impl} {op}: transaction failed")
         if not check():
-            raise AssertionError(f"{impl} {op}: transaction succeeded but its state change is missing")
-        self.record(impl, op, receipt["gasUsed"], receipt["status"], receipt["transactionHash"].hex())
+            raise AssertionError(f"{impl} {op}: succeeded but its state change is missing")
+        self.record(impl, op, receipt["gasUsed"], receipt["status"],
+                    receipt["transactionHash"].hex())
         return receipt
 
     def tx(self, fn: Any, sender: str, value: int = 0) -> Any:
@@ -138,7 +139,8 @@ class Bench:
         code = self.w3.eth.get_code(address)
         if receipt["status"] != 1 or len(code) == 0:
             raise AssertionError(f"{impl} deploy failed")
-        self.record(impl, "deploy", receipt["gasUsed"], receipt["status"], receipt["transactionHash"].hex())
+        self.record(impl, "deploy", receipt["gasUsed"], receipt["status"],
+                    receipt["transactionHash"].hex())
         self.record(impl, "runtime_bytes", len(code))
         return self.w3.eth.contract(address=address, abi=artifact.abi)
 
@@ -183,6 +185,10 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
     def owed(merchant: int) -> int:
         return call(f.merchantLedger(merchant, 0))[0]
 
+    def issued(receipt: Any) -> list[int]:
+        events = gc.events.Issued().process_receipt(receipt, errors=DISCARD)
+        return [e["args"]["id"] for e in events]
+
     def issue(to: str, merchant: int = coffee) -> int:
         receipt = b.tx(f.issue(to, terms(merchant), AMOUNT, MESSAGE), b.buyer, value=AMOUNT)
         return gc.events.Issued().process_receipt(receipt, errors=DISCARD)[0]["args"]["id"]
@@ -191,7 +197,7 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
         n = len(recipients)
         receipt = b.tx(f.issueBatch(recipients, [AMOUNT] * n, terms(merchant), MESSAGE), b.buyer,
                        value=AMOUNT * n)
-        return [e["args"]["id"] for e in gc.events.Issued().process_receipt(receipt, errors=DISCARD)]
+        return issued(receipt)
 
     # Warm-up: the serial counter becomes non-zero, as on any live deployment.
     issue(b.holder)
@@ -209,11 +215,13 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
         "giftcert", "issue_batch10",
         f.issueBatch(recipients, [AMOUNT] * 10, terms(coffee), MESSAGE), b.buyer,
         check=lambda: True, value=AMOUNT * 10)
-    ids = [e["args"]["id"] for e in gc.events.Issued().process_receipt(receipt, errors=DISCARD)]
-    assert len(ids) == 10 and all(owner(i) == r and balance(i) == AMOUNT for i, r in zip(ids, recipients))
+    ids = issued(receipt)
+    assert len(ids) == 10
+    assert all(owner(i) == r and balance(i) == AMOUNT for i, r in zip(ids, recipients, strict=True))
 
     # holdings for the transfers, redemption, top-up and refund
-    cert_fresh, cert_holder, cert_redeem, cert_topup, cert_refund = (issue(b.holder) for _ in range(5))
+    cert_fresh, cert_holder, cert_redeem, cert_topup, cert_refund = (
+        issue(b.holder) for _ in range(5))
     issue(b.holder2)  # holder2 already holds a certificate
 
     to = fresh("transfer_fresh/0").address
@@ -246,13 +254,15 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
         auth, sig = authorisation(signer, cert_signed, PART, ref)
         before_owed, before_bal = owed(books), balance(cert_signed)
         b.measure("giftcert", op, f.redeemWithAuthorization(auth, sig), b.merchant2,
-                  check=lambda: balance(cert_signed) == before_bal - PART
-                  and owed(books) == before_owed + PART and call(f.orderRefUsed(books, auth[3])))
+                  check=lambda bal=before_bal, due=before_owed, ref=ref:
+                  balance(cert_signed) == bal - PART and owed(books) == due + PART
+                  and call(f.orderRefUsed(books, ref)))
 
     # batch settlement: 10 customers' certificates, next sequential refs of the same merchant
     customers = [fresh(f"settle-holder/{i}") for i in range(10)]
     certs = issue_many([c.address for c in customers], books)
-    signed = [authorisation(c, cert, PART, 2 + i) for i, (c, cert) in enumerate(zip(customers, certs))]
+    signed = [authorisation(c, cert, PART, 2 + i)
+              for i, (c, cert) in enumerate(zip(customers, certs, strict=True))]
     before_owed = owed(books)
     b.measure("giftcert", "settle_batch10",
               f.settleBatch(books, [a for a, _ in signed], [s for _, s in signed]), b.merchant2,
@@ -319,7 +329,8 @@ def bench_solady721(b: Bench) -> None:
     for token, to in ((1, b.holder), (2, b.holder), (3, b.holder), (4, b.holder2)):
         b.tx(f.mint(to, token), b.admin)
     to = fresh("issue/0").address
-    b.measure("solady721", "issue", f.mint(to, 10), b.admin, check=lambda: call(f.ownerOf(10)) == to)
+    b.measure("solady721", "issue", f.mint(to, 10), b.admin,
+              check=lambda: call(f.ownerOf(10)) == to)
     to = fresh("issue_batch10/0").address
     b.measure("solady721", "issue_batch10", f.mintBatch(to, 100, 10), b.admin,
               check=lambda: call(f.balanceOf(to)) == 10 and call(f.ownerOf(109)) == to)
@@ -341,7 +352,8 @@ def bench_oz1155(b: Bench) -> None:
     b.measure("oz1155", "issue_batch10", f.mintBatch(to, ids, [1] * 10), b.admin,
               check=lambda: call(f.balanceOfBatch([to] * 10, ids)) == [1] * 10)
     _transfers(b, "oz1155", lambda a, t, i: f.safeTransferFrom(a, t, i, 1, b""),
-               lambda i, who: call(f.balanceOf(who, i)) == 1 and call(f.balanceOf(b.holder, i)) == 0,
+               lambda i, who: call(f.balanceOf(who, i)) == 1
+               and call(f.balanceOf(b.holder, i)) == 0,
                1, 2)
 
 
@@ -384,15 +396,18 @@ def bench_oz20(b: Bench) -> None:
     f = c.functions
     b.tx(f.mint(b.holder, 1000 * TOKEN_AMOUNT), b.admin)
     b.tx(f.mint(b.holder2, TOKEN_AMOUNT), b.admin)
-    for op, to in (("transfer_fresh", fresh("transfer_fresh/0").address), ("transfer_holder", b.holder2)):
+    for op, to in (("transfer_fresh", fresh("transfer_fresh/0").address),
+                   ("transfer_holder", b.holder2)):
         before = call(f.balanceOf(to))
         b.measure("oz20", op, f.transfer(to, TOKEN_AMOUNT), b.holder,
-                  check=lambda: call(f.balanceOf(to)) == before + TOKEN_AMOUNT)
+                  check=lambda to=to, before=before:
+                  call(f.balanceOf(to)) == before + TOKEN_AMOUNT)
 
 
 def bench_eth(b: Bench) -> None:
     b.log("eth: plain ETH transfer")
-    for op, to in (("transfer_fresh", fresh("eth/transfer_fresh/0").address), ("transfer_holder", b.holder2)):
+    for op, to in (("transfer_fresh", fresh("eth/transfer_fresh/0").address),
+                   ("transfer_holder", b.holder2)):
         before = b.w3.eth.get_balance(to)
         tx_hash = b.w3.eth.send_transaction({"from": b.holder, "to": to, "value": ETH_AMOUNT})
         receipt = b.w3.eth.wait_for_transaction_receipt(tx_hash, 30, poll_latency=0.02)
@@ -400,7 +415,8 @@ def bench_eth(b: Bench) -> None:
         b.record("eth", op, receipt["gasUsed"], receipt["status"], tx_hash.hex())
 
 
-ANCHORS = [bench_oz721, bench_oz1155, bench_erc721a, bench_solady721, bench_erc3525, bench_oz20, bench_eth]
+ANCHORS = [bench_oz721, bench_oz1155, bench_erc721a, bench_solady721, bench_erc3525, bench_oz20,
+           bench_eth]
 
 
 # ================================================================== running and reporting
