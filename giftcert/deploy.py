@@ -1,0 +1,159 @@
+"""Deploying the system and the per-chain record `deployments/<chain-id>.json`.
+
+`deploy_system` deploys GiftCertificates(admin), its CertificateRenderer and, on the dev chain
+only, TestUSD (allow-listed). Running it again reuses the recorded deployment while its contract
+still has code and the ABI hash matches, unless `fresh=True`. `connect` builds a `GiftCert`
+client from settings and the record, checking the RPC really is the configured chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+
+from giftcert.client import GiftCert
+from giftcert.compiler import ContractArtifact, compile_contracts
+from giftcert.config import DEV_CHAIN_ID, PROJECT_ROOT, Settings
+from giftcert.transactions import deploy, send
+
+Say = Callable[[str], None]
+
+
+class DeploymentError(Exception):
+    """No usable deployment or a wrong network; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    gift_certificates: str
+    renderer: str
+    test_usd: str | None
+    abi_hash: str
+    block: int
+    deployer: str
+    deployed_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def deployments_dir() -> Path:
+    """deployments/ in the project, or GIFTCERT_DEPLOYMENTS_DIR (tests use their own)."""
+    raw = os.environ.get("GIFTCERT_DEPLOYMENTS_DIR")
+    return Path(raw) if raw else PROJECT_ROOT / "deployments"
+
+
+def record_path(chain_id: int, directory: Path | None = None) -> Path:
+    return (directory or deployments_dir()) / f"{chain_id}.json"
+
+
+def abi_hash(abi: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(abi, sort_keys=True).encode()).hexdigest()
+
+
+def load_deployment(chain_id: int, directory: Path | None = None) -> Deployment | None:
+    path = record_path(chain_id, directory)
+    try:
+        return Deployment(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def connect_web3(settings: Settings) -> Web3:
+    """A Web3 for the settings' RPC, refusing a node on another chain than configured."""
+    w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 60}))
+    try:
+        chain_id = w3.eth.chain_id
+    except Exception:  # noqa: BLE001 - any failure here means "no node there"
+        raise DeploymentError(
+            f"no Ethereum node answers at {settings.rpc_url}: start one (`giftcert chain`) "
+            "or set GIFTCERT_RPC_URL") from None
+    if chain_id != settings.chain_id:
+        raise DeploymentError(
+            f"wrong network: {settings.rpc_url} is chain {chain_id} but GIFTCERT_CHAIN_ID is "
+            f"{settings.chain_id}; fix GIFTCERT_RPC_URL or GIFTCERT_CHAIN_ID")
+    return w3
+
+
+def usable(w3: Web3, record: Deployment | None, artifact: ContractArtifact) -> bool:
+    """Whether the recorded contract is still there and built from the same ABI."""
+    if record is None or record.abi_hash != abi_hash(artifact.abi):
+        return False
+    return len(w3.eth.get_code(Web3.to_checksum_address(record.gift_certificates))) > 0
+
+
+def deploy_system(w3: Web3, settings: Settings, *, fresh: bool = False,
+                  directory: Path | None = None, say: Say = print) -> tuple[Deployment, bool]:
+    """Deploys (or reuses) the system; returns the record and whether it was newly deployed."""
+    artifacts = compile_contracts()
+    gc_artifact = artifacts["GiftCertificates"]
+    record = load_deployment(settings.chain_id, directory)
+    if not fresh and usable(w3, record, gc_artifact):
+        assert record is not None
+        say(f"reusing GiftCertificates at {record.gift_certificates} (use --fresh to redeploy)")
+        return record, False
+    record = _deploy_all(w3, settings, artifacts, say)
+    path = record_path(settings.chain_id, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record.to_json(), indent=2) + "\n")
+    say(f"recorded {path}")
+    return record, True
+
+
+def _deploy_all(w3: Web3, settings: Settings, artifacts: dict[str, ContractArtifact],
+                say: Say) -> Deployment:
+    key = settings.deployer_key
+    admin = Account.from_key(key).address
+    steps = 4 if settings.chain_id == DEV_CHAIN_ID else 2
+    say(f"[1/{steps}] deploying GiftCertificates (admin {admin})")
+    gc = _deploy(w3, artifacts["GiftCertificates"], admin, key, admin)
+    block = w3.eth.block_number
+    say(f"[2/{steps}] deploying CertificateRenderer")
+    renderer = _deploy(w3, artifacts["CertificateRenderer"], admin, key)
+    send(w3, gc.functions.setRenderer(renderer.address), admin, private_key=key)
+    usd_address = None
+    if settings.chain_id == DEV_CHAIN_ID:
+        say(f"[3/{steps}] deploying TestUSD (dev chain only)")
+        usd = _deploy(w3, artifacts["TestUSD"], admin, key)
+        say(f"[4/{steps}] allow-listing tUSD")
+        send(w3, gc.functions.allowCurrency(usd.address), admin, private_key=key)
+        usd_address = usd.address
+    say(f"GiftCertificates at {gc.address} (block {block}, chain {settings.chain_id})")
+    return Deployment(settings.chain_id, gc.address, renderer.address, usd_address,
+                      abi_hash(artifacts["GiftCertificates"].abi), block, admin, int(time.time()))
+
+
+def _deploy(w3: Web3, artifact: ContractArtifact, sender: str, key: str, *args: Any) -> Any:
+    return deploy(w3, artifact.abi, artifact.bytecode, sender, *args, private_key=key)
+
+
+def contract_at(w3: Web3, record: Deployment) -> Any:
+    abi = compile_contracts()["GiftCertificates"].abi
+    return w3.eth.contract(address=Web3.to_checksum_address(record.gift_certificates), abi=abi)
+
+
+def connect(settings: Settings, private_key: str | None = None,
+            directory: Path | None = None) -> tuple[GiftCert, Deployment]:
+    """A client for the recorded deployment on the configured chain (deployer key by default)."""
+    w3 = connect_web3(settings)
+    record = load_deployment(settings.chain_id, directory)
+    if record is None:
+        raise DeploymentError(
+            f"no deployment recorded for chain {settings.chain_id} "
+            f"({record_path(settings.chain_id, directory)}): run `giftcert deploy`")
+    if not usable(w3, record, compile_contracts()["GiftCertificates"]):
+        raise DeploymentError(
+            f"the deployment recorded in {record_path(settings.chain_id, directory)} is not on "
+            "this chain any more (or the contract changed): run `giftcert deploy --fresh`")
+    client = GiftCert(w3, contract_at(w3, record), private_key=private_key or settings.deployer_key)
+    return client, record
