@@ -96,6 +96,7 @@ class Bench:
     artifacts: dict[str, ContractArtifact]
     verbose: bool = True
     results: list[Measurement] = field(default_factory=list)
+    extras: list[Measurement] = field(default_factory=list)  # reference figures, not in gas.json
 
     def __post_init__(self) -> None:
         dev = [Account.from_key(k).address for k in ANVIL_DEV_KEYS]
@@ -116,15 +117,20 @@ class Bench:
         return gas
 
     def measure(self, impl: str, op: str, fn: Any, sender: str, check: Callable[[], bool],
-                value: int = 0) -> Any:
+                value: int = 0, extra: bool = False) -> Any:
         """Sends a transaction, requires status 1 and the state change `check`, records gasUsed."""
         receipt = send(self.w3, fn, sender, value=value)
         if receipt["status"] != 1:
             raise AssertionError(f"{impl} {op}: transaction failed")
         if not check():
             raise AssertionError(f"{impl} {op}: succeeded but its state change is missing")
-        self.record(impl, op, receipt["gasUsed"], receipt["status"],
-                    receipt["transactionHash"].hex())
+        if extra:
+            self.extras.append(Measurement(impl, op, receipt["gasUsed"], receipt["status"],
+                                           receipt["transactionHash"].hex()))
+            self.log(f"  {impl:<10} {op:<20} {receipt['gasUsed']:>10,} gas (reference)")
+        else:
+            self.record(impl, op, receipt["gasUsed"], receipt["status"],
+                        receipt["transactionHash"].hex())
         return receipt
 
     def tx(self, fn: Any, sender: str, value: int = 0) -> Any:
@@ -218,6 +224,14 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
     ids = issued(receipt)
     assert len(ids) == 10
     assert all(owner(i) == r and balance(i) == AMOUNT for i, r in zip(ids, recipients, strict=True))
+
+    # reference: the same batch to one fresh recipient, as the anchors' batches are
+    to = fresh("issue_batch10_one/0").address
+    receipt = b.measure(
+        "giftcert", "issue_batch10 (one recipient)",
+        f.issueBatch([to] * 10, [AMOUNT] * 10, terms(coffee), MESSAGE), b.buyer,
+        check=lambda: True, value=AMOUNT * 10, extra=True)
+    assert all(owner(i) == to and balance(i) == AMOUNT for i in issued(receipt))
 
     # holdings for the transfers, redemption, top-up and refund
     cert_fresh, cert_holder, cert_redeem, cert_topup, cert_refund = (
@@ -430,7 +444,7 @@ def load_artifacts() -> dict[str, ContractArtifact]:
 
 
 def run(w3: Web3, artifacts: dict[str, ContractArtifact], t0: int, verbose: bool = True,
-        impls: Iterable[str] = IMPLS, refund: bool = True) -> list[Measurement]:
+        impls: Iterable[str] = IMPLS, refund: bool = True) -> Bench:
     """Measures the chosen implementations on `w3`, whose clock must be at or after `t0` and
     well before `t0` + 30 days. `refund=False` skips the one op that moves the clock (years)."""
     b = Bench(w3, t0, artifacts, verbose)
@@ -440,7 +454,7 @@ def run(w3: Web3, artifacts: dict[str, ContractArtifact], t0: int, verbose: bool
     for anchor in ANCHORS:
         if anchor.__name__.removeprefix("bench_") in wanted:
             anchor(b)
-    return b.results
+    return b
 
 
 def start_chain() -> Anvil:
@@ -508,7 +522,12 @@ status 1 whose state change (owner, balance, merchant ledger, payout) was read b
 """
 
 
-def write_results(results: list[Measurement], out_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
+def extra_lines(extras: list[Measurement]) -> list[str]:
+    return [f"- {m.impl} {m.op}: {m.gas:,} gas ({m.gas // 10:,} per certificate)" for m in extras]
+
+
+def write_results(results: list[Measurement], extras: list[Measurement] = (),
+                  out_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     order = {(i, o): n for n, (i, o) in enumerate((i, o) for i in IMPLS for o in OPS)}
     rows = sorted(results, key=lambda m: order[(m.impl, m.op)])
@@ -517,7 +536,9 @@ def write_results(results: list[Measurement], out_dir: Path = RESULTS_DIR) -> tu
                                     indent=1) + "\n")
     md_path = out_dir / "gas.md"
     md = ["# Gas: giftcert against the token standards", "", table(rows), "",
-          "## giftcert targets (issue 4)", "", *target_lines(rows), "", "## Notes", "", NOTES]
+          "## giftcert targets (issue 4)", "", *target_lines(rows), "",
+          "## Reference figures (not in gas.json)", "", *extra_lines(list(extras)), "",
+          "## Notes", "", NOTES]
     md_path.write_text("\n".join(md))
     return json_path, md_path
 
@@ -531,16 +552,19 @@ def main(argv: list[str] | None = None) -> int:
         w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))
         w3.provider.make_request("evm_setNextBlockTimestamp", [T0])
         w3.provider.make_request("evm_mine", [])
-        results = run(w3, artifacts, T0)
+        bench = run(w3, artifacts, T0)
     finally:
         node.stop()
-    json_path, md_path = write_results(results)
+    results = bench.results
+    json_path, md_path = write_results(results, bench.extras)
     print()
     print(table(results))
     print()
     print("giftcert targets:")
     for line in target_lines(results):
         print(line.replace("**", ""))
+    for line in extra_lines(bench.extras):
+        print(line)
     print(f"\nwrote {json_path.relative_to(PROJECT_ROOT)} and {md_path.relative_to(PROJECT_ROOT)}")
     return 0
 

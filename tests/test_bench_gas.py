@@ -25,7 +25,7 @@ def bench_artifacts():
 def test_ops_are_measured_from_successful_transactions(w3, snapshot, bench_artifacts):
     t0 = w3.eth.get_block("latest")["timestamp"]
     results = gas.run(w3, bench_artifacts, t0, verbose=False, impls=["giftcert", "oz721"],
-                      refund=False)
+                      refund=False).results
     by_key = {(m.impl, m.op): m for m in results}
 
     for key in [("giftcert", "issue"), ("giftcert", "redeem"), ("giftcert", "redeem_signed"),
