@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import signal
+import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 from eth_account import Account
+from eth_utils import is_address, to_checksum_address
 
+from giftcert.client import DAY, GiftCert, SignedRedemption, read_csv_rows
 from giftcert.config import ANVIL_DEV_KEYS, DEV_CHAIN_ID, ConfigError, load_settings
+from giftcert.demo import DemoError, run_demo
+from giftcert.deploy import Deployment, DeploymentError, connect, connect_web3, deploy_system
+from giftcert.errors import ContractRevert
+from giftcert.indexer import Indexer
 
 
 @click.group()
 @click.option("--env-file", type=click.Path(path_type=Path), default=None,
               help="Settings file (default: .env in the project root).")
+@click.option("--account", type=click.IntRange(0, 9), default=None,
+              help="Act as anvil dev account N (dev chain only). Otherwise GIFTCERT_SIGNER_KEY, "
+                   "else the deployer key.")
 @click.pass_context
-def main(ctx: click.Context, env_file: Path | None) -> None:
-    """Tokenized gift certificates: compile, run a local chain, deploy, serve."""
-    ctx.obj = {"env_file": env_file}
+def main(ctx: click.Context, env_file: Path | None, account: int | None) -> None:
+    """Tokenized gift certificates: compile, run a local chain, deploy, issue, redeem, index."""
+    ctx.obj = {"env_file": env_file, "account": account}
 
 
 def settings_from(ctx: click.Context):
@@ -103,6 +118,368 @@ def _print_chain_banner(rpc_url: str, state_file: Path) -> None:
     click.echo("             (a public test key: import it into a browser wallet for this local")
     click.echo("             chain only; never send real funds to its address)")
     click.echo("Ctrl-C to stop.")
+
+
+# -- chain-facing commands (deploy, demo, certificates, merchants, index, serve) ----------------
+# Every failure a user can cause ends as one line saying what to fix (click.ClickException),
+# never a traceback: bad amounts and addresses, unknown ids, wrong network, no deployment.
+
+
+class Address(click.ParamType):
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, str) and is_address(value):
+            return to_checksum_address(value)
+        self.fail(f"{value!r} is not a valid address (0x followed by 40 hex digits)", param, ctx)
+
+
+class CertificateId(click.ParamType):
+    name = "certificate-id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = int(str(value), 0)
+        except ValueError:
+            self.fail(f"{value!r} is not a certificate id (a decimal or 0x number)", param, ctx)
+        if not 0 < number < 2**256:
+            self.fail(f"{value!r} is out of range for a certificate id", param, ctx)
+        return number
+
+
+ADDRESS = Address()
+CERT_ID = CertificateId()
+
+
+def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(fn)
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turns the errors a user can cause into one-line messages (exit status 1)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ContractRevert as exc:
+            raise click.ClickException(_revert_message(exc)) from None
+        except (ValueError, TypeError, ConfigError, DeploymentError, DemoError, OSError) as exc:
+            text = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            raise click.ClickException(text) from None
+
+    return wrapper
+
+
+def _revert_message(exc: ContractRevert) -> str:
+    if exc.error_name == "UnknownCertificate":
+        return (f"no certificate {exc.args_by_name.get('id')} on this chain: check the id "
+                "(`giftcert list` shows certificates by owner)")
+    return f"the contract refused: {exc}"
+
+
+def _signer_key(ctx: click.Context, settings: Any) -> str:
+    index = (ctx.obj or {}).get("account")
+    if index is not None:
+        if not settings.is_dev_chain:
+            raise click.ClickException("--account works on the dev chain only; set "
+                                       "GIFTCERT_SIGNER_KEY for other networks")
+        return ANVIL_DEV_KEYS[index]
+    return os.environ.get("GIFTCERT_SIGNER_KEY") or settings.deployer_key
+
+
+def client_from(ctx: click.Context) -> tuple[GiftCert, Deployment]:
+    settings = settings_from(ctx)
+    return connect(settings, private_key=_signer_key(ctx, settings))
+
+
+def emit(as_json: bool, data: Any, lines: Iterable[str] = ()) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+def say_to(as_json: bool) -> Callable[[str], None]:
+    """Progress goes to stderr, so --json output stays clean."""
+    return lambda message: click.echo(message, err=as_json)
+
+
+@main.command("deploy")
+@click.option("--fresh", is_flag=True, help="Deploy new contracts even if a deployment exists.")
+@json_option
+@click.pass_context
+@friendly
+def deploy_command(ctx: click.Context, fresh: bool, as_json: bool) -> None:
+    """Deploy the contracts (or reuse deployments/<chain-id>.json)."""
+    settings = settings_from(ctx)
+    w3 = connect_web3(settings)
+    record, created = deploy_system(w3, settings, fresh=fresh, say=say_to(as_json))
+    emit(as_json, {**record.to_json(), "created": created},
+         [f"GiftCertificates: {record.gift_certificates}", f"Renderer:         {record.renderer}",
+          f"TestUSD:          {record.test_usd or '-'}", f"Chain id:         {record.chain_id}"])
+
+
+@main.command("demo")
+@json_option
+@click.pass_context
+@friendly
+def demo_command(ctx: click.Context, as_json: bool) -> None:
+    """Seed the dev chain: merchants, tUSD for dev accounts, certificates in every state."""
+    settings = settings_from(ctx)
+    say = say_to(as_json)
+    deploy_system(connect_web3(settings), settings, say=say)
+    client, _ = connect(settings)
+    result = run_demo(client, say=say)
+    emit(as_json, result, [f"{k}: {v}" for k, v in result.items() if k != "merchants"])
+
+
+@main.command("issue")
+@click.option("--to", "to", type=ADDRESS, help="Recipient (omit with --claim-link or --csv).")
+@click.option("--amount", help="Amount, e.g. 12.50 (in --currency).")
+@click.option("--merchant", type=int, required=True, help="Merchant id (`giftcert merchant list`).")
+@click.option("--currency", default="tUSD", show_default=True, help="ETH or a token symbol.")
+@click.option("--message", default="", help="A note for the recipient.")
+@click.option("--valid-days", type=int, default=None,
+              help="Days until expiry (default: the contract's minimum plus a day).")
+@click.option("--opens-in-days", type=int, default=0, help="Not spendable before this.")
+@click.option("--claim-link", is_flag=True, help="Issue to a fresh claim key; print the link.")
+@click.option("--csv", "csv_file", type=click.Path(exists=True, dir_okay=False),
+              help="Batch: a CSV of recipient,amount rows.")
+@json_option
+@click.pass_context
+@friendly
+def issue_command(ctx: click.Context, to: str | None, amount: str | None, merchant: int,
+                  currency: str, message: str, valid_days: int | None, opens_in_days: int,
+                  claim_link: bool, csv_file: str | None, as_json: bool) -> None:
+    """Buy a certificate (or one per CSV row) for a merchant."""
+    client, _ = client_from(ctx)
+    now = client.now()
+    terms: dict[str, Any] = {"valid_from": now + opens_in_days * DAY if opens_in_days else 0}
+    if valid_days is not None:
+        terms["expiry"] = now + valid_days * DAY
+    if csv_file:
+        _issue_csv(client, csv_file, merchant, currency, message, terms, as_json)
+        return
+    if amount is None or (to is None and not claim_link):
+        raise click.ClickException("give --amount and --to (or --claim-link, or --csv FILE)")
+    if claim_link:
+        link = client.issue_claimable(amount, merchant, currency, message=message, **terms)
+        emit(as_json, {**link.certificate.to_json(now), "claimLink": link.path},
+             [f"issued {link.certificate.id}", f"claim link: {link.path}"])
+        return
+    cert = client.issue(to, amount, merchant, currency, message=message, **terms)
+    emit(as_json, cert.to_json(now), [f"issued {cert.id}: {cert.balance} for {cert.owner}"])
+
+
+def _issue_csv(client: GiftCert, path: str, merchant: int, currency: str, message: str,
+               terms: dict[str, Any], as_json: bool) -> None:
+    rows = read_csv_rows(path)
+    with click.progressbar(length=len(rows), label="issuing", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.update(done - bar.pos)
+
+        ids = client.issue_batch(rows, merchant, currency, message=message, progress=progress,
+                                 **terms)
+    emit(as_json, [str(i) for i in ids], [f"issued {len(ids)} certificates"] +
+         [str(i) for i in ids])
+
+
+@main.command("show")
+@click.argument("certificate_id", type=CERT_ID)
+@json_option
+@click.pass_context
+@friendly
+def show_command(ctx: click.Context, certificate_id: int, as_json: bool) -> None:
+    """Show one certificate as the chain has it now."""
+    client, _ = client_from(ctx)
+    cert = client.certificate(certificate_id)
+    data = cert.to_json(client.now())
+    emit(as_json, data, [f"{k:<14} {v['amount'] + ' ' + v['currency'] if k == 'balance' else v}"
+                         for k, v in data.items()])
+
+
+def _indexer(ctx: click.Context) -> tuple[Indexer, GiftCert]:
+    settings = settings_from(ctx)
+    client, record = client_from(ctx)
+    Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
+    index = Indexer(client.w3, client.contract, settings.database_url, start_block=record.block)
+    return index, client
+
+
+@main.command("list")
+@click.option("--owner", type=ADDRESS, default=None, help="Default: the acting account.")
+@json_option
+@click.pass_context
+@friendly
+def list_command(ctx: click.Context, owner: str | None, as_json: bool) -> None:
+    """List an address's certificates (from the index, brought up to date first)."""
+    index, client = _indexer(ctx)
+    index.sync()
+    rows = index.certificates_of(owner or client.sender)
+    now = client.now()
+    data = [_listed(client, r, now) for r in rows]
+    emit(as_json, data, [f"{d['id']}  {d['balance']:>14}  merchant {d['merchant']}  "
+                         f"{d['status']}" for d in data] or ["no certificates"])
+
+
+def _listed(client: GiftCert, row: dict[str, Any], now: int) -> dict[str, Any]:
+    info = client.currency(row["currency"])
+    balance = info.money(int(row["balance"]))
+    if row["awaiting_claim"]:
+        status = "awaiting-claim"
+    elif now >= row["expiry"]:
+        status = "expired"
+    else:
+        status = "not-yet-valid" if now < row["valid_from"] else "active"
+    return {"id": row["id"], "balance": str(balance), "merchant": row["merchant"],
+            "expiry": row["expiry"], "status": status}
+
+
+@main.command("redeem")
+@click.argument("certificate_id", type=CERT_ID)
+@click.option("--amount", required=True, help="Amount to pay, e.g. 4.50.")
+@click.option("--order-ref", type=click.IntRange(min=0), required=True,
+              help="The merchant's order number (each usable once).")
+@json_option
+@click.pass_context
+@friendly
+def redeem_command(ctx: click.Context, certificate_id: int, amount: str, order_ref: int,
+                   as_json: bool) -> None:
+    """Pay --amount from a certificate you hold to its merchant."""
+    client, _ = client_from(ctx)
+    cert = client.redeem(certificate_id, amount, order_ref)
+    emit(as_json, cert.to_json(client.now()), [f"redeemed; balance now {cert.balance}"])
+
+
+@main.command("sign-redeem")
+@click.argument("certificate_id", type=CERT_ID)
+@click.option("--amount", required=True, help="Amount the merchant may take, e.g. 4.50.")
+@click.option("--order-ref", type=click.IntRange(min=0), required=True)
+@click.option("--valid-minutes", type=click.IntRange(min=1), default=60, show_default=True)
+@click.pass_context
+@friendly
+def sign_redeem_command(ctx: click.Context, certificate_id: int, amount: str, order_ref: int,
+                        valid_minutes: int) -> None:
+    """Print a signed redemption authorisation (JSON) for the merchant to settle."""
+    client, _ = client_from(ctx)
+    signed = client.sign_redemption(certificate_id, amount, order_ref,
+                                    valid_for=valid_minutes * 60)
+    click.echo(json.dumps(signed.to_json(), indent=2))
+
+
+@main.command("settle")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@json_option
+@click.pass_context
+@friendly
+def settle_command(ctx: click.Context, file: str, as_json: bool) -> None:
+    """Submit signed authorisations (a JSON object or list, as sign-redeem prints) in one batch."""
+    try:
+        data = json.loads(Path(file).read_text())
+    except ValueError as exc:
+        raise click.ClickException(f"{file} is not JSON: {exc}") from None
+    signed = [SignedRedemption.from_json(d) for d in (data if isinstance(data, list) else [data])]
+    merchants = {s.merchant for s in signed}
+    if len(merchants) != 1:
+        raise click.ClickException("all authorisations in FILE must be for one merchant")
+    client, _ = client_from(ctx)
+    receipt = client.settle_batch(merchants.pop(), signed)
+    tx = receipt["transactionHash"].hex()
+    emit(as_json, {"settled": len(signed), "tx": tx}, [f"settled {len(signed)} in {tx}"])
+
+
+@main.command("refund")
+@click.argument("certificate_id", type=CERT_ID)
+@click.option("--buyer", type=ADDRESS, default=None, help="Default: the acting account.")
+@json_option
+@click.pass_context
+@friendly
+def refund_command(ctx: click.Context, certificate_id: int, buyer: str | None,
+                   as_json: bool) -> None:
+    """Return an expired certificate's balance to its buyer."""
+    client, _ = client_from(ctx)
+    amount = client.refund(certificate_id, buyer)
+    emit(as_json, {"refunded": amount.to_json()}, [f"refunded {amount}"])
+
+
+@main.group("merchant")
+def merchant_group() -> None:
+    """Merchant administration."""
+
+
+@merchant_group.command("add")
+@click.argument("name")
+@click.argument("account", type=ADDRESS)
+@json_option
+@click.pass_context
+@friendly
+def merchant_add(ctx: click.Context, name: str, account: str, as_json: bool) -> None:
+    """Register merchant NAME paid to ACCOUNT (registrar role)."""
+    client, _ = client_from(ctx)
+    merchant = client.register_merchant(account, name)
+    emit(as_json, merchant.to_json(), [f"registered {merchant.name} as merchant {merchant.id}"])
+
+
+@merchant_group.command("list")
+@json_option
+@click.pass_context
+@friendly
+def merchant_list(ctx: click.Context, as_json: bool) -> None:
+    """List registered merchants."""
+    client, _ = client_from(ctx)
+    merchants = client.merchants()
+    emit(as_json, [m.to_json() for m in merchants],
+         [f"{m.id:>3}  {'active' if m.active else 'inactive':<8}  {m.account}  {m.name}"
+          for m in merchants] or ["no merchants"])
+
+
+@main.command("index")
+@click.option("--follow", is_flag=True, help="Keep following new blocks (Ctrl-C stops).")
+@click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between polls.")
+@json_option
+@click.pass_context
+@friendly
+def index_command(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None:
+    """Index contract events into the database (GIFTCERT_DATABASE_URL)."""
+    index, _ = _indexer(ctx)
+    say = say_to(as_json)
+
+    def progress(block: int, head: int, events: int) -> None:
+        say(f"indexed to block {block}/{head} ({events} events)")
+
+    started = time.perf_counter()
+    count = index.sync(progress=progress)
+    if follow:
+        _stop_on_signals()
+        try:
+            index.follow(poll, progress=progress)
+        except KeyboardInterrupt:
+            say("stopped")
+    cursor = index.cursor()
+    emit(as_json, {"events": count, "block": cursor[0] if cursor else None, **index.counts()},
+         [f"{count} new events in {time.perf_counter() - started:.2f} s; "
+          f"at block {cursor[0] if cursor else '-'}"])
+
+
+@main.command("serve")
+@click.pass_context
+@friendly
+def serve_command(ctx: click.Context) -> None:
+    """Serve the web app (webapp/) with waitress."""
+    settings = settings_from(ctx)
+    try:
+        import webapp  # type: ignore[import-not-found]
+    except ImportError:
+        raise click.ClickException("the web app is not built yet (no webapp package)") from None
+    factory = getattr(webapp, "create_app", None)
+    if factory is None:
+        raise click.ClickException("webapp has no create_app(): the web app is not built yet")
+    from waitress import serve
+
+    click.echo(f"serving on {settings.web_url}")
+    serve(factory(), host=settings.web_host, port=settings.web_port)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,95 @@
+"""Demo data for the local chain: merchants, funded dev accounts and certificates in every state.
+
+Dev chain (31337) only: it mints the open-mint test stablecoin and moves anvil's clock forward
+(`evm_increaseTime`) to produce an expired certificate. Running it again adds more certificates
+and skips what exists (merchants are matched by name), so it never fails on a second run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from giftcert.client import DAY, ERC20_ABI, GiftCert
+from giftcert.config import ANVIL_DEV_KEYS, DEV_CHAIN_ID
+
+Say = Callable[[str], None]
+YEAR = 365 * DAY
+DEMO_MIN_VALIDITY = 3600
+MERCHANTS = [("Corner Coffee", 4), ("Page Turner Books", 5), ("Green Leaf Tea", 6)]
+MINT_ABI = ERC20_ABI + [{
+    "type": "function", "name": "mint", "stateMutability": "nonpayable",
+    "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
+    "outputs": [],
+}]
+
+
+class DemoError(Exception):
+    """The demo cannot run here (not the dev chain, no test stablecoin)."""
+
+
+def dev_client(admin: GiftCert, index: int) -> GiftCert:
+    return admin.acting_as(private_key=ANVIL_DEV_KEYS[index])
+
+
+def run_demo(admin: GiftCert, say: Say = print) -> dict[str, Any]:
+    """Seeds the demo; returns what it created (ids as text, the claim link path)."""
+    if admin.chain_id != DEV_CHAIN_ID:
+        raise DemoError(f"the demo runs on the local dev chain ({DEV_CHAIN_ID}) only")
+    steps = 6
+    say(f"[1/{steps}] minimum validity -> {DEMO_MIN_VALIDITY} s (so an expired example can exist)")
+    if admin.min_validity() != DEMO_MIN_VALIDITY:
+        admin.set_min_validity(DEMO_MIN_VALIDITY)
+    say(f"[2/{steps}] merchants")
+    merchants = _merchants(admin, say)
+    say(f"[3/{steps}] minting 1000 tUSD to dev accounts 0-5")
+    _fund(admin)
+    buyer, holder = dev_client(admin, 1), dev_client(admin, 2)
+    coffee, books = merchants["Corner Coffee"], merchants["Page Turner Books"]
+    say(f"[4/{steps}] expired certificate (moving the dev chain's clock forward 2 hours)")
+    expired = buyer.issue(holder.sender, "15", books, "tUSD", message="Happy reading",
+                          expiry=buyer.now() + DEMO_MIN_VALIDITY + 120)
+    admin.w3.provider.make_request("evm_increaseTime", [2 * DEMO_MIN_VALIDITY])
+    admin.w3.provider.make_request("evm_mine", [])
+    say(f"[5/{steps}] fresh, partly spent, opening next week")
+    long = {"expiry": buyer.now() + YEAR}
+    fresh = buyer.issue(holder.sender, "25", coffee, "tUSD", message="Coffee on me", **long)
+    spent = buyer.issue(holder.sender, "40", books, "tUSD", message="Happy birthday", **long)
+    holder.redeem(spent.id, Decimal("12.50"), order_ref=_order_ref(holder, books))
+    later = buyer.issue(holder.sender, "0.01", coffee, "ETH", message="See you next week",
+                        valid_from=buyer.now() + 7 * DAY, **long)
+    say(f"[6/{steps}] claim link")
+    link = buyer.issue_claimable("20", coffee, "tUSD", message="A gift for you", **long)
+    say(f"claim link: {link.path}")
+    return {"merchants": merchants, "fresh": str(fresh.id), "partlySpent": str(spent.id),
+            "openingNextWeek": str(later.id), "expiredRefundable": str(expired.id),
+            "claimLink": link.path, "buyer": buyer.sender, "holder": holder.sender}
+
+
+def _merchants(admin: GiftCert, say: Say) -> dict[str, int]:
+    known = {m.name: m.id for m in admin.merchants()}
+    for name, account_index in MERCHANTS:
+        if name not in known:
+            account = dev_client(admin, account_index).sender
+            known[name] = admin.register_merchant(account, name).id
+            say(f"  registered {name} (id {known[name]})")
+        else:
+            say(f"  {name} already registered (id {known[name]})")
+    return {name: known[name] for name, _ in MERCHANTS}
+
+
+def _fund(admin: GiftCert) -> None:
+    info = admin.currency("tUSD")
+    token = admin.w3.eth.contract(address=info.token, abi=MINT_ABI)
+    for key in ANVIL_DEV_KEYS[:6]:
+        client = admin.acting_as(private_key=key)
+        client._send("mint", client.sender, 1000 * 10**info.decimals, target=token)
+
+
+def _order_ref(client: GiftCert, merchant: int) -> int:
+    """An order reference this merchant has not used (demo reruns must not collide)."""
+    ref = client.now()
+    while client._view("orderRefUsed", merchant, ref):
+        ref += 1
+    return ref
