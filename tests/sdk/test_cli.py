@@ -1,0 +1,135 @@
+"""The `giftcert` command against the test anvil: good input works, bad input is one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from giftcert.cli import main
+
+
+@pytest.fixture
+def run(sdk, tmp_path):
+    env = {**sdk.env, "GIFTCERT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    runner = CliRunner(mix_stderr=False)
+
+    def invoke(*args: str, ok: bool = True):
+        result = runner.invoke(main, ["--env-file", str(tmp_path / "none.env"), *args], env=env)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return invoke
+
+
+def _one_line_error(result, *needles: str) -> None:
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    output = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert "Traceback" not in output
+    last = output.strip().splitlines()[-1]
+    assert last.startswith("Error:"), result.output
+    for needle in needles:
+        assert needle in last, last
+
+
+def test_every_subcommand_has_help(run):
+    for command in ("deploy", "demo", "issue", "show", "list", "redeem", "sign-redeem", "settle",
+                    "refund", "merchant", "index", "serve", "chain", "compile"):
+        assert "Usage:" in run(command, "--help").output
+    assert "add" in run("merchant", "--help").output
+
+
+def test_deploy_reuses_recorded_deployment(run, sdk):
+    data = json.loads(run("deploy", "--json").stdout)
+    assert data["gift_certificates"] == sdk.record.gift_certificates and not data["created"]
+
+
+def test_issue_show_list_redeem_flow(run, sdk):
+    issued = json.loads(run("--account", "1", "issue", "--to", sdk.holder.sender, "--amount",
+                            "12.50", "--merchant", "1", "--json").output)
+    cert_id = issued["id"]
+    assert issued["balance"] == {"amount": "12.50", "currency": "tUSD"}
+    assert "12.50 tUSD" in run("show", cert_id).output
+    run("--account", "2", "redeem", cert_id, "--amount", "2.5", "--order-ref", "1")
+    listed = json.loads(run("list", "--owner", sdk.holder.sender, "--json").output)
+    rows = [(c["id"], c["balance"], c["status"]) for c in listed]
+    assert rows == [(cert_id, "10 tUSD", "active")]
+    assert "no certificates" in run("list", "--owner", sdk.friend.sender).output
+
+
+def test_sign_redeem_then_settle(run, sdk, tmp_path):
+    cert = sdk.buyer.issue(sdk.holder.sender, "5", sdk.coffee_id, "tUSD")
+    auth = run("--account", "2", "sign-redeem", str(cert.id), "--amount", "1.25",
+               "--order-ref", "42").output
+    assert json.loads(auth)["typedData"]["primaryType"] == "Redemption"
+    path = tmp_path / "auths.json"
+    path.write_text(f"[{auth}]")
+    assert "settled 1" in run("--account", "4", "settle", str(path)).output
+    assert sdk.holder.certificate(cert.id).balance.amount == 3.75
+    _one_line_error(run("--account", "4", "settle", str(path), ok=False), "OrderRefUsed")
+
+
+def test_merchant_add_list_and_claim_link_and_refund(run, sdk):
+    added = json.loads(run("merchant", "add", "Green Leaf Tea", sdk.friend.sender, "--json").output)
+    assert added["id"] == 3
+    assert "Green Leaf Tea" in run("merchant", "list").output
+    assert "/claim/" in run("--account", "1", "issue", "--claim-link", "--amount", "3",
+                            "--merchant", "1").output
+    sdk.admin.set_min_validity(3600)
+    cert = sdk.buyer.issue(sdk.holder.sender, "4", 1, "tUSD", expiry=sdk.buyer.now() + 3700)
+    sdk.warp(4000)
+    assert "refunded 4 tUSD" in run("--account", "1", "refund", str(cert.id)).output
+
+
+def test_issue_batch_from_csv_shows_progress(run, sdk, tmp_path):
+    path = tmp_path / "batch.csv"
+    path.write_text(f"recipient,amount\n{sdk.holder.sender},1\n{sdk.friend.sender},2.5\n")
+    result = run("--account", "1", "issue", "--csv", str(path), "--merchant", "2", "--json")
+    assert len(json.loads(result.stdout)) == 2
+
+
+def test_index_once(run):
+    data = json.loads(run("index", "--json").stdout)
+    assert data["events"] > 0 and data["merchants"] == 2
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["issue", "--to", "0x1234", "--amount", "1", "--merchant", "1"], ["not a valid address"]),
+    (["issue", "--to", "0x" + "11" * 20, "--amount", "-5", "--merchant", "1"], ["negative"]),
+    (["issue", "--to", "0x" + "11" * 20, "--amount", "1.0000001", "--merchant", "1"],
+     ["more than 6 decimal places"]),
+    (["issue", "--to", "0x" + "11" * 20, "--amount", "0", "--merchant", "1"], ["greater than"]),
+    (["issue", "--to", "0x" + "11" * 20, "--amount", "1", "--merchant", "9"],
+     ["UnknownMerchant"]),
+    (["show", "12345"], ["no certificate 12345"]),
+    (["show", "not-a-number"], ["not a certificate id"]),
+    (["list", "--owner", "nope"], ["not a valid address"]),
+    (["settle", "/no/such/file.json"], ["does not exist"]),
+])
+def test_bad_input_is_one_line(run, args, needles):
+    _one_line_error(run(*args, ok=False), *needles)
+
+
+def test_wrong_network_and_missing_deployment(sdk, tmp_path):
+    runner = CliRunner(mix_stderr=False)
+    none = str(tmp_path / "none.env")
+    wrong = {**sdk.env, "GIFTCERT_CHAIN_ID": "5", "GIFTCERT_DEPLOYER_KEY": "0x" + "ab" * 32}
+    _one_line_error(runner.invoke(main, ["--env-file", none, "show", "1"], env=wrong),
+                    "wrong network")
+    empty = {**sdk.env, "GIFTCERT_DEPLOYMENTS_DIR": str(tmp_path / "empty")}
+    _one_line_error(runner.invoke(main, ["--env-file", none, "show", "1"], env=empty),
+                    "giftcert deploy")
+    down = {**sdk.env, "GIFTCERT_RPC_URL": "http://127.0.0.1:1"}
+    _one_line_error(runner.invoke(main, ["--env-file", none, "show", "1"], env=down),
+                    "no Ethereum node")
+
+
+def test_serve_without_webapp_is_clear(run):
+    result = run("serve", ok=False)
+    try:
+        import webapp  # noqa: F401
+    except ImportError:
+        _one_line_error(result, "not built yet")
