@@ -39,7 +39,10 @@ def anvil() -> Iterator[Anvil]:
 
 @pytest.fixture(scope="session")
 def w3(anvil: Anvil) -> Web3:
-    return Web3(Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 30}))
+    # eth_chainId is cached: web3 asks for it on every transaction, and the chain never changes.
+    return Web3(
+        Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 30}, cache_allowed_requests=True)
+    )
 
 
 @pytest.fixture(scope="session")

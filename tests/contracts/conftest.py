@@ -82,17 +82,32 @@ class Harness:
 
     # -- domain helpers ----------------------------------------------------------------
 
-    def terms(self, merchant: int | None = None, currency: int = ETH, occasion: int = 1,
-              valid_from: int = 0, validity: int = 5 * YEAR + 30 * DAY) -> tuple:
+    def terms(
+        self,
+        merchant: int | None = None,
+        currency: int = ETH,
+        occasion: int = 1,
+        valid_from: int = 0,
+        validity: int = 5 * YEAR + 30 * DAY,
+    ) -> tuple:
         return (merchant or self.coffee, currency, occasion, valid_from, self.now() + validity)
 
-    def issue(self, to: str | None = None, amount: int = ONE_ETH // 100, *, sender: str | None = None,
-              message: str = "Enjoy!", **terms_kw: Any) -> int:
+    def issue(
+        self,
+        to: str | None = None,
+        amount: int = ONE_ETH // 100,
+        *,
+        sender: str | None = None,
+        message: str = "Enjoy!",
+        **terms_kw: Any,
+    ) -> int:
         """Issues one certificate and returns its id (from the Issued event)."""
         sender = sender or self.buyer
         terms = self.terms(**terms_kw)
         value = amount if terms[1] == ETH else 0
-        receipt = self.tx("issue", to or self.holder, terms, amount, message, sender=sender, value=value)
+        receipt = self.tx(
+            "issue", to or self.holder, terms, amount, message, sender=sender, value=value
+        )
         return self.issued_ids(receipt)[0]
 
     def issued_ids(self, receipt) -> list[int]:
@@ -108,7 +123,7 @@ class Harness:
 
     def cert(self, cert_id: int) -> dict:
         names = [c["name"] for c in _output_components(self.gc.abi, "certificate")]
-        return dict(zip(names, self.view("certificate", cert_id)))
+        return dict(zip(names, self.view("certificate", cert_id), strict=True))
 
     def balance(self, cert_id: int) -> int:
         return self.view("balanceOfCertificate", cert_id)
@@ -116,22 +131,45 @@ class Harness:
     def owed(self, merchant: int, currency: int = ETH) -> int:
         return self.view("merchantLedger", merchant, currency)[0]
 
-    def sign_redemption(self, signer: str, cert_id: int, amount: int, order_ref: int,
-                        merchant: int | None = None, deadline: int | None = None,
-                        chain_id: int | None = None, contract: str | None = None) -> tuple[tuple, bytes]:
+    def sign_redemption(
+        self,
+        signer: str,
+        cert_id: int,
+        amount: int,
+        order_ref: int,
+        merchant: int | None = None,
+        deadline: int | None = None,
+        chain_id: int | None = None,
+        contract: str | None = None,
+    ) -> tuple[tuple, bytes]:
         merchant = merchant or (cert_id >> 224)
         deadline = deadline or self.now() + 3600
         document = eip712.redemption(
-            chain_id or self.w3.eth.chain_id, contract or self.gc.address,
-            certificate=cert_id, merchant=merchant, amount=amount, order_ref=order_ref, deadline=deadline,
+            chain_id or self.w3.eth.chain_id,
+            contract or self.gc.address,
+            certificate=cert_id,
+            merchant=merchant,
+            amount=amount,
+            order_ref=order_ref,
+            deadline=deadline,
         )
         auth = (cert_id, merchant, amount, order_ref, deadline)
         return auth, eip712.sign_typed_data(self.keys[signer], document)
 
-    def sign_claim(self, claim_key: str, cert_id: int, recipient: str, chain_id: int | None = None,
-                   contract: str | None = None) -> bytes:
-        document = eip712.claim(chain_id or self.w3.eth.chain_id, contract or self.gc.address,
-                                certificate=cert_id, recipient=recipient)
+    def sign_claim(
+        self,
+        claim_key: str,
+        cert_id: int,
+        recipient: str,
+        chain_id: int | None = None,
+        contract: str | None = None,
+    ) -> bytes:
+        document = eip712.claim(
+            chain_id or self.w3.eth.chain_id,
+            contract or self.gc.address,
+            certificate=cert_id,
+            recipient=recipient,
+        )
         return eip712.sign_typed_data(claim_key, document)
 
     def deploy_helper(self, name: str, *args: Any):
@@ -151,11 +189,25 @@ def system(w3, artifacts, dev_accounts) -> Harness:
     admin, buyer, holder, friend, coffee_acct, books_acct, outsider = accounts[:7]
     gc_art = artifacts["GiftCertificates"]
     gc = deploy(w3, gc_art.abi, gc_art.bytecode, admin, admin)
-    renderer = deploy(w3, artifacts["CertificateRenderer"].abi, artifacts["CertificateRenderer"].bytecode, admin)
+    renderer = deploy(
+        w3, artifacts["CertificateRenderer"].abi, artifacts["CertificateRenderer"].bytecode, admin
+    )
     usd = deploy(w3, artifacts["TestUSD"].abi, artifacts["TestUSD"].bytecode, admin)
-    h = Harness(w3=w3, gc=gc, usd=usd, renderer=renderer, keys=keys, admin=admin, buyer=buyer,
-                holder=holder, friend=friend, coffee_account=coffee_acct, books_account=books_acct,
-                outsider=outsider, artifacts=artifacts)
+    h = Harness(
+        w3=w3,
+        gc=gc,
+        usd=usd,
+        renderer=renderer,
+        keys=keys,
+        admin=admin,
+        buyer=buyer,
+        holder=holder,
+        friend=friend,
+        coffee_account=coffee_acct,
+        books_account=books_acct,
+        outsider=outsider,
+        artifacts=artifacts,
+    )
     h.tx("setRenderer", renderer.address, sender=admin)
     h.tx("allowCurrency", usd.address, sender=admin)
     h.tx("registerMerchant", coffee_acct, "Corner Coffee", sender=admin)

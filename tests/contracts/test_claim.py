@@ -9,8 +9,16 @@ from giftcert.transactions import call
 def _claimable(h, amount=ONE_ETH // 100, deadline_days=30):
     key = Account.create()
     deadline = h.now() + deadline_days * DAY
-    receipt = h.tx("issueClaimable", key.address, h.terms(), amount, deadline, "For you",
-                   sender=h.buyer, value=amount)
+    receipt = h.tx(
+        "issueClaimable",
+        key.address,
+        h.terms(),
+        amount,
+        deadline,
+        "For you",
+        sender=h.buyer,
+        value=amount,
+    )
     cert_id = h.issued_ids(receipt)[0]
     created = h.events("ClaimLinkCreated", receipt)[0]["args"]
     assert created["claimKey"] == key.address and created["deadline"] == deadline
@@ -37,7 +45,13 @@ def test_copied_claim_cannot_redirect_to_another_address(h):
 def test_claim_signature_bound_to_chain_and_contract(h):
     cert_id, key = _claimable(h)
     with h.reverts("InvalidSignature"):
-        h.tx("claim", cert_id, h.friend, h.sign_claim(key.key, cert_id, h.friend, chain_id=1), sender=h.friend)
+        h.tx(
+            "claim",
+            cert_id,
+            h.friend,
+            h.sign_claim(key.key, cert_id, h.friend, chain_id=1),
+            sender=h.friend,
+        )
     with h.reverts("InvalidSignature"):
         other = h.sign_claim(key.key, cert_id, h.friend, contract=h.usd.address)
         h.tx("claim", cert_id, h.friend, other, sender=h.friend)
@@ -46,7 +60,13 @@ def test_claim_signature_bound_to_chain_and_contract(h):
 def test_claim_only_once_and_wrong_key_rejected(h):
     cert_id, key = _claimable(h)
     with h.reverts("InvalidSignature"):
-        h.tx("claim", cert_id, h.friend, h.sign_claim(Account.create().key, cert_id, h.friend), sender=h.friend)
+        h.tx(
+            "claim",
+            cert_id,
+            h.friend,
+            h.sign_claim(Account.create().key, cert_id, h.friend),
+            sender=h.friend,
+        )
     h.tx("claim", cert_id, h.friend, h.sign_claim(key.key, cert_id, h.friend), sender=h.friend)
     with h.reverts("NotClaimable", id=cert_id):
         h.tx("claim", cert_id, h.friend, h.sign_claim(key.key, cert_id, h.friend), sender=h.friend)
@@ -86,7 +106,9 @@ def test_claimed_gift_cannot_be_reclaimed(h):
 def test_claim_deadline_must_be_future_and_before_expiry(h):
     key = Account.create()
     with h.reverts("InvalidClaimDeadline"):
-        h.tx("issueClaimable", key.address, h.terms(), 10, h.now() - 1, "", sender=h.buyer, value=10)
+        h.tx(
+            "issueClaimable", key.address, h.terms(), 10, h.now() - 1, "", sender=h.buyer, value=10
+        )
     terms = h.terms()
     with h.reverts("InvalidClaimDeadline"):
         h.tx("issueClaimable", key.address, terms, 10, terms[4] + 1, "", sender=h.buyer, value=10)

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from conftest import DAY, ETH, USD, YEAR, Harness
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from giftcert.errors import ContractRevert
 
@@ -34,7 +42,9 @@ def make_machine(h: Harness):
             self.order_ref = 0
             self.held = {c: _holdings(h, c) for c in currencies}
             # value escrowed before this sequence, in certificates the model does not track
-            self.untracked = {c: self.held[c] - sum(self.owed[(m, c)] for m in merchants) for c in currencies}
+            self.untracked = {
+                c: self.held[c] - sum(self.owed[(m, c)] for m in merchants) for c in currencies
+            }
 
         def teardown(self):
             if not hasattr(self, "snapshot"):
@@ -43,6 +53,8 @@ def make_machine(h: Harness):
                 for cert_id, cert in self.certs.items():  # every certificate, once per sequence
                     assert h.balance(cert_id) == cert["balance"], cert_id
                     assert h.view("ownerOf", cert_id) == cert["owner"], cert_id
+                for (merchant, currency), owed in self.owed.items():
+                    assert h.owed(merchant, currency) == owed, (merchant, currency)
             finally:
                 h.w3.provider.make_request("evm_revert", [self.snapshot])
 
@@ -62,26 +74,47 @@ def make_machine(h: Harness):
             try:
                 result = action()
             except ContractRevert as exc:
-                assert exc.error_name == expected_error, f"unexpected {exc}, expected {expected_error}"
+                assert exc.error_name == expected_error, (
+                    f"unexpected {exc}, expected {expected_error}"
+                )
                 return None
             assert expected_error is None, f"expected {expected_error}, call succeeded"
             return result
 
         # -- rules -----------------------------------------------------------------------
-        @rule(buyer=st.sampled_from(people), holder=st.sampled_from(people),
-              merchant=st.sampled_from([1, 2]), currency=st.sampled_from([0, 1]),
-              amount=st.integers(1, 5 * USD), extra_days=st.integers(0, 400))
+        @rule(
+            buyer=st.sampled_from(people),
+            holder=st.sampled_from(people),
+            merchant=st.sampled_from([1, 2]),
+            currency=st.sampled_from([0, 1]),
+            amount=st.integers(1, 5 * USD),
+            extra_days=st.integers(0, 400),
+        )
         def issue(self, buyer, holder, merchant, currency, amount, extra_days):
             if currency != ETH:
                 h.fund_usd(buyer, amount)
-            cert_id = h.issue(to=holder, amount=amount, sender=buyer, merchant=merchant,
-                              currency=currency, validity=5 * YEAR + 2 * DAY + extra_days * DAY)
-            self.certs[cert_id] = {"owner": holder, "balance": amount, "currency": currency,
-                                   "merchant": merchant, "buyer": buyer, "expiry": (cert_id >> 128) & (2**40 - 1)}
+            cert_id = h.issue(
+                to=holder,
+                amount=amount,
+                sender=buyer,
+                merchant=merchant,
+                currency=currency,
+                validity=5 * YEAR + 2 * DAY + extra_days * DAY,
+            )
+            self.certs[cert_id] = {
+                "owner": holder,
+                "balance": amount,
+                "currency": currency,
+                "merchant": merchant,
+                "buyer": buyer,
+                "expiry": (cert_id >> 128) & (2**40 - 1),
+            }
             self.held[currency] += amount
 
         @precondition(lambda self: self.certs)
-        @rule(index=st.integers(0, 10**6), amount=st.integers(1, USD), payer=st.sampled_from(people))
+        @rule(
+            index=st.integers(0, 10**6), amount=st.integers(1, USD), payer=st.sampled_from(people)
+        )
         def top_up(self, index, amount, payer):
             cert_id = self._pick(index)
             cert = self.certs[cert_id]
@@ -89,7 +122,9 @@ def make_machine(h: Harness):
                 h.fund_usd(payer, amount)
             value = amount if cert["currency"] == ETH else 0
             error = "Expired" if self._expired(cert) else None
-            if self._attempt(error, lambda: h.tx("topUp", cert_id, amount, sender=payer, value=value)):
+            if self._attempt(
+                error, lambda: h.tx("topUp", cert_id, amount, sender=payer, value=value)
+            ):
                 cert["balance"] += amount
                 self.held[cert["currency"]] += amount
 
@@ -100,7 +135,9 @@ def make_machine(h: Harness):
             cert = self.certs[cert_id]
             error = "Expired" if self._expired(cert) else None
             owner = cert["owner"]
-            if self._attempt(error, lambda: h.tx("safeTransferFrom", owner, to, cert_id, 1, b"", sender=owner)):
+            if self._attempt(
+                error, lambda: h.tx("safeTransferFrom", owner, to, cert_id, 1, b"", sender=owner)
+            ):
                 cert["owner"] = to
 
         @precondition(lambda self: self.certs)
@@ -109,9 +146,18 @@ def make_machine(h: Harness):
             cert_id = self._pick(index)
             cert = self.certs[cert_id]
             amount = cert["balance"] * part // 1000
-            error = ("Expired" if self._expired(cert) else "ZeroAmount" if amount == 0
-                     else "InsufficientBalance" if amount > cert["balance"] else None)
-            receipt = self._attempt(error, lambda: h.tx("split", cert_id, amount, to, sender=cert["owner"]))
+            error = (
+                "Expired"
+                if self._expired(cert)
+                else "ZeroAmount"
+                if amount == 0
+                else "InsufficientBalance"
+                if amount > cert["balance"]
+                else None
+            )
+            receipt = self._attempt(
+                error, lambda: h.tx("split", cert_id, amount, to, sender=cert["owner"])
+            )
             if receipt:
                 new_id = h.events("Split", receipt)[0]["args"]["newId"]
                 self.certs[new_id] = {**cert, "owner": to, "balance": amount}
@@ -122,9 +168,13 @@ def make_machine(h: Harness):
         def merge(self, a, b):
             from_id, into_id = self._pick(a), self._pick(b)
             src, dst = self.certs[from_id], self.certs[into_id]
-            compatible = (from_id != into_id and src["merchant"] == dst["merchant"]
-                          and src["currency"] == dst["currency"] and src["buyer"] == dst["buyer"]
-                          and dst["expiry"] >= src["expiry"])
+            compatible = (
+                from_id != into_id
+                and src["merchant"] == dst["merchant"]
+                and src["currency"] == dst["currency"]
+                and src["buyer"] == dst["buyer"]
+                and dst["expiry"] >= src["expiry"]
+            )
             if not compatible:
                 error = "IncompatibleCertificates"
             elif src["owner"] != dst["owner"]:
@@ -143,12 +193,18 @@ def make_machine(h: Harness):
             cert_id = self._pick(index)
             cert = self.certs[cert_id]
             amount = max(1, cert["balance"] * part // 1000)
-            error = ("Expired" if self._expired(cert)
-                     else "InsufficientBalance" if amount > cert["balance"] else None)
+            error = (
+                "Expired"
+                if self._expired(cert)
+                else "InsufficientBalance"
+                if amount > cert["balance"]
+                else None
+            )
             ref = self._next_ref()
             if signed:
-                auth, sig = h.sign_redemption(cert["owner"], cert_id, amount, order_ref=ref,
-                                              deadline=h.now() + 3600)
+                auth, sig = h.sign_redemption(
+                    cert["owner"], cert_id, amount, order_ref=ref, deadline=h.now() + 3600
+                )
                 account = merchants[cert["merchant"]]
                 action = lambda: h.tx("redeemWithAuthorization", auth, sig, sender=account)  # noqa: E731
             else:
@@ -163,7 +219,9 @@ def make_machine(h: Harness):
             cert_id = self._pick(index)
             cert = self.certs[cert_id]
             error = None if self._expired(cert) else "NotExpired"
-            if self._attempt(error, lambda: h.tx("refund", cert_id, cert["buyer"], sender=h.outsider)):
+            if self._attempt(
+                error, lambda: h.tx("refund", cert_id, cert["buyer"], sender=h.outsider)
+            ):
                 self.held[cert["currency"]] -= cert["balance"]
                 del self.certs[cert_id]
 
@@ -180,8 +238,10 @@ def make_machine(h: Harness):
         def withdraw(self, merchant, currency):
             owed = self.owed[(merchant, currency)]
             error = None if owed else "NothingToWithdraw"
-            if self._attempt(error, lambda: h.tx("withdrawMerchant", merchant, currency,
-                                                 sender=merchants[merchant])):
+            if self._attempt(
+                error,
+                lambda: h.tx("withdrawMerchant", merchant, currency, sender=merchants[merchant]),
+            ):
                 self.held[currency] -= owed
                 self.owed[(merchant, currency)] = 0
 
@@ -191,26 +251,19 @@ def make_machine(h: Harness):
 
         # -- invariants ------------------------------------------------------------------
         @invariant()
-        def solvent_and_matches_model(self):
+        def solvent(self):
+            """Holdings == untracked + certificate balances + merchant ledgers, per currency.
+
+            Balances and ledgers come from the model here (two RPC reads per step keep 200
+            sequences fast); teardown checks every modelled balance and ledger on chain.
+            """
             if not hasattr(self, "held"):
                 return
             for currency in currencies:
                 on_chain = _holdings(h, currency)
-                assert on_chain == self.held[currency], (currency, on_chain, self.held[currency])
-                ledgers = 0
-                for m in merchants:
-                    ledger = h.owed(m, currency)
-                    assert ledger == self.owed[(m, currency)], (m, currency, ledger)
-                    ledgers += ledger
                 certs = sum(c["balance"] for c in self.certs.values() if c["currency"] == currency)
-                assert on_chain == self.untracked[currency] + certs + ledgers  # solvency
-
-        @invariant()
-        def touched_certificates_match(self):
-            if not getattr(self, "certs", None):
-                return
-            cert_id = max(self.certs)  # newest: cheap spot check each step, all checked below
-            assert h.balance(cert_id) == self.certs[cert_id]["balance"]
+                ledgers = sum(self.owed[(m, currency)] for m in merchants)
+                assert on_chain == self.untracked[currency] + certs + ledgers, (currency, on_chain)
 
     return GiftMachine
 
@@ -221,10 +274,19 @@ def _holdings(h: Harness, currency: int) -> int:
     return h.view("balanceOf", h.gc.address, contract=h.usd)
 
 
-def test_random_sequences_keep_solvency(system):
+SHARDS = 2  # two halves, so pytest-xdist runs them on both cores
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_random_sequences_keep_solvency(system, shard):
     machine = make_machine(system)
     run_state_machine_as_test(
         machine,
-        settings=settings(max_examples=SEQUENCES, stateful_step_count=STEPS, deadline=None,
-                          suppress_health_check=list(HealthCheck), database=None),
+        settings=settings(
+            max_examples=SEQUENCES // SHARDS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        ),
     )

@@ -8,8 +8,15 @@ from giftcert.ids import decode_id, is_buyer
 def test_issue_escrows_value_and_binds_terms(h):
     before = h.eth_balance(h.gc.address)
     valid_from = h.now() + 7 * DAY
-    receipt = h.tx("issue", h.holder, h.terms(occasion=2, valid_from=valid_from), ONE_ETH // 50,
-                   "Happy birthday, Sam", sender=h.buyer, value=ONE_ETH // 50)
+    receipt = h.tx(
+        "issue",
+        h.holder,
+        h.terms(occasion=2, valid_from=valid_from),
+        ONE_ETH // 50,
+        "Happy birthday, Sam",
+        sender=h.buyer,
+        value=ONE_ETH // 50,
+    )
     issued = h.events("Issued", receipt)[0]["args"]
     cert_id = issued["id"]
     assert issued["buyer"] == h.buyer and issued["message"] == "Happy birthday, Sam"
@@ -23,7 +30,11 @@ def test_issue_escrows_value_and_binds_terms(h):
     assert is_buyer(cert_id, h.buyer) and not is_buyer(cert_id, h.holder)
     assert h.view("balanceOf", h.holder, cert_id) == 1
     transfer = h.events("TransferSingle", receipt)[0]["args"]
-    assert transfer["to"] == h.holder and transfer["from"] == "0x" + "00" * 20 and transfer["value"] == 1
+    assert (
+        transfer["to"] == h.holder
+        and transfer["from"] == "0x" + "00" * 20
+        and transfer["value"] == 1
+    )
 
 
 def test_minimum_validity_is_five_years_by_default(h):
@@ -61,10 +72,12 @@ def test_amount_over_88_bits_rejected(h):
 def test_batch_issue_to_many_recipients(h):
     recipients = [h.holder, h.friend, h.outsider]
     amounts = [1000, 2000, 3000]
-    receipt = h.tx("issueBatch", recipients, amounts, h.terms(), "Team thanks", sender=h.buyer, value=6000)
+    receipt = h.tx(
+        "issueBatch", recipients, amounts, h.terms(), "Team thanks", sender=h.buyer, value=6000
+    )
     ids = h.issued_ids(receipt)
     assert len(set(ids)) == 3
-    for cert_id, owner, amount in zip(ids, recipients, amounts):
+    for cert_id, owner, amount in zip(ids, recipients, amounts, strict=True):
         assert h.cert(cert_id)["owner"] == owner and h.balance(cert_id) == amount
     assert [decode_id(i).serial for i in ids] == [decode_id(ids[0]).serial + k for k in range(3)]
 
@@ -80,8 +93,14 @@ def test_batch_issue_rejects_mismatch_wrong_total_and_empty(h):
 
 def test_batch_issue_in_stablecoin(h):
     h.fund_usd(h.buyer, 100 * USD)
-    receipt = h.tx("issueBatch", [h.holder, h.friend], [25 * USD, 10 * USD], h.terms(currency=h.usd_id),
-                   "", sender=h.buyer)
+    receipt = h.tx(
+        "issueBatch",
+        [h.holder, h.friend],
+        [25 * USD, 10 * USD],
+        h.terms(currency=h.usd_id),
+        "",
+        sender=h.buyer,
+    )
     assert [h.balance(i) for i in h.issued_ids(receipt)] == [25 * USD, 10 * USD]
     assert h.view("balanceOf", h.gc.address, contract=h.usd) == 35 * USD
 

@@ -10,13 +10,13 @@ def _metadata(h, cert_id):
     uri = h.view("uri", cert_id)
     prefix = "data:application/json;base64,"
     assert uri.startswith(prefix)
-    return json.loads(base64.b64decode(uri[len(prefix):]))
+    return json.loads(base64.b64decode(uri[len(prefix) :]))
 
 
 def _svg(meta) -> str:
     prefix = "data:image/svg+xml;base64,"
     assert meta["image"].startswith(prefix)
-    return base64.b64decode(meta["image"][len(prefix):]).decode()
+    return base64.b64decode(meta["image"][len(prefix) :]).decode()
 
 
 def test_metadata_shows_merchant_balance_currency_expiry_and_occasion(h):

@@ -9,7 +9,12 @@ def test_holder_redeems_part_and_merchant_is_credited(h):
     receipt = h.tx("redeem", cert, 300, 42, sender=h.holder)
     assert h.balance(cert) == 700 and h.owed(h.coffee) == 300
     event = h.events("Redeemed", receipt)[0]["args"]
-    assert (event["id"], event["merchant"], event["orderRef"], event["amount"]) == (cert, h.coffee, 42, 300)
+    assert (event["id"], event["merchant"], event["orderRef"], event["amount"]) == (
+        cert,
+        h.coffee,
+        42,
+        300,
+    )
     assert h.events("MetadataUpdate", receipt)[0]["args"]["_tokenId"] == cert
     assert h.view("orderRefUsed", h.coffee, 42) and not h.view("orderRefUsed", h.coffee, 43)
 
@@ -124,10 +129,18 @@ def test_batch_settlement_of_many_authorisations(h):
     certs = [h.issue(amount=1000) for _ in range(3)] + [h.issue(to=h.friend, amount=500)]
     h.fund_usd(h.buyer, 10 * USD)
     usd_cert = h.issue(amount=5 * USD, currency=h.usd_id)
-    signed = [h.sign_redemption(h.holder, c, 100, order_ref=100 + i) for i, c in enumerate(certs[:3])]
+    signed = [
+        h.sign_redemption(h.holder, c, 100, order_ref=100 + i) for i, c in enumerate(certs[:3])
+    ]
     signed.append(h.sign_redemption(h.friend, certs[3], 50, order_ref=200))
     signed.append(h.sign_redemption(h.holder, usd_cert, USD, order_ref=201))
-    h.tx("settleBatch", h.coffee, [a for a, _ in signed], [s for _, s in signed], sender=h.coffee_account)
+    h.tx(
+        "settleBatch",
+        h.coffee,
+        [a for a, _ in signed],
+        [s for _, s in signed],
+        sender=h.coffee_account,
+    )
     assert [h.balance(c) for c in certs] == [900, 900, 900, 450]
     assert h.owed(h.coffee) == 350 and h.owed(h.coffee, h.usd_id) == USD
 

@@ -8,7 +8,11 @@ REGISTRAR_ROLE = None
 def test_registrar_registers_merchant_and_event_names_it(h):
     receipt = h.tx("registerMerchant", h.outsider, "Night Market", sender=h.admin)
     event = h.events("MerchantRegistered", receipt)[0]["args"]
-    assert event["merchant"] == 3 and event["account"] == h.outsider and event["name"] == "Night Market"
+    assert (
+        event["merchant"] == 3
+        and event["account"] == h.outsider
+        and event["name"] == "Night Market"
+    )
     assert h.view("merchant", 3) == [h.outsider, "Night Market", True]
     assert h.view("merchantCount") == 3
 

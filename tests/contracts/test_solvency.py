@@ -27,7 +27,9 @@ def test_reverting_merchant_payout_does_not_block_redemptions_or_others(h):
 def test_refund_to_reverting_buyer_is_deferred_not_lost(h):
     buyer = h.deploy_helper("RevertingReceiver")
     terms = h.terms()
-    issue = h.gc.functions.issue(h.holder, terms, 5000, "from a contract")._encode_transaction_data()
+    issue = h.gc.functions.issue(
+        h.holder, terms, 5000, "from a contract"
+    )._encode_transaction_data()
     receipt = h.tx("execute", h.gc.address, 5000, issue, sender=h.admin, contract=buyer, value=5000)
     cert = h.events("Issued", receipt)[0]["args"]["id"]
     h.warp(6 * YEAR)
