@@ -3,7 +3,7 @@ VENV := .venv/bin
 # -n 2: measured 50 s vs 144 s serial on 2 cores (each worker starts its own anvil).
 PYTEST_ARGS ?= -q -n 2
 
-.PHONY: setup test compile chain run lint ape-compile ape-test bench-gas
+.PHONY: setup test compile chain run lint ape-compile ape-test bench-gas bench-index
 
 setup:
 	@bash scripts/setup.sh
@@ -31,3 +31,6 @@ ape-test: setup
 
 bench-gas: setup
 	$(VENV)/python -m bench.gas
+
+bench-index: setup
+	$(VENV)/python -m bench.index_bench

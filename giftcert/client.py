@@ -146,8 +146,7 @@ class SignedRedemption:
         return (self.certificate, self.merchant, self.amount, self.order_ref, self.deadline)
 
     def to_json(self) -> dict[str, Any]:
-        message = {k: str(v) for k, v in self.typed_data["message"].items()}
-        return {"typedData": {**self.typed_data, "message": message},
+        return {"typedData": wallet_json(self.typed_data),
                 "signature": "0x" + self.signature.hex()}
 
     @classmethod
@@ -411,7 +410,8 @@ class GiftCert:
     def _sign_typed(self, document: dict[str, Any]) -> bytes:
         if self.private_key is not None:
             return eip712.sign_typed_data(self.private_key, document)
-        reply = self.w3.provider.make_request("eth_signTypedData_v4", [self.sender, document])
+        reply = self.w3.provider.make_request("eth_signTypedData_v4",
+                                              [self.sender, wallet_json(document)])
         if "error" in reply:
             raise ValueError(f"the node could not sign for {self.sender}: {reply['error']}")
         return bytes.fromhex(reply["result"].removeprefix("0x"))
@@ -495,6 +495,12 @@ class GiftCert:
         if seconds < 0:
             raise ValueError("minimum validity must not be negative")
         self._send("setMinValidity", int(seconds))
+
+
+def wallet_json(document: dict[str, Any]) -> dict[str, Any]:
+    """Typed data as wallets take it: integers as decimal strings (JSON numbers lose precision)."""
+    message = {k: str(v) if isinstance(v, int) else v for k, v in document["message"].items()}
+    return {**document, "message": message}
 
 
 def _order_ref(order_ref: int) -> int:

@@ -153,3 +153,12 @@ def test_merchant_currency_and_pause_admin(sdk):
 def test_withdraw_deferred_nothing(sdk):
     with pytest.raises(ContractRevert, match="NothingToWithdraw"):
         sdk.holder.withdraw_deferred("ETH")
+
+
+def test_unlocked_node_account_signs_the_same_typed_data(sdk):
+    cert = _issue_usd(sdk, "10")
+    unlocked = sdk.holder.acting_as(sender=sdk.holder.sender)  # anvil holds the key
+    signed = unlocked.sign_redemption(cert.id, "1", order_ref=3, deadline=sdk.holder.now() + 600)
+    local = sdk.holder.sign_redemption(cert.id, "1", order_ref=3, deadline=signed.deadline)
+    assert signed.signature == local.signature
+    assert sdk.coffee.verify_redemption(signed) == sdk.holder.sender
