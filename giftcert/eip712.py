@@ -57,17 +57,32 @@ def typed_data(primary_type: str, chain_id: int, contract: str, message: dict[st
     }
 
 
-def redemption(chain_id: int, contract: str, *, certificate: int, merchant: int, amount: int,
-               order_ref: int, deadline: int) -> dict:
+def redemption(
+    chain_id: int,
+    contract: str,
+    *,
+    certificate: int,
+    merchant: int,
+    amount: int,
+    order_ref: int,
+    deadline: int,
+) -> dict:
     """Typed data for a holder's authorisation that a merchant may redeem `amount`."""
-    message = {"certificate": certificate, "merchant": merchant, "amount": amount,
-               "orderRef": order_ref, "deadline": deadline}
+    message = {
+        "certificate": certificate,
+        "merchant": merchant,
+        "amount": amount,
+        "orderRef": order_ref,
+        "deadline": deadline,
+    }
     return typed_data("Redemption", chain_id, contract, message)
 
 
 def claim(chain_id: int, contract: str, *, certificate: int, recipient: str) -> dict:
     """Typed data the claim key signs to deliver a claim-link gift to `recipient`."""
-    return typed_data("Claim", chain_id, contract, {"certificate": certificate, "recipient": recipient})
+    return typed_data(
+        "Claim", chain_id, contract, {"certificate": certificate, "recipient": recipient}
+    )
 
 
 def sign_typed_data(private_key: str | bytes, document: dict) -> bytes:
@@ -78,5 +93,11 @@ def sign_typed_data(private_key: str | bytes, document: dict) -> bytes:
 
 def typed_data_json() -> str:
     """The type definitions as JSON for the browser."""
-    return json.dumps({"domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION},
-                       "EIP712Domain": EIP712_DOMAIN, "types": TYPES}, indent=2)
+    return json.dumps(
+        {
+            "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION},
+            "EIP712Domain": EIP712_DOMAIN,
+            "types": TYPES,
+        },
+        indent=2,
+    )

@@ -87,5 +87,8 @@ def decode_revert(abi: list[dict[str, Any]], data: bytes | str | None) -> Contra
         return UnknownRevert({"data": "0x" + data.hex()}, data)
     name, params = entry
     values = decode([t for _, t in params], data[4:]) if params else ()
-    args = {pname or f"arg{i}": _normalise(v) for i, ((pname, _), v) in enumerate(zip(params, values))}
+    args = {
+        pname or f"arg{i}": _normalise(v)
+        for i, ((pname, _), v) in enumerate(zip(params, values, strict=True))
+    }
     return revert_class(name)(args, data)
