@@ -41,7 +41,9 @@ def anvil() -> Iterator[Anvil]:
 def w3(anvil: Anvil) -> Web3:
     # eth_chainId is cached: web3 asks for it on every transaction, and the chain never changes.
     return Web3(
-        Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 30}, cache_allowed_requests=True)
+        Web3.HTTPProvider(
+            anvil.rpc_url, request_kwargs={"timeout": 30}, cache_allowed_requests=True
+        )
     )
 
 
