@@ -488,5 +488,15 @@ def serve_command(ctx: click.Context) -> None:
     serve(factory(), host=settings.web_host, port=settings.web_port)
 
 
+def run_subcommand(name: str, argv: list[str] | None = None) -> int:
+    """Runs `giftcert <name> [argv]` in-process and returns its exit code: how the scripts in
+    scripts/ work both as plain Python and under `ape run` (which calls their main())."""
+    try:
+        main.main(args=[name, *(argv or [])], prog_name=f"{name}.py", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
 if __name__ == "__main__":
     main()

@@ -8,25 +8,17 @@ Settings come from the environment and .env (GIFTCERT_RPC_URL, GIFTCERT_CHAIN_ID
 ape's network choice; ape is never imported here, so it stays optional.
 """
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from giftcert.cli import run_subcommand  # noqa: E402 - after the path is set
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs `giftcert deploy`; `ape run` calls this with no arguments."""
-    from giftcert.cli import main as cli
-
-    try:
-        cli.main(args=["deploy", *(argv or [])], prog_name="deploy.py", standalone_mode=True)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    """`ape run` calls this with no arguments."""
+    return run_subcommand("deploy", argv)
 
 
 if __name__ == "__main__":

@@ -187,12 +187,13 @@ def system(w3, artifacts, dev_accounts) -> Harness:
     accounts = [a.address for a in dev_accounts]
     keys = {a.address: a.key.hex() for a in dev_accounts}
     admin, buyer, holder, friend, coffee_acct, books_acct, outsider = accounts[:7]
-    gc_art = artifacts["GiftCertificates"]
-    gc = deploy(w3, gc_art.abi, gc_art.bytecode, admin, admin)
-    renderer = deploy(
-        w3, artifacts["CertificateRenderer"].abi, artifacts["CertificateRenderer"].bytecode, admin
-    )
-    usd = deploy(w3, artifacts["TestUSD"].abi, artifacts["TestUSD"].bytecode, admin)
+
+    def deploy_as_admin(name: str, *args):
+        return deploy(w3, artifacts[name].abi, artifacts[name].bytecode, admin, *args)
+
+    gc = deploy_as_admin("GiftCertificates", admin)
+    renderer = deploy_as_admin("CertificateRenderer")
+    usd = deploy_as_admin("TestUSD")
     h = Harness(
         w3=w3,
         gc=gc,
