@@ -1,7 +1,7 @@
 """Item 6: claim links bound to recipient, chain and contract; reclaim after the deadline."""
 
-from conftest import DAY, ONE_ETH
 from eth_account import Account
+from harness import DAY, ONE_ETH
 
 from giftcert.transactions import call
 

@@ -1,6 +1,6 @@
 """Item 3 (issue), item 4 (batch issue), item 5 (top-up)."""
 
-from conftest import DAY, ETH, ONE_ETH, USD, YEAR
+from harness import DAY, ETH, ONE_ETH, USD, YEAR
 
 from giftcert.ids import decode_id, is_buyer
 

@@ -3,7 +3,7 @@
 import base64
 import json
 
-from conftest import USD
+from harness import USD
 
 
 def _metadata(h, cert_id):

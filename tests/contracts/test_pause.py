@@ -1,6 +1,6 @@
 """Item 10: pause stops issue, value transfer and redemption, never refunds of expired ones."""
 
-from conftest import YEAR
+from harness import YEAR
 
 
 def test_pause_blocks_value_moving_operations(h):

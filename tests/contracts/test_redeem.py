@@ -1,7 +1,7 @@
 """Item 8: redemption by the holder, by signed authorisation (EOA and ERC-1271), and in batches."""
 
-from conftest import DAY, ONE_ETH, USD, YEAR
 from eth_account import Account
+from harness import DAY, ONE_ETH, USD, YEAR
 
 
 def test_holder_redeems_part_and_merchant_is_credited(h):

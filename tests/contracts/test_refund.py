@@ -1,6 +1,6 @@
 """Item 9: refund after expiry, merchant void, small-balance cash-out."""
 
-from conftest import ONE_ETH, USD, YEAR
+from harness import ONE_ETH, USD, YEAR
 
 ZERO = "0x" + "00" * 20
 

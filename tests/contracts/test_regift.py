@@ -1,6 +1,6 @@
 """Item 7: transfer (re-gift), split into a new certificate, merge."""
 
-from conftest import DAY, YEAR
+from harness import DAY, YEAR
 
 ZERO = "0x" + "00" * 20
 

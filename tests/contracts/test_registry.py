@@ -1,6 +1,6 @@
 """Item 1 (merchant registry with roles) and item 2 (currency allow-list, exact amounts)."""
 
-from conftest import ETH, USD
+from harness import ETH, USD
 
 REGISTRAR_ROLE = None
 

@@ -1,6 +1,6 @@
 """Item 12: holdings equal liabilities; a reverting payee cannot lock funds or block others."""
 
-from conftest import ETH, ONE_ETH, USD, YEAR, holdings, liabilities
+from harness import ETH, ONE_ETH, USD, YEAR, holdings, liabilities
 
 
 def test_reverting_merchant_payout_does_not_block_redemptions_or_others(h):
