@@ -28,7 +28,7 @@ SEQUENCES = int(os.environ.get("HYPOTHESIS_SEQUENCES", "200"))
 STEPS = int(os.environ.get("HYPOTHESIS_STEPS", "8"))
 
 
-def make_machine(h: Harness):
+def make_machine(h: Harness, sequences_run: list[int]):
     people = [h.buyer, h.holder, h.friend, h.outsider]
     merchants = {h.coffee: h.coffee_account, h.books: h.books_account}
     currencies = [ETH, h.usd_id]
@@ -36,6 +36,7 @@ def make_machine(h: Harness):
     class GiftMachine(RuleBasedStateMachine):
         @initialize()
         def start(self):
+            sequences_run.append(1)
             self.snapshot = h.w3.provider.make_request("evm_snapshot", [])["result"]
             self.certs: dict[int, dict] = {}
             self.owed = {(m, c): h.owed(m, c) for m in merchants for c in currencies}
@@ -279,7 +280,8 @@ SHARDS = 2  # two halves, so pytest-xdist runs them on both cores
 
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_random_sequences_keep_solvency(system, shard):
-    machine = make_machine(system)
+    sequences_run: list[int] = []
+    machine = make_machine(system, sequences_run)
     run_state_machine_as_test(
         machine,
         settings=settings(
@@ -290,3 +292,6 @@ def test_random_sequences_keep_solvency(system, shard):
             database=None,
         ),
     )
+    # Hypothesis may stop early when it runs out of distinct inputs; make sure it did not.
+    print(f"shard {shard}: {len(sequences_run)} sequences of up to {STEPS} steps")
+    assert len(sequences_run) >= SEQUENCES // SHARDS
