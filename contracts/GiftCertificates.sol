@@ -179,9 +179,9 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
     event CurrencyAllowed(uint8 indexed currency, address indexed token);
     event CurrencyStatusChanged(uint8 indexed currency, bool allowed);
     event MinValiditySet(uint40 minValidity);
-    event RendererSet(address renderer);
-    event Paused(address account);
-    event Unpaused(address account);
+    event RendererSet(address indexed renderer);
+    event Paused(address indexed account);
+    event Unpaused(address indexed account);
     /// @notice A push payment failed; `to` can withdraw it with {withdrawDeferred}.
     event PaymentDeferred(address indexed to, uint8 indexed currency, uint256 amount);
     event DeferredWithdrawn(address indexed to, uint8 indexed currency, uint256 amount);
@@ -272,7 +272,7 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
         uint256 n = recipients.length;
         if (n == 0) revert EmptyBatch();
         if (n != amounts.length) revert LengthMismatch();
-        uint256 total;
+        uint256 total = 0;
         for (uint256 i; i < n; ++i) {
             total += amounts[i];
         }
@@ -435,7 +435,7 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
         if (n == 0) revert EmptyBatch();
         if (n != signatures.length) revert LengthMismatch();
         _requireMerchantAccount(merchantId);
-        uint256 ethTotal;
+        uint256 ethTotal = 0;
         for (uint256 i; i < n; ++i) {
             Redemption calldata auth = auths[i];
             if (auth.merchant != merchantId) revert WrongMerchant(auth.certificate, auth.merchant);
@@ -866,11 +866,10 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
     /// @dev Marks an order reference used; one bit per reference, 256 per slot (sequential
     /// references from one merchant share slots, so most redemptions update a warm-ish word).
     function _useOrderRef(uint32 merchantId, uint256 orderRef) private {
-        mapping(uint256 => uint256) storage words = _usedOrderRefs[merchantId];
         uint256 bit = 1 << (orderRef & 0xff);
-        uint256 word = words[orderRef >> 8];
+        uint256 word = _usedOrderRefs[merchantId][orderRef >> 8];
         if (word & bit != 0) revert OrderRefUsed(merchantId, orderRef);
-        words[orderRef >> 8] = word | bit;
+        _usedOrderRefs[merchantId][orderRef >> 8] = word | bit;
     }
 
     /// @dev Credits redeemed value to a merchant, who must be active.
@@ -975,6 +974,8 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
 
     /// @dev ECDSA first (cheap for the usual EOA holder), then ERC-1271 for contract wallets.
     function _isValidSignature(address signer, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        // The third value only details a malformed signature, which is simply invalid here.
+        // slither-disable-next-line unused-return
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
         if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
         return signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature);
