@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-import os
 import signal
 import sys
 import time
@@ -186,7 +185,7 @@ def _signer_key(ctx: click.Context, settings: Any) -> str:
             raise click.ClickException("--account works on the dev chain only; set "
                                        "GIFTCERT_SIGNER_KEY for other networks")
         return ANVIL_DEV_KEYS[index]
-    return os.environ.get("GIFTCERT_SIGNER_KEY") or settings.deployer_key
+    return settings.signer_key or settings.deployer_key
 
 
 def client_from(ctx: click.Context) -> tuple[GiftCert, Deployment]:

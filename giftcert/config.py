@@ -50,12 +50,16 @@ class Settings:
     web_port: int
     anvil_port: int
     state_dir: Path
+    # Who the CLI acts as when no --account is given (default: the deployer).
+    signer_key: str | None = None
+    deployments_dir: Path = PROJECT_ROOT / "deployments"
 
     def __repr__(self) -> str:
-        # The key must never reach a log line, a traceback or a test report.
+        # Keys must never reach a log line, a traceback or a test report.
         return (
             f"Settings(rpc_url={self.rpc_url!r}, chain_id={self.chain_id}, "
-            f"deployer_key='<hidden>', database_url={self.database_url!r}, "
+            f"deployer_key='<hidden>', signer_key='<hidden>', "
+            f"database_url={self.database_url!r}, deployments_dir={str(self.deployments_dir)!r}, "
             f"web_host={self.web_host!r}, web_port={self.web_port}, "
             f"anvil_port={self.anvil_port}, state_dir={str(self.state_dir)!r})"
         )
@@ -93,7 +97,18 @@ def load_settings(
         web_port=_int(values, "GIFTCERT_WEB_PORT", 5000),
         anvil_port=anvil_port,
         state_dir=state_dir,
+        signer_key=_optional_key(values.get("GIFTCERT_SIGNER_KEY")),
+        deployments_dir=_project_path(values.get("GIFTCERT_DEPLOYMENTS_DIR") or "deployments"),
     )
+
+
+def _optional_key(raw: str | None) -> str | None:
+    return _normalise_key(raw) if raw else None
+
+
+def setting(name: str, env_file: Path | None = None) -> str | None:
+    """One raw GIFTCERT_* value (environment over .env), for code that must not validate keys."""
+    return _merged_values(env_file, os.environ).get(name)
 
 
 def _merged_values(env_file: Path | None, environ: Mapping[str, str]) -> dict[str, str]:

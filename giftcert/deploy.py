@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,7 +21,7 @@ from web3 import Web3
 
 from giftcert.client import GiftCert
 from giftcert.compiler import ContractArtifact, compile_contracts
-from giftcert.config import DEV_CHAIN_ID, PROJECT_ROOT, Settings
+from giftcert.config import DEV_CHAIN_ID, PROJECT_ROOT, Settings, setting
 from giftcert.transactions import deploy, send
 
 Say = Callable[[str], None]
@@ -49,7 +48,7 @@ class Deployment:
 
 def deployments_dir() -> Path:
     """deployments/ in the project, or GIFTCERT_DEPLOYMENTS_DIR (tests use their own)."""
-    raw = os.environ.get("GIFTCERT_DEPLOYMENTS_DIR")
+    raw = setting("GIFTCERT_DEPLOYMENTS_DIR")
     return Path(raw) if raw else PROJECT_ROOT / "deployments"
 
 

@@ -99,3 +99,11 @@ def test_rpc_url_follows_anvil_port(tmp_path: Path) -> None:
 def test_bad_integer_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="GIFTCERT_WEB_PORT"):
         settings(tmp_path, GIFTCERT_WEB_PORT="eighty")
+
+
+def test_signer_key_and_deployments_dir_from_settings(tmp_path: Path) -> None:
+    signer = "0x" + "22" * 32
+    s = settings(tmp_path, GIFTCERT_SIGNER_KEY=signer, GIFTCERT_DEPLOYMENTS_DIR=str(tmp_path / "d"))
+    assert s.signer_key == signer and s.deployments_dir == tmp_path / "d"
+    assert "22" * 32 not in repr(s)
+    assert settings(tmp_path).signer_key is None
