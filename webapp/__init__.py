@@ -1,0 +1,101 @@
+"""The giftcert web site: Flask application factory, blueprints by audience, JSON API.
+
+`create_app()` reads settings (environment / .env), connects to the recorded deployment and
+follows the chain with the indexer in a background thread; tests pass `settings` and `client`.
+The server holds no user keys: it builds transactions and typed data for the browser wallet.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from giftcert.client import GiftCert
+from giftcert.config import Settings, load_settings
+from giftcert.errors import ContractRevert
+from giftcert.indexer import Indexer
+from webapp.state import AppState, read_only
+from webapp.validate import ApiError, from_revert
+
+
+def create_app(settings: Settings | None = None, client: GiftCert | None = None, *,
+               follow: bool | None = None, start_block: int | None = None) -> Flask:
+    settings = settings or load_settings()
+    if client is None:
+        from giftcert.deploy import connect
+
+        client, record = connect(settings)
+        start_block = record.block if start_block is None else start_block
+        follow = True if follow is None else follow
+    client = read_only(client)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=1 * 1024 * 1024,
+        GIFTCERT_SETTINGS=settings,
+    )
+    app.json.sort_keys = False
+    indexer = Indexer(client.w3, client.contract, settings.database_url,
+                      start_block=start_block or 0)
+    state = AppState(client, indexer)
+    app.extensions["giftcert"] = state
+    if follow:
+        state.follow()
+
+    from webapp import admin, api, give, holder, merchant, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(give.bp)
+    app.register_blueprint(holder.bp)
+    app.register_blueprint(merchant.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    _errors(app)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"chain_id": client.chain_id, "contract_address": client.address}
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")  # keeps #keys at home
+        return response
+
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _errors(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        if _wants_json():
+            return jsonify(exc.to_json()), exc.status
+        return render_template("error.html", message=exc.message, status=exc.status), exc.status
+
+    @app.errorhandler(ContractRevert)
+    def _revert(exc: ContractRevert):
+        return _api_error(from_revert(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if _wants_json():
+            return jsonify({"error": exc.description, "field": None}), exc.code
+        return render_template("error.html", message=exc.description,
+                               status=exc.code), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # pragma: no cover - logged; answers without a trace
+        app.logger.exception("unexpected error")
+        if _wants_json():
+            return jsonify({"error": "internal error", "field": None}), 500
+        return render_template("error.html", message="internal error", status=500), 500

@@ -1,0 +1,19 @@
+"""Operators: merchants, currencies, policy, pause (the chain enforces the roles)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from giftcert.client import DAY
+from webapp.present import state
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+def admin():
+    st = state()
+    st.forget()
+    policy = st.policy()
+    return render_template("admin.html", merchants=st.merchants(), currencies=st.currencies(),
+                           policy=policy, min_days=policy["minValidity"] / DAY)

@@ -1,0 +1,42 @@
+"""Givers: buy a certificate (address or claim link), bulk CSV, the gift's page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from giftcert.client import DAY
+from webapp import validate as v
+from webapp.present import OCCASIONS, chain_cert, date, state
+from webapp.validate import ApiError
+
+bp = Blueprint("give", __name__)
+
+
+def _form_context() -> dict:
+    st = state()
+    policy = st.policy()
+    min_days = -(-policy["minValidity"] // DAY)
+    return {"merchants": [m for m in st.merchants() if m.active],
+            "currencies": [c for c in st.currencies() if c.allowed],
+            "occasions": list(enumerate(OCCASIONS)), "policy": policy,
+            "min_days": min_days, "default_days": min_days + 1}
+
+
+@bp.get("/give")
+def give():
+    return render_template("give.html", **_form_context())
+
+
+@bp.get("/give/bulk")
+def bulk():
+    return render_template("give_bulk.html", **_form_context())
+
+
+@bp.get("/gift/<cert>")
+def gift(cert: str):
+    st = state()
+    cert_id = v.certificate_id(cert)
+    found = st.client.certificate(cert_id)
+    if not found.exists:
+        raise ApiError(404, "no such certificate (or it was closed)", "certificate")
+    return render_template("gift.html", cert=chain_cert(found), date=date)

@@ -1,0 +1,76 @@
+"""Merchants: SIWE sign-in, dashboard (liability, chart, breakage), redeem, settle, void, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from webapp import siwe
+from webapp import validate as v
+from webapp.present import date, state
+from webapp.stats import chart_svg, merchant_stats, redemptions
+from webapp.validate import ApiError
+
+bp = Blueprint("merchant", __name__, url_prefix="/merchant")
+
+
+def _signed_in():
+    return state().session(request.cookies.get(siwe.COOKIE))
+
+
+def _merchant_for(session):
+    mine = state().merchants_of(session.address)
+    if not mine:
+        return None, mine
+    wanted = request.args.get("merchant")
+    if wanted:
+        mid = v.merchant_id(wanted)
+        chosen = next((m for m in mine if m.id == mid), None)
+        if chosen is None:
+            raise ApiError(403, "you are not signed in as that merchant", "merchant")
+        return chosen, mine
+    return mine[0], mine
+
+
+@bp.get("/login")
+def login():
+    return render_template("merchant_login.html", session=_signed_in())
+
+
+@bp.get("/")
+def dashboard():
+    session = _signed_in()
+    if session is None:
+        return redirect(url_for("merchant.login"))
+    merchant, mine = _merchant_for(session)
+    if merchant is None:
+        return render_template("merchant_none.html", session=session), 403
+    st = state()
+    stats = merchant_stats(st, merchant.id)
+    owed = [st.client.merchant_owed(merchant.id, c.id) for c in st.currencies()]
+    return render_template("merchant.html", session=session, merchant=merchant, mine=mine,
+                           stats=stats, chart=chart_svg(stats["redemptionsByDay"]),
+                           recent=redemptions(st, merchant.id, 20), owed=owed,
+                           currencies=st.currencies(), date=date)
+
+
+@bp.get("/export.csv")
+def export():
+    session = _signed_in()
+    if session is None:
+        raise ApiError(401, "sign in first", None)
+    merchant, _ = _merchant_for(session)
+    if merchant is None:
+        raise ApiError(403, "this account is not a merchant", None)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", "certificate", "order_ref", "amount", "currency", "tx_hash"])
+    for r in redemptions(state(), merchant.id):
+        writer.writerow([r["day"], r["certificate"], r["orderRef"], r["amount"]["amount"],
+                         r["amount"]["currency"], r["txHash"]])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="redemptions-merchant-{merchant.id}.csv"')
+    return response
