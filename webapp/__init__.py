@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"chain_id": client.chain_id, "contract_address": client.address}
+        return {"chain_id": client.chain_id, "contract_address": client.address,
+                "rpc_url": settings.rpc_url if settings.is_dev_chain else ""}
 
     @app.after_request
     def _headers(response):

@@ -228,9 +228,13 @@ def _terms(data: dict[str, Any], info: CurrencyInfo) -> tuple[tuple[int, ...], i
     occasion = v.integer(data.get("occasion", 0), "occasion", maximum=255)
     now = st.client.now()
     valid_from = v.integer(data.get("validFrom") or 0, "validFrom", maximum=2**40 - 1)
+    if data.get("validFromDate"):
+        valid_from = v.date_timestamp(data["validFromDate"], "validFrom")
     min_validity = st.policy()["minValidity"]
     default_expiry = now + min_validity + DAY
     expiry = v.integer(data.get("expiry") or default_expiry, "expiry", maximum=2**40 - 1)
+    if data.get("expiryDays"):
+        expiry = now + v.integer(data["expiryDays"], "expiry", minimum=1, maximum=36500) * DAY
     if expiry < now + min_validity:
         raise ApiError(422, f"expiry must be at least {min_validity // DAY} days "
                        f"({min_validity} s) from now", "expiry", "ValidityTooShort")

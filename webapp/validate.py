@@ -100,6 +100,17 @@ def merchant_id(value: Any, field: str = "merchant") -> int:
     return integer(value, field, minimum=1, maximum=2**32 - 1)
 
 
+def date_timestamp(value: Any, field: str) -> int:
+    """A YYYY-MM-DD date as the Unix time of its midnight UTC."""
+    from datetime import UTC, datetime
+
+    try:
+        return int(datetime.strptime(str(value).strip(), "%Y-%m-%d").replace(
+            tzinfo=UTC).timestamp())
+    except ValueError:
+        raise bad(f"{field} must be a date like 2030-01-31", field) from None
+
+
 def boolean(value: Any, field: str) -> bool:
     if isinstance(value, bool):
         return value

@@ -1,1 +1,297 @@
+// Page behaviour: header wallet bar, transaction forms (build -> review -> wallet -> receipt),
+// claim, pay, merchant sign-in and desk, bulk preview. Pages are server-rendered; this adds the
+// wallet steps.
+import * as wallet from "./wallet.js";
 
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+const page = document.body.dataset.page;
+const short = (a) => (a ? `${a.slice(0, 6)}…${a.slice(-4)}` : "");
+
+function flash(text, kind = "") {
+  const el = $("#flash");
+  el.textContent = text;
+  el.className = `notice ${kind}`;
+  el.hidden = !text;
+}
+
+async function api(path, body) {
+  const response = await fetch(`/api/v1${path}`, body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const data = await response.json().catch(() => ({ error: `HTTP ${response.status}`, field: null }));
+  if (!response.ok && response.status !== 202) {
+    const err = new Error(data.error || `HTTP ${response.status}`);
+    err.field = data.field; err.code = data.code; err.data = data;
+    throw err;
+  }
+  return data;
+}
+
+function showError(form, err) {
+  for (const el of $$("[data-error-for]", form)) el.textContent = "";
+  const field = err.field && $(`[data-error-for="${err.field}"]`, form);
+  (field || $(".form-error", form) || $("#flash")).textContent = err.message;
+  if (!form) flash(err.message, "warn");
+}
+
+// -- header -------------------------------------------------------------------------------
+function renderWallet(s) {
+  const hasWallet = !!s.provider;
+  $("#no-wallet").hidden = hasWallet;
+  $("#connect-button").hidden = !hasWallet || !!s.account;
+  $("#wallet-account").textContent = s.account ? short(s.account) : (hasWallet ? "not connected" : "no wallet");
+  $("#wallet-account").dataset.address = s.account || "";
+  const wrong = !!s.account && s.chainId !== wallet.expectedChainId;
+  $("#wallet-network").textContent = s.chainId ? `chain ${s.chainId}${wrong ? " (wrong network)" : ""}` : "";
+  $("#wrong-network").hidden = !wrong;
+  $("#switch-network").hidden = !wrong;
+  const acc = $("#connect-account");
+  if (acc) {
+    acc.textContent = s.account || (hasWallet ? "not connected" : "no wallet found");
+    $("#connect-network").textContent = s.chainId ? `${s.chainId}${wrong ? " — wrong network" : " ✓"}` : "—";
+    $("#wallet-name").textContent = s.info ? `Wallet: ${s.info.name}` : "";
+  }
+  if (s.account) $("#nav-my").href = `/holder/${s.account}`;
+}
+
+// -- transaction forms --------------------------------------------------------------------
+function fieldsOf(form) {
+  const data = {};
+  for (const [k, v] of new FormData(form).entries()) if (typeof v === "string" && v !== "") data[k] = v;
+  return data;
+}
+
+async function afterTx(meta, hash) {
+  const s = wallet.current();
+  if (meta.after === "gift") {
+    const outcome = await api(`/transactions/${hash}`);
+    const id = (outcome.issued || [])[0];
+    wallet.clearPending();
+    if (id) { location.href = `/gift/${id}${meta.claimKey ? "#" + meta.claimKey : ""}`; return; }
+  }
+  wallet.clearPending();
+  if (meta.after === "holder" && s.account) { location.href = `/holder/${s.account}`; return; }
+  if (meta.after === "certificate" && meta.certificate) { location.href = `/certificates/${meta.certificate}`; return; }
+  location.reload();
+}
+
+async function runTx(form, tx, meta) {
+  const hash = await wallet.sendTransaction(tx, meta);
+  flash(`Transaction sent: ${hash}. Waiting for it to be mined…`);
+  const receipt = await wallet.waitForReceipt(hash);
+  if (receipt.status !== "0x1") throw new Error("The transaction failed on chain.");
+  flash("Done.", "ok");
+  await afterTx(meta, hash);
+}
+
+async function buildFor(form) {
+  const op = form.dataset.tx;
+  const account = await wallet.ensureReady();
+  const data = { ...fieldsOf(form), from: account };
+  const meta = { after: form.dataset.after || "reload", op, page: location.pathname };
+  if (op === "issue") {
+    if (data.delivery === "link") {
+      const { newKey, addressOf } = await import("./crypto.js");
+      const key = newKey();
+      data.claimKey = addressOf(key);
+      delete data.to;
+      meta.claimKey = key;
+    }
+  }
+  if (data.certificate) meta.certificate = data.certificate;
+  const built = await api(`/tx/${op}`, data);
+  return { built, meta };
+}
+
+function wireTxForm(form) {
+  const review = $(".tx-review", form);
+  let plan = null;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const el of $$("[data-error-for]", form)) el.textContent = "";
+    try {
+      plan = await buildFor(form);
+      const { built } = plan;
+      const tx = built.needsApproval ? built.approve : built.tx;
+      $(".tx-total", form).textContent = built.total ? `${built.total.amount} ${built.total.currency}`
+        + (built.needsApproval ? " (first approve the token, then confirm again)" : "") : "—";
+      $(".tx-fee", form).textContent = (Number(BigInt(tx.estimatedFee)) / 1e18).toFixed(6);
+      review.hidden = false;
+    } catch (err) { showError(form, err); }
+  });
+  $(".tx-confirm", form)?.addEventListener("click", async () => {
+    if (!plan) return;
+    try {
+      review.hidden = true;
+      if (plan.built.needsApproval) {
+        const hash = await wallet.sendTransaction(plan.built.approve, { after: "none" });
+        flash("Approving the token…");
+        await wallet.waitForReceipt(hash);
+        wallet.clearPending();
+        form.requestSubmit();
+        return;
+      }
+      await runTx(form, plan.built.tx, plan.meta);
+    } catch (err) { showError(form, err); }
+  });
+  $(".tx-cancel", form)?.addEventListener("click", () => { review.hidden = true; });
+}
+
+async function resumePending() {
+  const p = wallet.pending();
+  if (!p || !wallet.current().provider) return;
+  const banner = $("#pending-tx");
+  banner.hidden = false;
+  banner.textContent = `Waiting for your transaction ${short(p.hash)} (sent before this page loaded)…`;
+  try {
+    const receipt = await wallet.waitForReceipt(p.hash);
+    banner.textContent = receipt.status === "0x1" ? "Your transaction is done." : "Your transaction failed on chain.";
+    if (receipt.status === "0x1" && p.after && p.after !== "none") await afterTx(p, p.hash);
+    else wallet.clearPending();
+  } catch (err) { banner.textContent = err.message; }
+}
+
+// -- pages --------------------------------------------------------------------------------
+async function claimPage() {
+  const form = $("#claim-form");
+  if (!form) return;
+  const { validKey, signTypedData } = await import("./crypto.js");
+  const key = location.hash.slice(1);
+  if (!validKey(key)) { $("#claim-key-missing").hidden = false; $("#claim-button").disabled = true; return; }
+  wallet.onChange((s) => { $("#claim-recipient").textContent = s.account || "connect your wallet"; });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const recipient = await wallet.ensureReady();
+      const certificate = form.dataset.certId;
+      const { typedData } = await api("/typed-data/claim", { certificate, recipient });
+      const signature = signTypedData(key, typedData);
+      const { tx } = await api("/tx/claim", { from: recipient, certificate, recipient, signature });
+      await runTx(form, tx, { after: "certificate", certificate });
+    } catch (err) { showError(form, err); }
+  });
+}
+
+async function giftPage() {
+  const key = location.hash.slice(1);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) return;
+  const id = location.pathname.split("/").pop();
+  const link = `${location.origin}/claim/${id}#${key}`;
+  $("#claim-share").hidden = false;
+  $("#claim-link").value = link;
+  const { drawQr } = await import("./qr.js");
+  drawQr($("#claim-qr"), link);
+}
+
+function payPage() {
+  const form = $("#pay-form");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const el of $$("[data-error-for]", form)) el.textContent = "";
+    try {
+      await wallet.ensureReady();
+      const data = { certificate: form.dataset.certId, ...fieldsOf(form) };
+      const built = await api("/typed-data/redemption", data);
+      const signature = await wallet.signTypedData(built.typedData);
+      const out = await api("/authorizations", { typedData: built.typedData, signature });
+      $("#pay-authorization").value = out.authorization;
+      const { drawQr } = await import("./qr.js");
+      drawQr($("#pay-qr"), out.authorization);
+      $("#pay-result").hidden = false;
+    } catch (err) { showError(form, err); }
+  });
+}
+
+function myPage() {
+  wallet.onChange((s) => { if (s.account) location.replace(`/holder/${s.account}`); });
+}
+
+function holderPage() {
+  const shown = $("#holder-address").dataset.address.toLowerCase();
+  let first = true;
+  wallet.onChange((s) => {
+    if (first) { first = false; return; }
+    if (s.account && s.account.toLowerCase() !== shown) location.replace(`/holder/${s.account}`);
+  });
+}
+
+function merchantLogin() {
+  const button = $("#siwe-button");
+  button.addEventListener("click", async () => {
+    const form = button.parentElement;
+    try {
+      const account = await wallet.ensureReady();
+      const { message } = await api(`/siwe/nonce?address=${account}`);
+      const signature = await wallet.personalSign(message);
+      await api("/siwe/verify", { message, signature });
+      location.href = "/merchant/";
+    } catch (err) { showError(form, err); }
+  });
+}
+
+function merchantDesk() {
+  $("#siwe-logout")?.addEventListener("click", async () => {
+    await api("/siwe/logout", {});
+    location.href = "/merchant/login";
+  });
+  const text = $("#redeem-authorization");
+  text?.addEventListener("input", async () => {
+    const details = $("#redeem-details");
+    if (!text.value.trim()) { details.textContent = ""; return; }
+    try {
+      const d = await api("/authorizations/decode", { authorization: text.value.trim() });
+      details.textContent = `${d.amount.amount} ${d.amount.currency} from certificate …${d.certificate.slice(-8)} `
+        + `(balance ${d.balance.amount}), order ${d.orderRef}, signed by the holder ${short(d.holder)}`;
+    } catch (err) { details.textContent = err.message; }
+  });
+  const update = () => {
+    const amount = $("#request-amount").value, ref = $("#request-ref").value;
+    $("#request-link").textContent = `${location.origin}/pay/<certificate>?amount=${encodeURIComponent(amount)}&ref=${encodeURIComponent(ref)}`;
+  };
+  $("#request-amount")?.addEventListener("input", update);
+  $("#request-ref")?.addEventListener("input", update);
+}
+
+function bulkPage() {
+  const form = $("#bulk-form");
+  $("#bulk-file").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (file) $("#bulk-rows").value = await file.text();
+  });
+  $("#bulk-preview").addEventListener("click", async () => {
+    try {
+      const data = fieldsOf(form);
+      const out = await api("/give/preview", { currency: data.currency, rows: data.rows || "" });
+      const tbody = $("#bulk-table tbody");
+      tbody.replaceChildren(...out.rows.map((r) => {
+        const tr = document.createElement("tr");
+        tr.dataset.testid = "bulk-row";
+        if (r.errors.length) tr.className = "bad";
+        for (const v of [r.row, r.to ?? "", r.amount ?? "", r.errors.map((e) => `${e.field}: ${e.error}`).join("; ")]) {
+          const td = document.createElement("td"); td.textContent = v; tr.append(td);
+        }
+        return tr;
+      }));
+      $("#bulk-table").hidden = false;
+      $("#bulk-summary").textContent = `${out.valid} valid, ${out.invalid} with problems; total ${out.total.amount} ${out.total.currency}`;
+    } catch (err) { showError(form, err); }
+  });
+}
+
+async function main() {
+  wallet.onChange(renderWallet);
+  $("#connect-button").addEventListener("click", () => wallet.connect().catch((e) => flash(e.message, "warn")));
+  $("#switch-network").addEventListener("click", () => wallet.switchChain().catch((e) => flash(e.message, "warn")));
+  for (const button of $$("[data-copy]")) {
+    button.addEventListener("click", () => navigator.clipboard?.writeText($(button.dataset.copy).value));
+  }
+  for (const form of $$("form[data-tx]")) wireTxForm(form);
+  const pages = { claim: claimPage, gift: giftPage, pay: payPage, my: myPage, holder: holderPage,
+    "merchant-login": merchantLogin, merchant: merchantDesk, "merchant-none": merchantDesk,
+    "give-bulk": bulkPage };
+  await wallet.init();
+  await pages[page]?.();
+  await resumePending();
+}
+
+main().catch((err) => flash(err.message, "warn"));
