@@ -35,7 +35,7 @@ from web3 import Web3
 from giftcert.chain import Anvil, ChainError, free_port
 from giftcert.client import GiftCert
 from giftcert.config import ANVIL_DEV_KEYS, PROJECT_ROOT, load_settings
-from giftcert.demo import run_demo
+from giftcert.demo import MINT_ABI, run_demo
 from giftcert.deploy import contract_at, deploy_system
 
 
@@ -72,6 +72,10 @@ def e2e_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         contract = contract_at(w3, record)
         admin = GiftCert(w3, contract, private_key=ANVIL_DEV_KEYS[ADMIN])
         demo = run_demo(admin, say=lambda _m: None)
+        usd = w3.eth.contract(address=record.test_usd, abi=MINT_ABI)
+        for index in range(7, 10):
+            account = GiftCert(w3, contract, private_key=ANVIL_DEV_KEYS[index])
+            account._send("mint", account.sender, 1000 * 10**6, target=usd)
         yield Chain(anvil, w3, record, env, demo, contract)
     finally:
         anvil.stop()

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from e2e_wallet import Wallet
+from playwright.sync_api import expect
 from web3 import Web3
+from web3.logs import DISCARD
 
 from giftcert.chain import Anvil
 from giftcert.client import GiftCert
@@ -27,8 +30,8 @@ SERVER_START_TIMEOUT = 60.0
 # Playwright's default waits (30 s) hide slowness; a page step here takes well under a second.
 STEP_TIMEOUT_MS = 15_000
 
-# Roles: dev account indexes, as the demo uses them.
-ADMIN, GIVER, HOLDER, FRIEND, COFFEE, BOOKS, TEA, STRANGER = 0, 1, 2, 3, 4, 5, 6, 7
+# Roles: dev account indexes, as the demo uses them (0-6); 7-9 get tUSD but no allowance.
+ADMIN, GIVER, HOLDER, FRIEND, COFFEE, BOOKS, TEA, STRANGER, NEW_GIVER, COLLEAGUE = range(10)
 
 
 @dataclass
@@ -92,3 +95,40 @@ class Browser:
         return path
 
 
+
+
+def connect(session: Browser, path: str) -> Any:
+    """Opens `path` and connects the wallet with the header's button, as a person would."""
+    page = session.goto(path)
+    page.get_by_test_id("connect-button").click()
+    expect(page.get_by_test_id("wallet-account")).to_have_attribute(
+        "data-address", session.wallet.account.lower())
+    return page
+
+
+def confirm(form: Any) -> None:
+    """The review box is up (total and fee shown): confirm in the wallet."""
+    expect(form.get_by_test_id("tx-review")).to_be_visible()
+    expect(form.get_by_test_id("tx-fee")).to_have_text(re.compile(r"^\d+\.\d{6}$"))
+    form.get_by_test_id("tx-confirm").click()
+
+
+def confirm_purchase(form: Any, total: str) -> None:
+    """Confirms a payment of `total`, approving the token first if the page asks for it."""
+    shown = form.get_by_test_id("tx-total")
+    expect(shown).to_contain_text(total)
+    if "approve" in shown.inner_text():
+        confirm(form)
+        expect(shown).to_have_text(total)
+    confirm(form)
+
+
+def events(chain: Chain, tx_hashes: list[str], name: str) -> list[dict[str, Any]]:
+    """The contract's `name` events in these (successful) transactions."""
+    found = []
+    for tx_hash in tx_hashes:
+        receipt = chain.w3.eth.get_transaction_receipt(tx_hash)
+        if receipt["status"] == 1:
+            event = getattr(chain.contract.events, name)()
+            found += [dict(e["args"]) for e in event.process_receipt(receipt, errors=DISCARD)]
+    return found
