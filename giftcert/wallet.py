@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, Web3RPCError
 
 from giftcert.client import ERC20_ABI, MAX_UINT256, GiftCert
 from giftcert.errors import ContractRevert, UnknownRevert
@@ -29,7 +29,7 @@ def _estimate(fn: Any, sender: str, value: int) -> int:
         gas = fn.estimate_gas({"from": sender, "value": value})
     except ContractLogicError as exc:
         raise revert_from(getattr(fn, "contract_abi", None) or fn.abi, exc) from None
-    except ValueError as exc:  # e.g. insufficient funds for value: the node says why
+    except (ValueError, Web3RPCError) as exc:  # e.g. insufficient funds: the node says why
         raise UnknownRevert({"message": str(exc)}) from None
     return gas * (100 + GAS_MARGIN_PERCENT) // 100
 

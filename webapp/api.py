@@ -70,10 +70,21 @@ def _merchant(value: Any, field: str = "merchant", active: bool = False):
 
 def _certificate(value: Any, field: str = "certificate"):
     cert_id = v.certificate_id(value, field)
-    cert = state().client.certificate(cert_id)
+    cert = load_certificate(cert_id, field)
     if not cert.exists:
         raise ApiError(404, "no such certificate (or it was closed)", field, "UnknownCertificate")
     return cert
+
+
+def load_certificate(cert_id: int, field: str = "certificate"):
+    """The chain's view of a certificate; unknown or closed ids are a 404 naming `field`."""
+    try:
+        return state().client.certificate(cert_id)
+    except ContractRevert as exc:
+        if exc.error_name == "UnknownCertificate":
+            raise ApiError(404, "no such certificate (or it was closed)", field,
+                           "UnknownCertificate") from None
+        raise
 
 
 # ---------------------------------------------------------------- reads
@@ -147,15 +158,15 @@ def merchant_redemptions(merchant: str):
     return jsonify(redemptions(state(), m.id, limit))
 
 
-@bp.get("/certificates/<cert>")
-def certificate(cert: str):
-    return jsonify(chain_cert(_certificate(cert)))
+@bp.get("/certificates/<certificate>")
+def certificate(certificate: str):
+    return jsonify(chain_cert(_certificate(certificate)))
 
 
-@bp.get("/certificates/<cert>/history")
-def history(cert: str):
+@bp.get("/certificates/<certificate>/history")
+def history(certificate: str):
     st = state()
-    cert_id = v.certificate_id(cert)
+    cert_id = v.certificate_id(certificate)
     row = st.indexer.certificate(cert_id)
     if row is None:
         raise ApiError(404, "no such certificate in the index (yet)", "certificate",
@@ -175,8 +186,9 @@ def holder_certificates(holder: str):
                     "certificates": [indexed_cert(st, r, now) for r in rows]})
 
 
-@bp.get("/transactions/<tx_hash>")
-def transaction(tx_hash: str):
+@bp.get("/transactions/<txHash>")
+def transaction(txHash: str):  # noqa: N803 - the documented name
+    tx_hash = txHash
     """A mined transaction's outcome: status and the certificates it created or touched."""
     if not isinstance(tx_hash, str) or len(tx_hash) != 66 or not v._HEX_RE.match(tx_hash):
         raise v.bad("txHash must be 0x followed by 64 hex digits", "txHash")
@@ -352,8 +364,8 @@ def op_top_up(data: dict[str, Any], sender: str) -> dict[str, Any]:
 
 @operation("transfer", "Re-gift a whole certificate")
 def op_transfer(data: dict[str, Any], sender: str) -> dict[str, Any]:
-    cert = _certificate(v.required(data, "certificate"))
     to = v.address(v.required(data, "to"), "to")
+    cert = _certificate(v.required(data, "certificate"))
     if cert.owner != sender:
         raise ApiError(422, "this account does not hold the certificate", "from", "NotHolder")
     return _tx("safeTransferFrom", sender, sender, to, cert.id, 1, b"")
@@ -376,9 +388,9 @@ def op_merge(data: dict[str, Any], sender: str) -> dict[str, Any]:
 
 @operation("claim", "Submit a claim-link signature (anyone may send it)")
 def op_claim(data: dict[str, Any], sender: str) -> dict[str, Any]:
-    cert = _certificate(v.required(data, "certificate"))
     recipient = v.address(v.required(data, "recipient"), "recipient")
     signature = v.signature(v.required(data, "signature"))
+    cert = _certificate(v.required(data, "certificate"))
     _check_claimable(cert)
     doc = eip712.claim(state().client.chain_id, state().client.address,
                        certificate=cert.id, recipient=recipient)
@@ -555,8 +567,8 @@ def typed_claim():
     """What the claim key signs (in the browser, from the link's #key) for a recipient."""
     data = _body()
     st = state()
-    cert = _certificate(v.required(data, "certificate"))
     recipient = v.address(v.required(data, "recipient"), "recipient")
+    cert = _certificate(v.required(data, "certificate"))
     _check_claimable(cert)
     doc = eip712.claim(st.client.chain_id, st.client.address, certificate=cert.id,
                        recipient=recipient)

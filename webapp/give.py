@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 
 from giftcert.client import DAY
 from webapp import validate as v
+from webapp.api import load_certificate
 from webapp.present import OCCASIONS, chain_cert, date, state
 from webapp.validate import ApiError
 
@@ -34,9 +35,8 @@ def bulk():
 
 @bp.get("/gift/<cert>")
 def gift(cert: str):
-    st = state()
     cert_id = v.certificate_id(cert)
-    found = st.client.certificate(cert_id)
+    found = load_certificate(cert_id)
     if not found.exists:
         raise ApiError(404, "no such certificate (or it was closed)", "certificate")
     return render_template("gift.html", cert=chain_cert(found), date=date)

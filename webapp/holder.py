@@ -8,6 +8,7 @@ from flask import Blueprint, render_template, request
 
 from giftcert.errors import ContractRevert
 from webapp import validate as v
+from webapp.api import load_certificate
 from webapp.present import activity, chain_cert, date, indexed_cert, state
 from webapp.validate import ApiError
 
@@ -52,7 +53,7 @@ def holder(holder: str):
 
 def _cert(cert: str):
     cert_id = v.certificate_id(cert)
-    found = state().client.certificate(cert_id)
+    found = load_certificate(cert_id)
     if not found.exists:
         raise ApiError(404, "no such certificate (or it was closed)", "certificate")
     return found
