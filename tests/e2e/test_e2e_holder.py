@@ -1,0 +1,141 @@
+"""Holders in the browser: re-gift part of a balance; sign a payment that the merchant, in its own
+browser signed in with Sign-In with Ethereum, redeems; a merchant settles a batch."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from decimal import Decimal
+
+from e2e_stack import COFFEE, FRIEND, GIVER, HOLDER, Browser, Chain, confirm, connect, events
+from playwright.sync_api import expect
+
+from giftcert.money import Money
+
+
+def _gift_for_holder(chain: Chain, amount: str = "30", merchant: str = "Corner Coffee") -> int:
+    giver = chain.client(GIVER)
+    return giver.issue(chain.address(HOLDER), amount, chain.merchant_id(merchant), "tUSD",
+                       message="For you").id
+
+
+def _reload_until(page, locator, tries: int = 20) -> None:
+    """Server-rendered pages from the indexer: reload until the background indexer caught up."""
+    for _ in range(tries):
+        if locator.count():
+            return
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(locator).to_be_visible()
+
+
+def test_holder_regifts_part_of_a_balance(open_browser, e2e_chain: Chain):
+    cert_id = _gift_for_holder(e2e_chain)
+    friend = e2e_chain.address(FRIEND)
+    holder = open_browser(HOLDER)
+    page = connect(holder, f"/certificates/{cert_id}")
+    expect(page.get_by_test_id("cert-balance")).to_have_text("30 tUSD")
+    holder.screenshot("certificate")
+    form = page.get_by_test_id("regift-part-form")
+    form.get_by_test_id("regift-amount").fill("10")
+    form.get_by_test_id("regift-part-to").fill(friend)
+    form.get_by_test_id("regift-part-submit").click()
+    confirm(form)
+    expect(page.get_by_test_id("cert-balance")).to_have_text("20 tUSD")
+
+    splits = events(e2e_chain, holder.wallet.sent, "Split")
+    assert len(splits) == 1 and splits[0]["fromId"] == cert_id and splits[0]["to"] == friend
+    part = e2e_chain.sdk.certificate(splits[0]["newId"])
+    assert part.owner == friend and part.balance == Money(Decimal("10"), "tUSD")
+    assert part.merchant == e2e_chain.merchant_id("Corner Coffee")
+    rest = e2e_chain.sdk.certificate(cert_id)
+    assert rest.owner == holder.wallet.account and rest.balance == Money(Decimal("20"), "tUSD")
+
+    # The friend sees the new certificate in their list.
+    page.goto(f"{holder.site.url}/holder/{friend}")
+    card = page.locator(f'[data-testid="cert-card"][data-cert-id="{part.id}"]')
+    _reload_until(page, card)
+    expect(card.get_by_test_id("cert-balance")).to_have_text("10 tUSD")
+
+
+def _sign_in_merchant(merchant: Browser, name: str):
+    page = merchant.goto("/merchant/")
+    page.wait_for_url(re.compile(r"/merchant/login$"))
+    page.get_by_test_id("siwe-button").click()
+    page.wait_for_url(re.compile(r"/merchant/$"))
+    expect(page.get_by_test_id("merchant-name")).to_have_text(name)
+    signed = merchant.wallet.asked("personal_sign")
+    assert [r.outcome for r in signed] == ["ok"]
+    message = bytes.fromhex(signed[0].params[0][2:]).decode()
+    assert "wants you to sign in with your Ethereum account:" in message
+    assert merchant.wallet.account in message and "Chain ID: 31337" in message
+    return page
+
+
+def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chain):
+    cert_id = _gift_for_holder(e2e_chain)
+    order_ref = secrets.randbelow(10**9) + 1
+    holder = open_browser(HOLDER)
+    page = connect(holder, f"/pay/{cert_id}")
+    expect(page.get_by_test_id("pay-balance")).to_have_text("30 tUSD")
+    page.get_by_test_id("pay-amount").fill("4.50")
+    page.get_by_test_id("pay-ref").fill(str(order_ref))
+    page.get_by_test_id("pay-sign").click()
+    expect(page.get_by_test_id("pay-result")).to_be_visible()
+    expect(page.get_by_test_id("pay-qr").locator("svg, canvas, img").first).to_be_visible()
+    authorization = page.get_by_test_id("pay-authorization").input_value()
+    assert authorization.startswith("gc1:") and f":{order_ref}:" in authorization
+    holder.screenshot("pay")
+    assert holder.wallet.sent == []  # the holder pays no gas
+    assert [r.outcome for r in holder.wallet.asked("eth_signTypedData_v4")] == ["ok"]
+
+    merchant = open_browser(COFFEE)
+    desk = _sign_in_merchant(merchant, "Corner Coffee")
+    form = desk.get_by_test_id("redeem-form")
+    form.get_by_test_id("redeem-authorization").fill(authorization)
+    expect(desk.get_by_test_id("redeem-details")).to_contain_text("4.50 tUSD")
+    expect(desk.get_by_test_id("redeem-details")).to_contain_text("signed by the holder")
+    merchant.screenshot("merchant-redeem")
+    form.get_by_test_id("redeem-submit").click()
+    with desk.expect_navigation():  # the desk reloads once the receipt is in
+        confirm(form)
+
+    cert = e2e_chain.sdk.certificate(cert_id)
+    assert cert.balance == Money(Decimal("25.50"), "tUSD")
+    redeemed = events(e2e_chain, merchant.wallet.sent, "Redeemed")
+    assert [(r["id"], r["orderRef"], r["amount"]) for r in redeemed] == [
+        (cert_id, order_ref, 4_500_000)]
+    assert e2e_chain.sdk._view("orderRefUsed", cert.merchant, order_ref)
+    row = desk.get_by_test_id("recent-redemptions").locator("tr", has_text=str(order_ref))
+    _reload_until(desk, row)
+    expect(row).to_contain_text("4.50 tUSD")
+    merchant.screenshot("merchant-desk")
+
+
+def test_merchant_settles_a_batch(open_browser, e2e_chain: Chain):
+    holder = e2e_chain.client(HOLDER)
+    certs = [_gift_for_holder(e2e_chain, "20"), _gift_for_holder(e2e_chain, "15")]
+    refs = [secrets.randbelow(10**9) + 1 for _ in certs]
+    amounts = ["3.25", "1.75"]
+    signed = [holder.sign_redemption(c, a, r)
+              for c, a, r in zip(certs, amounts, refs, strict=True)]
+    lines = "\n".join(json.dumps(s.to_json()) for s in signed)
+
+    merchant = open_browser(COFFEE)
+    desk = _sign_in_merchant(merchant, "Corner Coffee")
+    form = desk.get_by_test_id("settle-form")
+    form.get_by_test_id("settle-authorizations").fill(lines)
+    form.get_by_test_id("settle-submit").click()
+    with desk.expect_navigation():
+        confirm(form)
+    expect(desk.get_by_test_id("merchant-name")).to_have_text("Corner Coffee")
+
+    assert len(merchant.wallet.sent) == 1  # one transaction for the batch
+    redeemed = events(e2e_chain, merchant.wallet.sent, "Redeemed")
+    assert sorted((r["id"], r["orderRef"]) for r in redeemed) == sorted(
+        zip(certs, refs, strict=True))
+    assert e2e_chain.sdk.certificate(certs[0]).balance == Money(Decimal("16.75"), "tUSD")
+    assert e2e_chain.sdk.certificate(certs[1]).balance == Money(Decimal("13.25"), "tUSD")
+    row = desk.get_by_test_id("recent-redemptions").locator("tr", has_text=str(refs[1]))
+    _reload_until(desk, row)
