@@ -31,6 +31,9 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
         start_block = record.block if start_block is None else start_block
         follow = True if follow is None else follow
     client = read_only(client)
+    # eth_chainId and friends never change under a running site: let web3 cache them.
+    if hasattr(client.w3.provider, "cache_allowed_requests"):
+        client.w3.provider.cache_allowed_requests = True
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secrets.token_hex(32),

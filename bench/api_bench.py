@@ -1,0 +1,146 @@
+"""`make bench-api`: load on the web API served by waitress on loopback, 10,000 certificates
+indexed. Seeds its own anvil (bench.index_bench.seed, no redemptions), indexes, starts
+`giftcert serve` in a child process and drives it with keep-alive HTTP clients in threads for a
+fixed time per endpoint; reports requests/s and p50/p99 latency for reading a holder's
+certificates and for building a redemption (typed data). Target: p99 < 50 ms.
+`python -m bench.api_bench --certificates 500 --seconds 3` runs it small."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from bench.index_bench import BenchAnvil, seed
+from giftcert.chain import free_port
+from giftcert.client import GiftCert
+from giftcert.config import PROJECT_ROOT, load_settings
+from giftcert.deploy import contract_at, deploy_system
+from giftcert.indexer import Indexer
+
+
+def _wait(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("giftcert serve exited")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/status")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the site did not start")
+
+
+def load(port: int, requests: list[tuple[str, str, Any]], seconds: float,
+         clients: int) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker(offset: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine: list[float] = []
+        i = offset
+        while time.monotonic() < stop:
+            method, path, body = requests[i % len(requests)]
+            i += clients
+            payload = json.dumps(body) if body is not None else None
+            started = time.perf_counter()
+            conn.request(method, path, body=payload,
+                         headers={"Content-Type": "application/json"} if payload else {})
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != 200:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    return {"requests": len(ordered), "errors": errors[0],
+            "req_per_s": round(len(ordered) / elapsed, 1),
+            "p50_ms": round(statistics.median(ordered) * 1000, 2),
+            "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2)}
+
+
+def run(n_certs: int, seconds: float, clients: int, say=print) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, BenchAnvil(free_port()) as node:
+        db = f"sqlite:///{tmp}/api.db"
+        port = free_port()
+        env = {"GIFTCERT_RPC_URL": node.rpc_url, "GIFTCERT_CHAIN_ID": "31337",
+               "GIFTCERT_ANVIL_PORT": str(node.port), "GIFTCERT_STATE_DIR": tmp,
+               "GIFTCERT_DATABASE_URL": db, "GIFTCERT_DEPLOYMENTS_DIR": tmp,
+               "GIFTCERT_WEB_HOST": "127.0.0.1", "GIFTCERT_WEB_PORT": str(port)}
+        settings = load_settings(Path(tmp) / "none.env", environ=env)
+        w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 300}))
+        record, _ = deploy_system(w3, settings, directory=Path(tmp), say=lambda _m: None)
+        admin = GiftCert(w3, contract_at(w3, record), private_key=settings.deployer_key)
+        say(f"seeding {n_certs} certificates on {node.rpc_url}")
+        seeded = seed(w3, node.rpc_url, admin, w3.eth.accounts, n_certs, 0, say)
+        say("indexing")
+        Indexer(w3, admin.contract, db, start_block=record.block, block_range=50).sync()
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("GIFTCERT_")}
+        child_env.update(env)
+        proc = subprocess.Popen([sys.executable, "-m", "giftcert.cli", "--env-file",
+                                 f"{tmp}/none.env", "serve"], cwd=PROJECT_ROOT, env=child_env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait(port, proc)
+            holders = sorted(set(seeded.holders.values()))
+            reads = [("GET", f"/api/v1/holders/{h}/certificates", None) for h in holders]
+            certs = seeded.certificates
+            builds = [("POST", "/api/v1/typed-data/redemption",
+                       {"certificate": str(c), "amount": "0.0001"}) for c in certs[:500]]
+            per_holder = n_certs // len(holders)
+            say(f"load: {clients} clients, {seconds:.0f} s per endpoint "
+                f"({len(holders)} holders, ~{per_holder} certificates each)")
+            result = {"certificates": n_certs, "clients": clients,
+                      "certificates_per_holder": per_holder,
+                      "holder_certificates": load(port, reads, seconds, clients),
+                      "build_redemption": load(port, builds, seconds, clients)}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--certificates", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args(argv)
+    result = run(args.certificates, args.seconds, args.clients)
+    for name in ("holder_certificates", "build_redemption"):
+        r = result[name]
+        flag = "ok" if r["p99_ms"] < 50 else "SLOW (target p99 < 50 ms)"
+        print(f"  {name:<20} {r['req_per_s']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  "
+              f"p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}  {flag}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
