@@ -110,6 +110,10 @@ def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chai
     row = desk.get_by_test_id("recent-redemptions").locator("tr", has_text=str(order_ref))
     _reload_until(desk, row)
     expect(row).to_contain_text("4.50 tUSD")
+    # What the merchant can withdraw, as the chain says it ("12.50 tUSD", "0 ETH").
+    owed = desk.get_by_test_id("owed")
+    for currency in ("tUSD", "ETH"):
+        expect(owed).to_contain_text(str(e2e_chain.sdk.merchant_owed(cert.merchant, currency)))
     merchant.screenshot("merchant-desk")
 
 
