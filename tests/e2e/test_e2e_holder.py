@@ -57,6 +57,7 @@ def test_holder_regifts_part_of_a_balance(open_browser, e2e_chain: Chain):
     card = page.locator(f'[data-testid="cert-card"][data-cert-id="{part.id}"]')
     _reload_until(page, card)
     expect(card.get_by_test_id("cert-balance")).to_have_text("10 tUSD")
+    holder.screenshot("holder-certificates")
 
 
 def _sign_in_merchant(merchant: Browser, name: str):

@@ -33,6 +33,9 @@ def test_connect_shows_account_network_and_wallet(open_browser, e2e_chain: Chain
     friend = e2e_chain.address(FRIEND)
     holder.wallet.switch_account(page, friend)
     expect(page.get_by_test_id("connect-account")).to_have_text(friend.lower())
+    holder.goto("/admin/")
+    expect(holder.page.get_by_test_id("admin-merchants")).to_contain_text("Corner Coffee")
+    holder.screenshot("admin")
 
 
 def test_without_a_wallet_the_page_says_so(open_browser):
