@@ -156,9 +156,32 @@ def step_invariants() -> StepResult:
     return StepResult("invariants", ok, figures, detail="" if ok else _tail(proc.stdout))
 
 
+# -- 4. load ----------------------------------------------------------------------------------
+
+
+def step_load() -> StepResult:
+    redemptions = os.environ.get("LOAD_REDEMPTIONS", "1200")
+    proc = run([str(VENV / "python"), "-m", "bench.load", "--redemptions", redemptions])
+    print("\n".join("  " + line.strip() for line in proc.stdout.splitlines()[:-1]))
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return StepResult("load", False, detail=_tail(proc.stdout + proc.stderr))
+    figures = {
+        "redemptions": result["planned"],
+        "landed": result["landed"],
+        "refused with reason": sum(result["failed_by_reason"].values()),
+        "lost": result["lost"],
+        "throughput/s": result["throughput_per_s"],
+    }
+    ok = proc.returncode == 0 and result["lost"] == 0 and not result["mismatches"]
+    return StepResult("load", ok, figures, detail="" if ok else _tail(proc.stderr))
+
+
 STEPS: dict[str, Callable[[], StepResult]] = {
     "slither": step_slither,
     "invariants": step_invariants,
+    "load": step_load,
 }
 
 
