@@ -163,3 +163,16 @@ def test_expired_certificate_is_shown_expired_and_cannot_be_paid_with(open_brows
     page = connect(holder, f"/certificates/{cert_id}")
     expect(page.get_by_test_id("cert-status")).to_have_text("expired")
     expect(page.get_by_test_id("cert-pay")).to_have_count(0)
+
+
+def test_merchant_desk_refuses_an_account_that_is_no_merchant(open_browser, e2e_chain: Chain):
+    visitor = open_browser(HOLDER)
+    page = visitor.goto("/merchant/login")
+    visitor.wallet.reject_next(page)
+    page.get_by_test_id("siwe-button").click()  # connects first: the user refuses
+    expect(page.get_by_test_id("form-error")).to_contain_text("declined")
+    page.get_by_test_id("siwe-button").click()
+    expect(page.get_by_test_id("not-merchant")).to_contain_text(visitor.wallet.account)
+    assert page.evaluate("fetch('/api/v1/siwe/me').then(r => r.status)") == 200
+    assert e2e_chain.sdk.merchants() and all(
+        m.account != visitor.wallet.account for m in e2e_chain.sdk.merchants())
