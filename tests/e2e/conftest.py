@@ -9,7 +9,10 @@ silently does not run proves nothing.
 
 from __future__ import annotations
 
+import ctypes
+import faulthandler
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -91,7 +94,8 @@ def site(e2e_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                str(log.parent / "none.env"), "serve"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   preexec_fn=_die_with_parent)
     url = f"http://127.0.0.1:{e2e_chain.env['GIFTCERT_WEB_PORT']}"
     served = Site(url, process, log)
     try:
@@ -104,6 +108,12 @@ def site(e2e_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies (even by the watchdog's hard exit)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _wait_for_site(served: Site) -> None:
@@ -142,6 +152,16 @@ def chromium() -> Iterator[Any]:
 
 
 OpenBrowser = Callable[..., Browser]
+# A browser test that takes longer than this is stuck (the whole suite takes ~40 s): dump every
+# thread's stack and end the worker, so CI fails loudly instead of hanging.
+WATCHDOG_SECONDS = int(os.environ.get("GIFTCERT_E2E_WATCHDOG", "180"))
+
+
+@pytest.fixture(autouse=True)
+def _watchdog() -> Iterator[None]:
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture

@@ -173,6 +173,7 @@ def test_merchant_desk_refuses_an_account_that_is_no_merchant(open_browser, e2e_
     expect(page.get_by_test_id("form-error")).to_contain_text("declined")
     page.get_by_test_id("siwe-button").click()
     expect(page.get_by_test_id("not-merchant")).to_contain_text(visitor.wallet.account)
-    assert page.evaluate("fetch('/api/v1/siwe/me').then(r => r.status)") == 200
+    me = visitor.context.request.get(f"{visitor.site.url}/api/v1/siwe/me")  # signed in, still
+    assert me.status == 200 and me.json()["merchants"] == []
     assert e2e_chain.sdk.merchants() and all(
         m.account != visitor.wallet.account for m in e2e_chain.sdk.merchants())
