@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,6 +157,28 @@ def step_invariants() -> StepResult:
     return StepResult("invariants", ok, figures, detail="" if ok else _tail(proc.stdout))
 
 
+# -- 3. fast security tests --------------------------------------------------------------------
+
+
+def step_security_tests() -> StepResult:
+    proc = run(
+        [
+            str(VENV / "pytest"),
+            "-q",
+            "-n",
+            "2",
+            "tests/security",
+            "--deselect",
+            "tests/security/test_invariants_signatures.py",
+        ]
+    )
+    last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    print("  " + last)
+    figures = {"passed": _count(r"(\d+) passed", last), "failed": _count(r"(\d+) failed", last)}
+    ok = proc.returncode == 0
+    return StepResult("security tests", ok, figures, detail="" if ok else _tail(proc.stdout, 60))
+
+
 # -- 4. load ----------------------------------------------------------------------------------
 
 
@@ -178,10 +201,111 @@ def step_load() -> StepResult:
     return StepResult("load", ok, figures, detail="" if ok else _tail(proc.stderr))
 
 
+# -- 5. schemathesis against the running site ------------------------------------------------
+
+
+@contextmanager
+def running_site(certificates: int = 40, redemptions: int = 20):
+    """anvil + deployment + a few certificates and redemptions, indexed, and `giftcert serve`
+    (waitress) on loopback; yields the base URL."""
+    from web3 import Web3
+
+    from bench.api_bench import _wait
+    from bench.index_bench import BenchAnvil, seed
+    from giftcert.chain import free_port
+    from giftcert.client import GiftCert
+    from giftcert.config import load_settings
+    from giftcert.deploy import contract_at, deploy_system
+    from giftcert.indexer import Indexer
+
+    with tempfile.TemporaryDirectory() as tmp, BenchAnvil(free_port(), accounts=20) as node:
+        port = free_port()
+        env = {
+            "GIFTCERT_RPC_URL": node.rpc_url,
+            "GIFTCERT_CHAIN_ID": "31337",
+            "GIFTCERT_ANVIL_PORT": str(node.port),
+            "GIFTCERT_STATE_DIR": tmp,
+            "GIFTCERT_DATABASE_URL": f"sqlite:///{tmp}/site.db",
+            "GIFTCERT_DEPLOYMENTS_DIR": tmp,
+            "GIFTCERT_WEB_HOST": "127.0.0.1",
+            "GIFTCERT_WEB_PORT": str(port),
+        }
+        settings = load_settings(Path(tmp) / "none.env", environ=env)
+        w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 120}))
+        record, _ = deploy_system(w3, settings, directory=Path(tmp), say=lambda _m: None)
+        admin = GiftCert(w3, contract_at(w3, record), private_key=settings.deployer_key)
+        seed(w3, node.rpc_url, admin, w3.eth.accounts, certificates, redemptions, lambda _: None)
+        Indexer(w3, admin.contract, env["GIFTCERT_DATABASE_URL"], start_block=record.block).sync()
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("GIFTCERT_")}
+        cmd = [str(VENV / "python"), "-m", "giftcert.cli", "--env-file", f"{tmp}/none.env", "serve"]
+        log = open(Path(tmp) / "serve.log", "w")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**child_env, **env}, stdout=log, stderr=log)
+        try:
+            _wait(port, proc)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+            log.close()
+
+
+def step_schemathesis() -> StepResult:
+    examples = os.environ.get("SCHEMATHESIS_EXAMPLES", "30")
+    with running_site() as base, tempfile.TemporaryDirectory() as reports:
+        junit = Path(reports) / "junit.xml"
+        proc = run(
+            [
+                str(AUDIT_VENV / "schemathesis"),
+                "run",
+                f"{base}/api/v1/openapi.json",
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,"
+                "response_schema_conformance",
+                "--max-examples",
+                examples,
+                "--seed",
+                "1",
+                "--request-timeout",
+                "20",
+                "--report",
+                "junit",
+                "--report-junit-path",
+                str(junit),
+                "--no-color",
+            ],
+            timeout=1800,
+        )
+        summary = [line for line in proc.stdout.splitlines() if line.strip()][-12:]
+        print("\n".join("  " + line for line in summary))
+    log = ROOT / ".giftcert" / "audit-schemathesis.log"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text(proc.stdout + proc.stderr)
+    tail = proc.stdout.split("Test cases:")[-1]
+    figures = {
+        "operations": _count(r"Tested:\s*(\d+)", proc.stdout),
+        "cases": _count(r"(\d+) generated", tail),
+        "failures": _count(r"found (\d+) unique failures", tail),
+        "5xx": _count(r"Server error:\s*(\d+)", proc.stdout),
+    }
+    print(
+        f"  schemathesis: {figures['cases']} cases, {figures['failures']} failures, "
+        f"5xx {figures['5xx']} (full log: {log.relative_to(ROOT)})"
+    )
+    ok = proc.returncode == 0 and figures["cases"] > 0
+    return StepResult("schemathesis", ok, figures, detail="" if ok else _tail(proc.stdout, 80))
+
+
+def _count(pattern: str, text: str) -> int:
+    match = re.search(pattern, text)
+    return int(match.group(1)) if match else 0
+
+
 STEPS: dict[str, Callable[[], StepResult]] = {
     "slither": step_slither,
     "invariants": step_invariants,
+    "tests": step_security_tests,
     "load": step_load,
+    "schemathesis": step_schemathesis,
 }
 
 
