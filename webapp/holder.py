@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, render_template, request
 
 from giftcert.errors import ContractRevert
@@ -46,7 +44,7 @@ def my():
 def holder(holder: str):
     st = state()
     account = v.address(holder, "holder")
-    now = int(time.time())
+    now = st.client.now()  # the chain's clock decides expiry, not the server's
     rows = [indexed_cert(st, r, now) for r in st.indexer.certificates_of(account)]
     return render_template("holder.html", holder=account, certs=rows, date=date)
 

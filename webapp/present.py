@@ -65,7 +65,8 @@ def indexed_cert(st: AppState, row: dict[str, Any], now: int | None = None) -> d
 
 
 def chain_cert(cert: Certificate, now: int | None = None) -> dict[str, Any]:
-    data = cert.to_json(now)
+    # Status (expired, not yet valid) by the chain's clock, which the contract also uses.
+    data = cert.to_json(state().client.now() if now is None else now)
     data["occasionName"] = occasion_name(cert.occasion)
     return data
 
