@@ -11,6 +11,8 @@ import secrets
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from web3.exceptions import ProviderConnectionError
 from werkzeug.exceptions import HTTPException
 
 from giftcert.client import GiftCert
@@ -96,6 +98,14 @@ def _errors(app: Flask) -> None:
             return jsonify({"error": exc.description, "field": None}), exc.code
         return render_template("error.html", message=exc.description,
                                status=exc.code), exc.code
+
+    @app.errorhandler(RequestsConnectionError)
+    @app.errorhandler(ProviderConnectionError)
+    def _node_down(exc: Exception):
+        # The node is a dependency, not our bug: 503 says "try again", and nothing was sent.
+        app.logger.warning("chain unreachable: %s", type(exc).__name__)
+        return _api_error(ApiError(503, "chain unreachable: the node does not answer; "
+                                        "try again shortly", None))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # pragma: no cover - logged; answers without a trace

@@ -94,7 +94,13 @@ def load_certificate(cert_id: int, field: str = "certificate"):
 def status():
     st = state()
     cursor = st.indexer.cursor()
+    try:
+        head = st.client.w3.eth.block_number
+        chain = "reachable"
+    except Exception:  # noqa: BLE001 - any failure to answer means the same to a user
+        head, chain = None, "unreachable"
     return jsonify({"chainId": st.client.chain_id, "contract": st.client.address,
+                    "chain": chain, "chainHead": head,
                     "indexedBlock": cursor[0] if cursor else None,
                     "indexerError": st.last_sync_error})
 

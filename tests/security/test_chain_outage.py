@@ -1,6 +1,6 @@
 """The chain stops while the site runs: pages and API keep answering (no crash) and the site
 recovers when the node comes back from its state file. Saying "unreachable" (503, not 500) on
-the routes that need the node is not built yet: that test is a strict xfail until it is."""
+the routes that need the node is tested too."""
 
 from __future__ import annotations
 
@@ -63,11 +63,6 @@ def test_site_keeps_answering_while_the_chain_is_down_and_recovers(site):
     assert r.status_code in (400, 404), r.get_json()  # the node answers again (no such cert)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webapp: node errors are 500 'internal error'; "
-    "should be 503 'chain unreachable' (see docs/security.md)",
-)
 def test_routes_that_need_the_node_say_it_is_unreachable(site):
     app, node = site
     http = app.test_client()
