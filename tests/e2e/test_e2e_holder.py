@@ -8,9 +8,11 @@ import re
 import secrets
 from decimal import Decimal
 
+import pytest
 from e2e_stack import BOOKS, COFFEE, FRIEND, GIVER, HOLDER, Browser, Chain, confirm, connect, events
 from playwright.sync_api import expect
 
+from giftcert.errors import revert_class
 from giftcert.money import Money
 
 
@@ -177,3 +179,23 @@ def test_merchant_desk_refuses_an_account_that_is_no_merchant(open_browser, e2e_
     assert me.status == 200 and me.json()["merchants"] == []
     assert e2e_chain.sdk.merchants() and all(
         m.account != visitor.wallet.account for m in e2e_chain.sdk.merchants())
+
+
+def test_buyer_refunds_an_expired_certificate(open_browser, e2e_chain: Chain):
+    giver_sdk = e2e_chain.client(GIVER)
+    expiry = giver_sdk.now() + giver_sdk.min_validity() + 120
+    cert = giver_sdk.issue(e2e_chain.address(HOLDER), "5", e2e_chain.merchant_id("Corner Coffee"),
+                           "tUSD", expiry=expiry)
+    e2e_chain.warp(3 * 3600)  # past this certificate's expiry; others keep a day's margin
+    giver = open_browser(GIVER)
+    page = connect(giver, f"/certificates/{cert.id}")
+    form = page.get_by_test_id("refund-form")
+    form.get_by_test_id("refund-submit").click()
+    confirm(form)
+    page.wait_for_url(re.compile(r"/holder/"))
+
+    refunds = events(e2e_chain, giver.wallet.sent, "Refunded")
+    assert len(refunds) == 1 and refunds[0]["id"] == cert.id
+    assert refunds[0]["buyer"] == giver.wallet.account and refunds[0]["amount"] == 5 * 10**6
+    with pytest.raises(revert_class("UnknownCertificate")):  # burned: the slot is cleared
+        e2e_chain.sdk.certificate(cert.id)
