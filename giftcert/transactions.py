@@ -79,14 +79,16 @@ def send(
 
 
 def _mined_revert(fn: Any, params: dict[str, Any], receipt: TxReceipt) -> Exception:
-    """Why a mined transaction reverted: replays it on the state before its block."""
+    """Why a mined transaction reverted: replays it before its block, then on the block's state
+    (when an earlier transaction in the same block, e.g. a duplicate submission, made it fail)."""
     replay = {k: v for k, v in params.items() if k in ("from", "value", "gas")}
-    try:
-        fn.call(replay, block_identifier=receipt["blockNumber"] - 1)
-    except ContractLogicError as exc:
-        return revert_from(_abi_of(fn), exc)
-    except Exception:  # noqa: BLE001 - the replay is best effort; the failure itself is certain
-        pass
+    for block in (receipt["blockNumber"] - 1, receipt["blockNumber"]):
+        try:
+            fn.call(replay, block_identifier=block)
+        except ContractLogicError as exc:
+            return revert_from(_abi_of(fn), exc)
+        except Exception:  # noqa: BLE001 - the replay is best effort; the failure is certain
+            break
     return TransactionFailed(f"transaction {receipt['transactionHash'].hex()} reverted")
 
 

@@ -6,6 +6,11 @@ from typing import Any
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 JSON_OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+JSON_LIST = {"description": "OK", "content": {"application/json": {"schema": {"type": "array"}}}}
+# Reads that answer with a JSON array, and extra statuses some reads document.
+LIST_READS = {"/currencies", "/merchants", "/merchants/{merchant}/redemptions"}
+EXTRA_STATUSES = {"/siwe/me": {"401": {"description": "Nobody is signed in",
+                                        "content": {"application/json": {"schema": ERROR}}}}}
 ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": ERROR}}}
           for code, text in ((400, "Malformed input (field named)"), (404, "Not found"),
                              (422, "The contract would refuse (error named)"))}
@@ -90,8 +95,10 @@ def _params(path: str) -> list[dict[str, Any]]:
 def document(operations: dict[str, tuple[Any, str]]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for path, summary in READS.items():
+        ok = JSON_LIST if path in LIST_READS else JSON_OK
+        responses = {"200": ok, **ERRORS, **EXTRA_STATUSES.get(path, {})}
         paths[path] = {"get": {"summary": summary, "parameters": _params(path),
-                               "responses": {"200": JSON_OK, **ERRORS}}}
+                               "responses": responses}}
     for path, (summary, fields) in POSTS.items():
         paths[path] = {"post": {"summary": summary, "requestBody": _body(fields),
                                 "responses": {"200": JSON_OK, **ERRORS}}}

@@ -141,11 +141,10 @@ def test_conflicting_transactions_one_lands_the_other_reports_why(h):
             t.join(30)
     failures = [r for r in results if isinstance(r, Exception)]
     assert len(results) == 2 and len(failures) == 1, results
-    # The SDK reports the failure. Today it says "transaction 0x.. reverted" (TransactionFailed):
-    # it replays the call on the state *before* the block, where the other submission had not
-    # landed yet, so the replay succeeds and the reason (OrderRefUsed) is not recovered.
-    assert isinstance(failures[0], ContractRevert | TransactionFailed)
-    assert "OrderRefUsed" in str(failures[0]) or "reverted" in str(failures[0])
+    # The SDK names the reason whether the duplicate failed in simulation or was mined in the
+    # same block as the first (it then replays on that block's state).
+    assert isinstance(failures[0], ContractRevert), failures[0]
+    assert failures[0].error_name == "OrderRefUsed"
     assert h.owed(h.coffee) == 10**15  # credited once
     assert h.balance(cert) == 10**16 - 10**15
 
