@@ -2,8 +2,6 @@
 
 from harness import ETH, USD
 
-REGISTRAR_ROLE = None
-
 
 def test_registrar_registers_merchant_and_event_names_it(h):
     receipt = h.tx("registerMerchant", h.outsider, "Night Market", sender=h.admin)
