@@ -26,7 +26,7 @@ from web3.types import TxReceipt
 from giftcert import eip712
 from giftcert.ids import decode_id, is_buyer
 from giftcert.money import ETH, CurrencyInfo, Money, from_units
-from giftcert.transactions import call, send
+from giftcert.transactions import Views, call, send
 
 ZERO_ADDRESS = "0x" + "00" * 20
 DAY = 86400
@@ -171,6 +171,7 @@ class GiftCert:
                  private_key: str | bytes | None = None) -> None:
         self.w3 = w3
         self.contract = contract
+        self._views = Views(contract)
         self.private_key = private_key
         if private_key is not None:
             sender = Account.from_key(private_key).address
@@ -199,7 +200,7 @@ class GiftCert:
         return send(self.w3, fn, self.sender, value=value, private_key=self.private_key)
 
     def _view(self, name: str, *args: Any) -> Any:
-        return call(self._fn(name, *args))
+        return self._views(name, *args)
 
     def _events(self, name: str, receipt: TxReceipt) -> list[Any]:
         return getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
@@ -279,6 +280,14 @@ class GiftCert:
     def merchant_owed(self, merchant_id: int, currency: int | str = 0) -> Money:
         info = self.currency(currency)
         return from_units(self._view("merchantLedger", merchant_id, info.id)[0], info)
+
+    def order_ref_used(self, merchant_id: int, order_ref: int) -> bool:
+        """Whether the merchant already took a payment with this order reference."""
+        return self._view("orderRefUsed", merchant_id, order_ref)
+
+    def token_uri(self, certificate_id: int) -> str:
+        """The ERC-1155 metadata URI (a data: URI with JSON and the SVG art)."""
+        return self._view("uri", certificate_id)
 
     def min_validity(self) -> int:
         return self._view("minValidity")

@@ -90,6 +90,6 @@ def _fund(admin: GiftCert) -> None:
 def _order_ref(client: GiftCert, merchant: int) -> int:
     """An order reference this merchant has not used (demo reruns must not collide)."""
     ref = client.now()
-    while client._view("orderRefUsed", merchant, ref):
+    while client.order_ref_used(merchant, ref):
         ref += 1
     return ref

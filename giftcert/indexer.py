@@ -544,13 +544,20 @@ class Indexer:
 
     # -- queries (no chain access) ----------------------------------------------------------
 
-    def certificates_of(self, address: str, include_closed: bool = False) -> list[dict[str, Any]]:
+    def certificates_of(self, address: str, include_closed: bool = False,
+                        limit: int | None = None, after: str | None = None
+                        ) -> list[dict[str, Any]]:
+        """An address's certificates in id order; `limit` and `after` (the last id of the
+        previous page) page through them."""
         t = certificates_table
         cond = t.c.owner == to_checksum_address(address)
         if not include_closed:
             cond = and_(cond, t.c.burned.is_(False))
+        if after is not None:
+            cond = and_(cond, t.c.id > after)
+        query = select(t).where(cond).order_by(t.c.id).limit(limit)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(t).where(cond).order_by(t.c.id))]
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     def certificate(self, cert_id: int | str) -> dict[str, Any] | None:
         t = certificates_table

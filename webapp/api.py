@@ -33,6 +33,8 @@ bp = Blueprint("api", __name__)
 
 MAX_BATCH_ROWS = 200
 MAX_SETTLE = 100
+PAGE_SIZE = 50  # certificates per page of a holder's list (`next` fetches the rest)
+MAX_PAGE_SIZE = 500
 AUTH_PREFIX = "gc1"
 
 
@@ -186,10 +188,19 @@ def holder_certificates(holder: str):
     st = state()
     account = v.address(holder, "holder")
     closed = v.boolean(request.args.get("closed", "false"), "closed")
+    limit = v.integer(request.args.get("limit", str(PAGE_SIZE)), "limit", minimum=1,
+                      maximum=MAX_PAGE_SIZE)
+    after = request.args.get("after")
+    if after is not None:
+        after = str(v.certificate_id(after, "after"))
     now = int(time.time())
-    rows = st.indexer.certificates_of(account, include_closed=closed)
-    return jsonify({"holder": account,
-                    "certificates": [indexed_cert(st, r, now) for r in rows]})
+    # One row more than asked says whether another page follows.
+    rows = st.indexer.certificates_of(account, include_closed=closed, limit=limit + 1,
+                                      after=after)
+    page = rows[:limit]
+    following = page[-1]["id"] if len(rows) > limit else None
+    return jsonify({"holder": account, "next": following,
+                    "certificates": [indexed_cert(st, r, now) for r in page]})
 
 
 @bp.get("/transactions/<txHash>")
@@ -557,7 +568,7 @@ def typed_redemption():
     if units > cert.currency.units(cert.balance):
         raise ApiError(422, f"the balance is only {cert.balance}", "amount",
                        "InsufficientBalance")
-    if st.client._view("orderRefUsed", cert.merchant, ref):
+    if st.client.order_ref_used(cert.merchant, ref):
         raise ApiError(422, "this order reference was already used", "orderRef", "OrderRefUsed")
     doc = eip712.redemption(st.client.chain_id, st.client.address, certificate=cert.id,
                             merchant=cert.merchant, amount=units, order_ref=ref,

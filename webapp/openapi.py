@@ -61,6 +61,14 @@ READS = {
     "/siwe/me": "The signed-in address (cookie session)",
 }
 
+# Optional query parameters of the reads.
+QUERIES = {
+    "/holders/{holder}/certificates": {"closed": "boolean", "limit": "integer",
+                                       "after": "string"},
+    "/merchants/{merchant}/redemptions": {"limit": "integer"},
+    "/siwe/nonce": {"address": "string"},
+}
+
 POSTS = {
     "/typed-data/redemption": ("EIP-712 Redemption for the holder to sign",
                                {"certificate": "string", "amount": "string",
@@ -88,8 +96,10 @@ def _body(fields: dict[str, str]) -> dict[str, Any]:
 
 def _params(path: str) -> list[dict[str, Any]]:
     names = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
-    return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-            for n in names]
+    in_path = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+               for n in names]
+    return in_path + [{"name": n, "in": "query", "required": path == "/siwe/nonce",
+                       "schema": {"type": t}} for n, t in QUERIES.get(path, {}).items()]
 
 
 def document(operations: dict[str, tuple[Any, str]]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def art(cert: str):
     """The certificate's on-chain SVG (from the contract's ERC-1155 `uri`)."""
     cert_id = v.certificate_id(cert)
     try:
-        uri = state().client._view("uri", cert_id)
+        uri = state().client.token_uri(cert_id)
     except ContractRevert:
         raise ApiError(404, "no such certificate", "certificate") from None
     try:

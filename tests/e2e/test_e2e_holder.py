@@ -109,7 +109,7 @@ def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chai
     redeemed = events(e2e_chain, merchant.wallet.sent, "Redeemed")
     assert [(r["id"], r["orderRef"], r["amount"]) for r in redeemed] == [
         (cert_id, order_ref, 4_500_000)]
-    assert e2e_chain.sdk._view("orderRefUsed", cert.merchant, order_ref)
+    assert e2e_chain.sdk.order_ref_used(cert.merchant, order_ref)
     row = desk.get_by_test_id("recent-redemptions").locator("tr", has_text=str(order_ref))
     _reload_until(desk, row)
     expect(row).to_contain_text("4.50 tUSD")

@@ -45,6 +45,25 @@ def test_revert_is_named_contract_error(sdk):
         sdk.buyer.certificate(12345)
 
 
+def test_views_answer_as_web3_does(sdk):
+    """The SDK's view path skips web3's ABI matching; results and reverts must not change."""
+    cert = _issue_usd(sdk)
+    fns = sdk.buyer.contract.functions
+    for name, args in (("certificate", (cert.id,)), ("merchant", (sdk.coffee_id,)),
+                       ("currency", (1,)), ("merchantLedger", (sdk.coffee_id, 1)),
+                       ("paused", ()), ("uri", (cert.id,))):
+        assert sdk.buyer._view(name, *args) == getattr(fns, name)(*args).call(), name
+    assert sdk.buyer.certificate(cert.id).owner == sdk.holder.sender  # checksummed
+    assert sdk.buyer.order_ref_used(sdk.coffee_id, 7) is False
+    sdk.holder.redeem(cert.id, "1", order_ref=7)
+    assert sdk.buyer.order_ref_used(sdk.coffee_id, 7) is True
+    with pytest.raises(ContractRevert) as info:
+        sdk.buyer._view("certificate", cert.id + 1)
+    assert info.value.error_name == "UnknownCertificate"
+    with pytest.raises(ValueError, match="not one view function"):
+        sdk.buyer._view("noSuchFunction")
+
+
 def test_issue_batch_from_csv(sdk, tmp_path):
     path = tmp_path / "gifts.csv"
     path.write_text(f"recipient,amount\n{sdk.holder.sender},5\n{sdk.friend.sender},7.25\n")

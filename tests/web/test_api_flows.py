@@ -36,6 +36,27 @@ def test_issue_eth_to_address_then_read_it_back(web):
     assert "Issued" in [h["event"] for h in history]
 
 
+def test_holder_certificates_come_in_pages(web):
+    issued = web.buyer.issue_batch([(web.friend.sender, "0.01")] * 5, web.coffee_id, "ETH")
+    web.sync()
+    path = f"/api/v1/holders/{web.friend.sender}/certificates"
+    whole = web.http.get(f"{path}?limit=500").get_json()
+    assert sorted(c["id"] for c in whole["certificates"]) == sorted(map(str, issued))
+    assert whole["next"] is None
+    pages, query = [], "?limit=2"
+    while True:
+        page = web.http.get(path + query).get_json()
+        pages.append([c["id"] for c in page["certificates"]])
+        if page["next"] is None:
+            break
+        query = f"?limit=2&after={page['next']}"
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert sum(pages, []) == [c["id"] for c in whole["certificates"]]
+    for bad, field in (("?limit=0", "limit"), ("?limit=501", "limit"), ("?after=x", "after")):
+        r = web.http.get(path + bad)
+        assert r.status_code == 400 and r.get_json()["field"] == field
+
+
 def test_build_shows_total_and_fee_and_does_not_send(web):
     before = web.w3.eth.block_number
     out = build(web, "issue", web.buyer.sender, to=web.holder.sender, amount="1.5",
