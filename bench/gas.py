@@ -35,7 +35,7 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from giftcert import eip712
-from giftcert.chain import Anvil, ChainError, free_port
+from giftcert.chain import Anvil
 from giftcert.compiler import ContractArtifact, compile_contracts, compile_sources
 from giftcert.config import ANVIL_DEV_KEYS, PROJECT_ROOT
 from giftcert.transactions import call, send
@@ -457,16 +457,6 @@ def run(w3: Web3, artifacts: dict[str, ContractArtifact], t0: int, verbose: bool
     return b
 
 
-def start_chain() -> Anvil:
-    for attempt in range(3):
-        try:
-            return Anvil(free_port()).start()
-        except ChainError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
 def table(results: list[Measurement]) -> str:
     by_key = {(m.impl, m.op): m.gas for m in results}
     impls = [i for i in IMPLS if any(m.impl == i for m in results)]
@@ -546,7 +536,7 @@ def write_results(results: list[Measurement], extras: list[Measurement] = (),
 def main(argv: list[str] | None = None) -> int:
     print("compiling contracts and anchor wrappers (solc 0.8.37, optimizer 200 runs)", flush=True)
     artifacts = load_artifacts()
-    node = start_chain()
+    node = Anvil.on_free_port()
     try:
         print(f"anvil on {node.rpc_url}", flush=True)
         w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))

@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from giftcert.config import DEV_CHAIN_ID, PROJECT_ROOT
 
@@ -106,6 +107,18 @@ class Anvil:
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
         return cmd
+
+    @classmethod
+    def on_free_port(cls, attempts: int = 3, **kwargs: Any) -> Anvil:
+        """Starts anvil on a port the OS says is free, trying again if another process takes
+        that port between the check and the start (parallel test workers do)."""
+        for attempt in range(attempts):
+            try:
+                return cls(free_port(), **kwargs).start()
+            except ChainError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def start(self) -> Anvil:
         if self.running:

@@ -14,25 +14,14 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from giftcert.chain import Anvil, ChainError, free_port
+from giftcert.chain import Anvil
 from giftcert.compiler import ContractArtifact, compile_contracts
 from giftcert.config import ANVIL_DEV_KEYS
 
 
-def start_anvil(**kwargs) -> Anvil:
-    """Starts anvil on a free port, retrying if another process grabs the port first."""
-    for attempt in range(3):
-        try:
-            return Anvil(free_port(), **kwargs).start()
-        except ChainError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[Anvil]:
-    node = start_anvil()
+    node = Anvil.on_free_port()
     yield node
     node.stop()
 

@@ -50,3 +50,24 @@ def test_refuses_a_port_in_use() -> None:
         port = squatter.getsockname()[1]
         with pytest.raises(ChainError, match=f"port {port} .* already in use"):
             Anvil(port).start()
+
+
+def test_on_free_port_tries_again_when_the_port_is_taken(monkeypatch) -> None:
+    import giftcert.chain as chain
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        # The first port offered is taken by someone else by the time anvil starts.
+        offers = iter([taken, free_port()])
+        monkeypatch.setattr(chain, "free_port", lambda: next(offers))
+        node = Anvil.on_free_port()
+        try:
+            assert node.port != taken
+            assert Web3(Web3.HTTPProvider(node.rpc_url)).eth.chain_id == 31337
+        finally:
+            node.stop()
+        monkeypatch.setattr(chain, "free_port", lambda: taken)
+        with pytest.raises(ChainError, match="already in use"):
+            Anvil.on_free_port(attempts=2)

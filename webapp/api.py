@@ -551,7 +551,8 @@ def typed_redemption():
     st = state()
     cert = _certificate(v.required(data, "certificate"))
     units = v.amount(v.required(data, "amount"), cert.currency)
-    ref = v.integer(data.get("orderRef") or secrets.randbits(63) + 1, "orderRef")
+    chosen = data.get("orderRef")
+    ref = v.integer(chosen or secrets.randbits(63) + 1, "orderRef")
     now = st.client.now()
     valid_for = v.integer(data.get("validFor", 3600), "validFor", minimum=60,
                           maximum=30 * DAY)
@@ -568,7 +569,8 @@ def typed_redemption():
     if units > cert.currency.units(cert.balance):
         raise ApiError(422, f"the balance is only {cert.balance}", "amount",
                        "InsufficientBalance")
-    if st.client.order_ref_used(cert.merchant, ref):
+    # A fresh random 63-bit reference cannot be taken: only a chosen one costs a node call.
+    if chosen and st.client.order_ref_used(cert.merchant, ref):
         raise ApiError(422, "this order reference was already used", "orderRef", "OrderRefUsed")
     doc = eip712.redemption(st.client.chain_id, st.client.address, certificate=cert.id,
                             merchant=cert.merchant, amount=units, order_ref=ref,

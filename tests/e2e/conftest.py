@@ -35,27 +35,17 @@ from e2e_stack import (
 from e2e_wallet import Wallet
 from web3 import Web3
 
-from giftcert.chain import Anvil, ChainError, free_port
+from giftcert.chain import Anvil, free_port
 from giftcert.client import GiftCert
 from giftcert.config import ANVIL_DEV_KEYS, PROJECT_ROOT, load_settings
 from giftcert.demo import MINT_ABI, run_demo
 from giftcert.deploy import contract_at, deploy_system
 
 
-def _start_anvil() -> Anvil:
-    for attempt in range(3):
-        try:
-            return Anvil(free_port()).start()
-        except ChainError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
 @pytest.fixture(scope="session")
 def e2e_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     # Its own anvil: the shared session anvil is snapshot-reverted by the SDK tests.
-    anvil = _start_anvil()
+    anvil = Anvil.on_free_port()
     try:
         state = tmp_path_factory.mktemp("e2e")
         env = {
