@@ -237,3 +237,40 @@ def liabilities(h: Harness, currency: int, cert_ids, accounts) -> int:
     total += sum(h.owed(m, currency) for m in range(1, h.view("merchantCount") + 1))
     total += sum(h.view("deferredOf", a, currency) for a in accounts)
     return total
+
+
+class ModelledCertificates:
+    """What both stateful machines keep of the chain: the live certificates and each merchant's
+    ledger, with the steps and the teardown check they share. A machine sets `harness`."""
+
+    harness: Harness
+    certs: dict[int, dict]
+    owed: dict[tuple[int, int], int]
+
+    def _pick(self, index: int) -> int | None:
+        live = sorted(self.certs)
+        return live[index % len(live)] if live else None
+
+    def _expired(self, cert: dict) -> bool:
+        return self.harness.now() + 1 >= cert["expiry"]
+
+    def _issue_modelled(self, buyer: str, holder: str, merchant: int, currency: int,
+                        amount: int, extra_days: int) -> dict:
+        """Issues a certificate valid five years and some days; returns its model entry."""
+        h = self.harness
+        if currency != ETH:
+            h.fund_usd(buyer, amount)
+        cert_id = h.issue(to=holder, amount=amount, sender=buyer, merchant=merchant,
+                          currency=currency, validity=5 * YEAR + 2 * DAY + extra_days * DAY)
+        cert = {"owner": holder, "balance": amount, "currency": currency,
+                "merchant": merchant, "buyer": buyer, "expiry": (cert_id >> 128) & (2**40 - 1)}
+        self.certs[cert_id] = cert
+        return cert
+
+    def _assert_chain_matches_model(self) -> None:
+        h = self.harness
+        for cert_id, cert in self.certs.items():  # every certificate, once per sequence
+            assert h.balance(cert_id) == cert["balance"], cert_id
+            assert h.view("ownerOf", cert_id) == cert["owner"], cert_id
+        for (merchant, currency), owed in self.owed.items():
+            assert h.owed(merchant, currency) == owed, (merchant, currency)

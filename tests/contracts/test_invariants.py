@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from harness import DAY, ETH, USD, YEAR, Harness
+from harness import DAY, ETH, USD, Harness, ModelledCertificates
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -33,7 +33,9 @@ def make_machine(h: Harness, sequences_run: list[int]):
     merchants = {h.coffee: h.coffee_account, h.books: h.books_account}
     currencies = [ETH, h.usd_id]
 
-    class GiftMachine(RuleBasedStateMachine):
+    class GiftMachine(ModelledCertificates, RuleBasedStateMachine):
+        harness = h
+
         @initialize()
         def start(self):
             sequences_run.append(1)
@@ -51,22 +53,11 @@ def make_machine(h: Harness, sequences_run: list[int]):
             if not hasattr(self, "snapshot"):
                 return
             try:
-                for cert_id, cert in self.certs.items():  # every certificate, once per sequence
-                    assert h.balance(cert_id) == cert["balance"], cert_id
-                    assert h.view("ownerOf", cert_id) == cert["owner"], cert_id
-                for (merchant, currency), owed in self.owed.items():
-                    assert h.owed(merchant, currency) == owed, (merchant, currency)
+                self._assert_chain_matches_model()
             finally:
                 h.w3.provider.make_request("evm_revert", [self.snapshot])
 
         # -- helpers ---------------------------------------------------------------------
-        def _pick(self, index: int) -> int | None:
-            live = sorted(self.certs)
-            return live[index % len(live)] if live else None
-
-        def _expired(self, cert: dict) -> bool:
-            return h.now() + 1 >= cert["expiry"]
-
         def _next_ref(self) -> int:
             self.order_ref += 1
             return self.order_ref
@@ -92,24 +83,7 @@ def make_machine(h: Harness, sequences_run: list[int]):
             extra_days=st.integers(0, 400),
         )
         def issue(self, buyer, holder, merchant, currency, amount, extra_days):
-            if currency != ETH:
-                h.fund_usd(buyer, amount)
-            cert_id = h.issue(
-                to=holder,
-                amount=amount,
-                sender=buyer,
-                merchant=merchant,
-                currency=currency,
-                validity=5 * YEAR + 2 * DAY + extra_days * DAY,
-            )
-            self.certs[cert_id] = {
-                "owner": holder,
-                "balance": amount,
-                "currency": currency,
-                "merchant": merchant,
-                "buyer": buyer,
-                "expiry": (cert_id >> 128) & (2**40 - 1),
-            }
+            self._issue_modelled(buyer, holder, merchant, currency, amount, extra_days)
             self.held[currency] += amount
 
         @precondition(lambda self: self.certs)

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
-from harness import DAY, ETH, USD, YEAR, Harness
+from harness import DAY, ETH, USD, Harness, ModelledCertificates
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -119,7 +119,9 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
             return h.tx("execute", h.gc.address, 0, data, sender=h.friend, contract=a.wallet)
         return h.tx(fn_name, *args, sender=account)
 
-    class SignatureMachine(RuleBasedStateMachine):
+    class SignatureMachine(ModelledCertificates, RuleBasedStateMachine):
+        harness = h
+
         @initialize(
             gifts=st.lists(
                 st.tuples(
@@ -156,23 +158,15 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
             if not hasattr(self, "snapshot"):
                 return
             try:
-                for cert_id, cert in self.certs.items():
-                    assert h.balance(cert_id) == cert["balance"], cert_id
-                    assert h.view("ownerOf", cert_id) == cert["owner"], cert_id
+                self._assert_chain_matches_model()
                 for cert_id in self.gone:
                     assert h.balance(cert_id) == 0, cert_id
-                for (merchant, currency), owed in self.owed.items():
-                    assert h.owed(merchant, currency) == owed, (merchant, currency)
                 for currency, deferred in self.deferred.items():
                     assert h.view("deferredOf", a.sink.address, currency) == deferred
             finally:
                 h.w3.provider.make_request("evm_revert", [self.snapshot])
 
         # -- helpers ---------------------------------------------------------------------
-        def _pick(self, index: int) -> int | None:
-            live = sorted(self.certs)
-            return live[index % len(live)] if live else None
-
         def _fresh_ref(self, merchant: int) -> int:
             ref = self.next_ref[merchant]
             self.next_ref[merchant] += 1
@@ -240,7 +234,7 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
             )
             if not valid:
                 return "InvalidSignature"
-            if h.now() + 1 >= cert["expiry"]:
+            if self._expired(cert):
                 return "Expired"
             balance = scratch["balances"].get(cert_id, cert["balance"])
             if amount > balance:
@@ -270,23 +264,7 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
             extra_days=st.integers(0, 400),
         )
         def issue(self, buyer, holder, merchant, currency, amount, extra_days):
-            if currency != ETH:
-                h.fund_usd(buyer, amount)
-            cert_id = h.issue(
-                to=holder,
-                amount=amount,
-                sender=buyer,
-                merchant=merchant,
-                currency=currency,
-                validity=5 * YEAR + 2 * DAY + extra_days * DAY,
-            )
-            self.certs[cert_id] = {
-                "owner": holder,
-                "balance": amount,
-                "currency": currency,
-                "merchant": merchant,
-                "expiry": (cert_id >> 128) & (2**40 - 1),
-            }
+            self._issue_modelled(buyer, holder, merchant, currency, amount, extra_days)
 
         @precondition(lambda self: self.certs)
         @rule(index=st.integers(0, 10**6), to=st.sampled_from(holders))
@@ -295,7 +273,7 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
             cert_id = self._pick(index)
             cert = self.certs[cert_id]
             owner = cert["owner"]
-            error = "Expired" if h.now() + 1 >= cert["expiry"] else None
+            error = "Expired" if self._expired(cert) else None
             if self._attempt(
                 error, lambda: via(owner, "safeTransferFrom", owner, to, cert_id, 1, b"")
             ):
