@@ -200,6 +200,7 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
     error CurrencyNotAllowed(uint8 currency);
     error CurrencyMismatch(uint256 id, uint8 currency);
     error TooManyCurrencies();
+    error CurrencyAlreadyListed(uint8 currency, address token);
     error ZeroAmount();
     error AmountTooLarge(uint256 amount);
     error WrongPayment(uint256 sent, uint256 expected);
@@ -567,6 +568,10 @@ contract GiftCertificates is AccessControl, EIP712, ReentrancyGuardTransient, IE
         if (token == address(0) || token.code.length == 0) revert InvalidAccount();
         uint8 count = _config.currencyCount;
         if (count == type(uint8).max) revert TooManyCurrencies();
+        // One id per token: two ids would split one token's liabilities in two.
+        for (uint8 i = 1; i < count; ++i) {
+            if (_currencies[i].token == token) revert CurrencyAlreadyListed(i, token);
+        }
         currencyId = count;
         _config.currencyCount = count + 1;
         _currencies[currencyId] = Currency(token, true);

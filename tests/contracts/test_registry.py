@@ -76,6 +76,16 @@ def test_only_admin_allow_lists(h):
         h.tx("allowCurrency", h.usd.address, sender=h.outsider)
 
 
+def test_a_token_is_listed_once(h):
+    count = h.view("currencyCount")
+    with h.reverts("CurrencyAlreadyListed", currency=h.usd_id, token=h.usd.address):
+        h.tx("allowCurrency", h.usd.address, sender=h.admin)
+    assert h.view("currencyCount") == count
+    h.tx("setCurrencyAllowed", h.usd_id, False, sender=h.admin)
+    with h.reverts("CurrencyAlreadyListed"):  # suspended is still listed: restore it instead
+        h.tx("allowCurrency", h.usd.address, sender=h.admin)
+
+
 def test_fee_on_transfer_token_rejected(h):
     fee = h.deploy_helper("FeeToken")
     h.tx("allowCurrency", fee.address, sender=h.admin)
