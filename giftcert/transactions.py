@@ -6,6 +6,7 @@ network); either way a revert comes back as the contract's own error (see `giftc
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -87,6 +88,25 @@ class Views:
         return values[0] if len(values) == 1 else values
 
 
+class _SendLocks:
+    """One lock per (node URL, account): from reading the account's nonce to the node having the
+    transaction, a send holds it, so threads sending from one account never take the same
+    nonce. Nothing else is remembered, so a snapshot revert or a send that failed leaves no
+    stale counter behind."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[Any, str], threading.Lock] = {}
+
+    def __call__(self, w3: Web3, sender: str) -> threading.Lock:
+        node = getattr(w3.provider, "endpoint_uri", None) or id(w3.provider)
+        with self._guard:
+            return self._locks.setdefault((node, sender.lower()), threading.Lock())
+
+
+_send_lock = _SendLocks()
+
+
 def send(
     w3: Web3,
     fn: ContractFunction | Any,
@@ -106,14 +126,14 @@ def send(
         params["gas"] = gas or fn.estimate_gas(params)
     except ContractLogicError as exc:
         raise revert_from(_abi_of(fn), exc) from None
-    if private_key is None:
-        tx_hash = fn.transact(params)
-    else:
+    with _send_lock(w3, sender):
         params["nonce"] = w3.eth.get_transaction_count(sender, "pending")
-        params["chainId"] = w3.eth.chain_id
-        tx = fn.build_transaction(params)
-        signed = Account.sign_transaction(tx, private_key)
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        if private_key is None:
+            tx_hash = fn.transact(params)
+        else:
+            params["chainId"] = w3.eth.chain_id
+            signed = Account.sign_transaction(fn.build_transaction(params), private_key)
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, RECEIPT_TIMEOUT, poll_latency=0.02)
     if receipt["status"] != 1:
         raise _mined_revert(fn, params, receipt)
