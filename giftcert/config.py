@@ -106,11 +106,6 @@ def _optional_key(raw: str | None) -> str | None:
     return _normalise_key(raw) if raw else None
 
 
-def setting(name: str, env_file: Path | None = None) -> str | None:
-    """One raw GIFTCERT_* value (environment over .env), for code that must not validate keys."""
-    return _merged_values(env_file, os.environ).get(name)
-
-
 def _merged_values(env_file: Path | None, environ: Mapping[str, str]) -> dict[str, str]:
     path = PROJECT_ROOT / ".env" if env_file is None else Path(env_file)
     from_file = dotenv_values(path) if path.is_file() else {}

@@ -21,7 +21,7 @@ from web3 import Web3
 
 from giftcert.client import GiftCert
 from giftcert.compiler import ContractArtifact, compile_contracts
-from giftcert.config import DEV_CHAIN_ID, PROJECT_ROOT, Settings, setting
+from giftcert.config import DEV_CHAIN_ID, Settings
 from giftcert.transactions import deploy, send
 
 Say = Callable[[str], None]
@@ -46,21 +46,16 @@ class Deployment:
         return asdict(self)
 
 
-def deployments_dir() -> Path:
-    """deployments/ in the project, or GIFTCERT_DEPLOYMENTS_DIR (tests use their own)."""
-    raw = setting("GIFTCERT_DEPLOYMENTS_DIR")
-    return Path(raw) if raw else PROJECT_ROOT / "deployments"
-
-
-def record_path(chain_id: int, directory: Path | None = None) -> Path:
-    return (directory or deployments_dir()) / f"{chain_id}.json"
+def record_path(chain_id: int, directory: Path) -> Path:
+    """Where a chain's deployment is recorded (`Settings.deployments_dir` unless given)."""
+    return directory / f"{chain_id}.json"
 
 
 def abi_hash(abi: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(abi, sort_keys=True).encode()).hexdigest()
 
 
-def load_deployment(chain_id: int, directory: Path | None = None) -> Deployment | None:
+def load_deployment(chain_id: int, directory: Path) -> Deployment | None:
     path = record_path(chain_id, directory)
     try:
         return Deployment(**json.loads(path.read_text()))
@@ -94,6 +89,7 @@ def usable(w3: Web3, record: Deployment | None, artifact: ContractArtifact) -> b
 def deploy_system(w3: Web3, settings: Settings, *, fresh: bool = False,
                   directory: Path | None = None, say: Say = print) -> tuple[Deployment, bool]:
     """Deploys (or reuses) the system; returns the record and whether it was newly deployed."""
+    directory = directory or settings.deployments_dir
     artifacts = compile_contracts()
     gc_artifact = artifacts["GiftCertificates"]
     record = load_deployment(settings.chain_id, directory)
@@ -144,6 +140,7 @@ def contract_at(w3: Web3, record: Deployment) -> Any:
 def connect(settings: Settings, private_key: str | None = None,
             directory: Path | None = None) -> tuple[GiftCert, Deployment]:
     """A client for the recorded deployment on the configured chain (deployer key by default)."""
+    directory = directory or settings.deployments_dir
     w3 = connect_web3(settings)
     record = load_deployment(settings.chain_id, directory)
     if record is None:
