@@ -19,6 +19,7 @@ from giftcert.client import GiftCert
 from giftcert.config import Settings, load_settings
 from giftcert.errors import ContractRevert
 from giftcert.indexer import Indexer
+from webapp.sessions import SessionStore
 from webapp.state import AppState, read_only
 from webapp.validate import ApiError, from_revert
 
@@ -48,7 +49,9 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
     app.json.sort_keys = False
     indexer = Indexer(client.w3, client.contract, settings.database_url,
                       start_block=start_block or 0)
-    state = AppState(client, indexer)
+    # SIWE nonces and sessions live in the same database, so sign-ins outlive a restart
+    # and are shared by every process serving the site.
+    state = AppState(client, indexer, siwe=SessionStore(indexer.engine))
     app.extensions["giftcert"] = state
     if follow:
         state.follow()

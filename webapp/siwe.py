@@ -13,7 +13,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
 
-from webapp.state import NONCE_SECONDS
+from webapp.sessions import NONCE_SECONDS
 from webapp.validate import ApiError
 
 COOKIE = "giftcert_session"

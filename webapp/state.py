@@ -3,7 +3,6 @@ background thread), cached merchants/currencies, and the server-side SIWE nonces
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -13,18 +12,11 @@ from typing import Any, TypeVar
 from giftcert.client import ZERO_ADDRESS, GiftCert, Merchant
 from giftcert.indexer import Indexer
 from giftcert.money import CurrencyInfo
+from webapp.sessions import SessionStore, SiweSession
 
 T = TypeVar("T")
 
 CACHE_SECONDS = 3.0
-NONCE_SECONDS = 600  # a SIWE message must be signed within 10 minutes
-SESSION_SECONDS = 8 * 3600
-
-
-@dataclass
-class SiweSession:
-    address: str
-    expires: float
 
 
 @dataclass
@@ -36,8 +28,7 @@ class AppState:
     # name -> (loaded at, value, loader); see _cached
     _cache: dict[str, tuple[float, Any, Callable[[], Any]]] = field(default_factory=dict)
     _following: bool = False
-    nonces: dict[str, float] = field(default_factory=dict)
-    sessions: dict[str, SiweSession] = field(default_factory=dict)
+    siwe: SessionStore = field(kw_only=True)  # SIWE nonces and sessions, in the database
     _stop: threading.Event = field(default_factory=threading.Event)
     last_sync_error: str | None = None
 
@@ -107,42 +98,28 @@ class AppState:
     def stop(self) -> None:
         self._stop.set()
 
-    # -- SIWE nonces and sessions (server-side) -------------------------------------------
+    # -- SIWE nonces and sessions (server-side, in the database: webapp/sessions.py) ------
 
     def new_nonce(self) -> str:
-        nonce = secrets.token_hex(12)
-        now = time.time()
-        with self._lock:
-            self.nonces = {n: t for n, t in self.nonces.items() if t > now}
-            self.nonces[nonce] = now + NONCE_SECONDS
-        return nonce
+        return self.siwe.new_nonce()
 
     def use_nonce(self, nonce: str) -> bool:
-        """True once per issued, unexpired nonce."""
-        with self._lock:
-            expires = self.nonces.pop(nonce, None)
-        return expires is not None and expires > time.time()
+        """True once per issued, unexpired nonce (also across processes)."""
+        return self.siwe.use_nonce(nonce)
 
     def open_session(self, address: str, expires: float | None = None) -> str:
-        sid = secrets.token_urlsafe(24)
-        limit = time.time() + SESSION_SECONDS
-        with self._lock:
-            self.sessions[sid] = SiweSession(address, min(expires or limit, limit))
-        return sid
+        return self.siwe.open_session(address, expires)
 
     def session(self, sid: str | None) -> SiweSession | None:
-        if not sid:
-            return None
-        with self._lock:
-            found = self.sessions.get(sid)
-            if found and found.expires <= time.time():
-                del self.sessions[sid]
-                return None
-        return found
+        return self.siwe.session(sid)
 
     def close_session(self, sid: str | None) -> None:
-        with self._lock:
-            self.sessions.pop(sid or "", None)
+        self.siwe.close_session(sid)
+
+    @property
+    def sessions(self) -> dict[str, SiweSession]:
+        """Open sessions by the sha256 of their id; setting `.expires` on one writes it back."""
+        return dict(self.siwe.live())
 
 
 def read_only(client: GiftCert) -> GiftCert:

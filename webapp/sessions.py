@@ -1,0 +1,170 @@
+"""Server-side Sign-In with Ethereum nonces and sessions, kept in the site's database.
+
+They live in two tables of their own (`siwe_nonces`, `siwe_sessions`) in the database the
+indexer uses (GIFTCERT_DATABASE_URL), so a sign-in survives a restart of the web server and
+works when several processes serve the site. SQLAlchemy Core, like giftcert/indexer.py.
+
+- A nonce is used by deleting its row: `DELETE ... WHERE nonce = ? AND expires > now` removes
+  it for exactly one caller, even when two requests (threads or processes) race with it.
+- The cookie holds a random session id; the table holds only its sha256, so a copy of the
+  database does not give anyone a live session.
+- Expired nonces and sessions are refused, and deleted whenever a new one is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    insert,
+    select,
+    update,
+)
+
+NONCE_SECONDS = 600  # a SIWE message must be signed within 10 minutes
+SESSION_SECONDS = 8 * 3600
+
+metadata = MetaData()
+
+nonces_table = Table(
+    "siwe_nonces", metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("expires", Float, nullable=False, index=True),
+)
+sessions_table = Table(
+    "siwe_sessions", metadata,
+    Column("id_sha256", String(64), primary_key=True),  # hex sha256 of the cookie's id
+    Column("address", String(42), nullable=False),
+    Column("expires", Float, nullable=False, index=True),
+)
+
+
+@dataclass
+class SiweSession:
+    address: str
+    expires: float
+
+
+class StoredSession(SiweSession):
+    """One row of `siwe_sessions` (see SessionStore.live): assigning `expires` writes it back,
+    so `expires = 0` ends the session for every process."""
+
+    def __init__(self, store: SessionStore, key: str, address: str, expires: float) -> None:
+        object.__setattr__(self, "_store", store)
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "address", address)
+        object.__setattr__(self, "expires", expires)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name == "expires":
+            self._store.set_expiry(self._key, float(value))
+
+
+def session_key(sid: str) -> str:
+    """What the database keeps instead of the session id."""
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+class SessionStore:
+    """SIWE nonces and sessions in `database` (an Engine, e.g. the indexer's, or a URL)."""
+
+    def __init__(self, database: Engine | str, *, clock: Callable[[], float] = time.time,
+                 nonce_seconds: float = NONCE_SECONDS,
+                 session_seconds: float = SESSION_SECONDS) -> None:
+        self.engine: Engine = (create_engine(database) if isinstance(database, str)
+                               else database)
+        self.clock = clock
+        self.nonce_seconds = nonce_seconds
+        self.session_seconds = session_seconds
+        metadata.create_all(self.engine)
+
+    # -- nonces ---------------------------------------------------------------------------
+
+    def new_nonce(self) -> str:
+        nonce = secrets.token_hex(12)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(delete(nonces_table).where(nonces_table.c.expires <= now))
+            conn.execute(insert(nonces_table).values(nonce=nonce,
+                                                     expires=now + self.nonce_seconds))
+        return nonce
+
+    def use_nonce(self, nonce: str) -> bool:
+        """True once per issued, unexpired nonce (the row is deleted by the one caller)."""
+        if not nonce or len(nonce) > 64:
+            return False
+        t = nonces_table
+        with self.engine.begin() as conn:
+            used = conn.execute(delete(t).where(t.c.nonce == nonce, t.c.expires > self.clock()))
+        return used.rowcount == 1
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def open_session(self, address: str, expires: float | None = None) -> str:
+        sid = secrets.token_urlsafe(24)
+        now = self.clock()
+        limit = now + self.session_seconds
+        t = sessions_table
+        with self.engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.expires <= now))
+            conn.execute(insert(t).values(id_sha256=session_key(sid), address=address,
+                                          expires=min(expires or limit, limit)))
+        return sid
+
+    def session(self, sid: str | None) -> SiweSession | None:
+        if not sid:
+            return None
+        t = sessions_table
+        key = session_key(sid)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.c.address, t.c.expires).where(t.c.id_sha256 == key)).first()
+        if row is None:
+            return None
+        if row.expires <= self.clock():
+            self._delete_session(key)
+            return None
+        return SiweSession(row.address, row.expires)
+
+    def close_session(self, sid: str | None) -> None:
+        if sid:
+            self._delete_session(session_key(sid))
+
+    def _delete_session(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(sessions_table).where(sessions_table.c.id_sha256 == key))
+
+    def set_expiry(self, key: str, expires: float) -> None:
+        """Shortens (or ends, with 0) the session whose id hashes to `key`."""
+        t = sessions_table
+        with self.engine.begin() as conn:
+            conn.execute(update(t).where(t.c.id_sha256 == key).values(expires=expires))
+
+    def live(self) -> dict[str, StoredSession]:
+        """Unexpired sessions by the sha256 of their id (the ids themselves are not kept)."""
+        t = sessions_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.expires > self.clock())).all()
+        return {r.id_sha256: StoredSession(self, r.id_sha256, r.address, r.expires)
+                for r in rows}
+
+    def purge(self) -> int:
+        """Deletes expired nonces and sessions; returns how many rows went."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            gone = conn.execute(delete(nonces_table).where(nonces_table.c.expires <= now))
+            ended = conn.execute(delete(sessions_table).where(sessions_table.c.expires <= now))
+        return gone.rowcount + ended.rowcount
