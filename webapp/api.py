@@ -697,7 +697,7 @@ def siwe_nonce():
     account = v.address(v.required(dict(request.args), "address"), "address")
     st = state()
     message = siwe.build_message(request.host, account, request.host_url.rstrip("/"),
-                                 st.client.chain_id, st.new_nonce())
+                                 st.client.chain_id, st.siwe.new_nonce())
     return jsonify({"message": message.text, "nonce": message.nonce,
                     "expirationTime": message.expiration_time})
 
@@ -709,8 +709,8 @@ def siwe_verify():
     sig = v.signature(v.required(data, "signature"))
     st = state()
     parsed = siwe.verify(text, sig, domain=request.host, chain_id=st.client.chain_id,
-                         use_nonce=st.use_nonce)
-    sid = st.open_session(parsed.address)
+                         use_nonce=st.siwe.use_nonce)
+    sid = st.siwe.open_session(parsed.address)
     merchants = [m.to_json() for m in st.merchants_of(parsed.address)]
     response = jsonify({"address": parsed.address, "merchants": merchants})
     response.set_cookie(siwe.COOKIE, sid, httponly=True, samesite="Lax",
@@ -720,7 +720,7 @@ def siwe_verify():
 
 @bp.post("/siwe/logout")
 def siwe_logout():
-    state().close_session(request.cookies.get(siwe.COOKIE))
+    state().siwe.close_session(request.cookies.get(siwe.COOKIE))
     response = jsonify({"signedOut": True})
     response.delete_cookie(siwe.COOKIE)
     return response
@@ -728,7 +728,7 @@ def siwe_logout():
 
 @bp.get("/siwe/me")
 def siwe_me():
-    session = state().session(request.cookies.get(siwe.COOKIE))
+    session = state().siwe.session(request.cookies.get(siwe.COOKIE))
     if session is None:
         raise ApiError(401, "not signed in", None)
     return jsonify({"address": session.address, "expires": int(session.expires),

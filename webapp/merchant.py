@@ -17,7 +17,7 @@ bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
 
 def _signed_in():
-    return state().session(request.cookies.get(siwe.COOKIE))
+    return state().siwe.session(request.cookies.get(siwe.COOKIE))
 
 
 def _merchant_for(session):

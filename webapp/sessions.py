@@ -18,7 +18,6 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -31,7 +30,6 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    update,
 )
 
 NONCE_SECONDS = 600  # a SIWE message must be signed within 10 minutes
@@ -56,22 +54,6 @@ sessions_table = Table(
 class SiweSession:
     address: str
     expires: float
-
-
-class StoredSession(SiweSession):
-    """One row of `siwe_sessions` (see SessionStore.live): assigning `expires` writes it back,
-    so `expires = 0` ends the session for every process."""
-
-    def __init__(self, store: SessionStore, key: str, address: str, expires: float) -> None:
-        object.__setattr__(self, "_store", store)
-        object.__setattr__(self, "_key", key)
-        object.__setattr__(self, "address", address)
-        object.__setattr__(self, "expires", expires)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-        if name == "expires":
-            self._store.set_expiry(self._key, float(value))
 
 
 def session_key(sid: str) -> str:
@@ -146,20 +128,6 @@ class SessionStore:
     def _delete_session(self, key: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(sessions_table).where(sessions_table.c.id_sha256 == key))
-
-    def set_expiry(self, key: str, expires: float) -> None:
-        """Shortens (or ends, with 0) the session whose id hashes to `key`."""
-        t = sessions_table
-        with self.engine.begin() as conn:
-            conn.execute(update(t).where(t.c.id_sha256 == key).values(expires=expires))
-
-    def live(self) -> dict[str, StoredSession]:
-        """Unexpired sessions by the sha256 of their id (the ids themselves are not kept)."""
-        t = sessions_table
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(t).where(t.c.expires > self.clock())).all()
-        return {r.id_sha256: StoredSession(self, r.id_sha256, r.address, r.expires)
-                for r in rows}
 
     def purge(self) -> int:
         """Deletes expired nonces and sessions; returns how many rows went."""

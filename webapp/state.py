@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from giftcert.client import ZERO_ADDRESS, GiftCert, Merchant
 from giftcert.indexer import Indexer
 from giftcert.money import CurrencyInfo
-from webapp.sessions import SessionStore, SiweSession
+from webapp.sessions import SessionStore
 
 T = TypeVar("T")
 
@@ -23,7 +23,6 @@ CACHE_SECONDS = 3.0
 class AppState:
     client: GiftCert
     indexer: Indexer
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     _sync_lock: threading.Lock = field(default_factory=threading.Lock)
     # name -> (loaded at, value, loader); see _cached
     _cache: dict[str, tuple[float, Any, Callable[[], Any]]] = field(default_factory=dict)
@@ -97,29 +96,6 @@ class AppState:
 
     def stop(self) -> None:
         self._stop.set()
-
-    # -- SIWE nonces and sessions (server-side, in the database: webapp/sessions.py) ------
-
-    def new_nonce(self) -> str:
-        return self.siwe.new_nonce()
-
-    def use_nonce(self, nonce: str) -> bool:
-        """True once per issued, unexpired nonce (also across processes)."""
-        return self.siwe.use_nonce(nonce)
-
-    def open_session(self, address: str, expires: float | None = None) -> str:
-        return self.siwe.open_session(address, expires)
-
-    def session(self, sid: str | None) -> SiweSession | None:
-        return self.siwe.session(sid)
-
-    def close_session(self, sid: str | None) -> None:
-        self.siwe.close_session(sid)
-
-    @property
-    def sessions(self) -> dict[str, SiweSession]:
-        """Open sessions by the sha256 of their id; setting `.expires` on one writes it back."""
-        return dict(self.siwe.live())
 
 
 def read_only(client: GiftCert) -> GiftCert:

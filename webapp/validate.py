@@ -159,7 +159,7 @@ def text(value: Any, field: str, *, max_length: int = MAX_MESSAGE, default: str 
 REVERT_FIELDS = {
     "UnknownCertificate": "certificate", "NotHolder": "from", "NotBuyer": "from",
     "NotMerchant": "from", "UnknownMerchant": "merchant", "MerchantInactive": "merchant",
-    "WrongMerchant": "merchant", "CurrencyNotAllowed": "currency",
+    "WrongMerchant": "merchant", "CurrencyNotAllowed": "currency", "CurrencyAlreadyListed": "token",
     "CurrencyMismatch": "currency", "ZeroAmount": "amount", "AmountTooLarge": "amount",
     "WrongPayment": "amount", "ValidityTooShort": "expiry", "InvalidValidFrom": "validFrom",
     "NotYetValid": "certificate", "Expired": "certificate", "NotExpired": "certificate",
@@ -184,6 +184,7 @@ REVERT_MESSAGES = {
     "MerchantInactive": "the merchant is not active",
     "WrongMerchant": "the certificate is for another merchant",
     "CurrencyNotAllowed": "the currency is not allowed",
+    "CurrencyAlreadyListed": "this token is already listed: allow it again instead",
     "ValidityTooShort": "the expiry is earlier than the policy's minimum validity",
     "InvalidValidFrom": "the opens-on date must be before the expiry",
     "NotYetValid": "the certificate is not open yet",

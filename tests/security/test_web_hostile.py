@@ -103,7 +103,7 @@ def test_session_fixation_a_planted_session_id_is_never_adopted(web):
     assert r.status_code == 200
     issued = r.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
     assert issued != planted  # a fresh id from the server, not the one the client brought
-    assert web.state.session(planted) is None
+    assert web.state.siwe.session(planted) is None
     other = web.app.test_client()  # the attacker's browser, with the id they planted
     other.set_cookie(siwe.COOKIE, planted)
     assert other.get("/api/v1/siwe/me").status_code == 401

@@ -210,7 +210,8 @@ def test_admin_operations_build_for_admin_and_refuse_others(web):
     assert r.status_code == 422 and r.get_json()["code"] == "EnforcedPause"
     token = web.http.get("/api/v1/currencies").get_json()[1]["token"]
     r = post(web, "/tx/allow-currency", {"from": admin, "token": token})
-    assert r.status_code == 200  # the admin may list a token; the chain decides the id
+    assert r.status_code == 422 and r.get_json()["code"] == "CurrencyAlreadyListed"
+    assert r.get_json()["field"] == "token"
 
 
 def test_openapi_documents_every_api_route(web):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from helpers import build, issue_eth, sign_redemption
 
 from giftcert.config import ANVIL_DEV_KEYS
 from webapp import siwe
+from webapp.sessions import SESSION_SECONDS
 
 COFFEE_KEY = ANVIL_DEV_KEYS[4]
 
@@ -109,16 +111,16 @@ def test_siwe_wrong_nonce_reuse_expired_domain_and_signer(web):
     assert sign_in(web, message=message).status_code == 200
     r = sign_in(web, message=message)  # a nonce works once
     assert r.status_code == 401 and r.get_json()["code"] == "InvalidNonce"
-    nonce = web.state.new_nonce()
+    nonce = web.state.siwe.new_nonce()
     past = datetime.now(UTC) - timedelta(hours=1)
     old = siwe.build_message("localhost", address, "http://localhost", 31337, nonce, now=past)
     r = sign_in(web, message=old.text)
     assert r.status_code == 401 and r.get_json()["code"] == "Expired"
     other = siwe.build_message("evil.example", address, "http://evil.example", 31337,
-                               web.state.new_nonce()).text
+                               web.state.siwe.new_nonce()).text
     assert sign_in(web, message=other).get_json()["code"] == "WrongDomain"
     wrong_chain = siwe.build_message("localhost", address, "http://localhost", 1,
-                                     web.state.new_nonce()).text
+                                     web.state.siwe.new_nonce()).text
     assert sign_in(web, message=wrong_chain).get_json()["code"] == "WrongChain"
     fresh = web.http.get(f"/api/v1/siwe/nonce?address={address}").get_json()["message"]
     r = sign_in(web, message=fresh, signer=ANVIL_DEV_KEYS[7])
@@ -127,6 +129,10 @@ def test_siwe_wrong_nonce_reuse_expired_domain_and_signer(web):
 
 def test_session_expiry(web):
     assert sign_in(web).status_code == 200
-    for session in web.state.sessions.values():
-        session.expires = 0
-    assert web.http.get("/merchant/").status_code == 302
+    store = web.state.siwe
+    later = store.clock() + SESSION_SECONDS + 1
+    store.clock = lambda: later
+    try:
+        assert web.http.get("/merchant/").status_code == 302
+    finally:
+        store.clock = time.time
