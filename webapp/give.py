@@ -1,4 +1,5 @@
-"""Givers: buy a certificate (address or claim link), bulk CSV, the gift's page."""
+"""Givers: buy a certificate (address or claim link), bulk CSV, the gift's page (where the
+buyer takes back an unclaimed claim-link gift)."""
 
 from __future__ import annotations
 
@@ -39,4 +40,8 @@ def gift(cert: str):
     found = load_certificate(cert_id)
     if not found.exists:
         raise ApiError(404, "no such certificate (or it was closed)", "certificate")
-    return render_template("gift.html", cert=chain_cert(found), date=date)
+    now = state().client.now()
+    # The contract's `reclaim`: awaiting its claim and strictly past the claim deadline.
+    reclaim_open = found.awaiting_claim and now > found.claim_deadline
+    return render_template("gift.html", cert=chain_cert(found, now), reclaim_open=reclaim_open,
+                           date=date)

@@ -1,13 +1,21 @@
-"""Holders: claim a link, my certificates, one certificate (history, re-gift, top-up), pay."""
+"""Holders: claim a link, my certificates, one certificate (history, re-gift, top-up, merge,
+cash-out), pay."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template, request
 
+from giftcert.client import Certificate
 from giftcert.errors import ContractRevert
+from giftcert.ids import decode_id
+from giftcert.money import from_units
+from giftcert.transactions import call
 from webapp import validate as v
 from webapp.api import load_certificate
-from webapp.present import activity, chain_cert, date, indexed_cert, state
+from webapp.present import activity, chain_cert, date, indexed_cert, state, status_of
+from webapp.state import AppState
 from webapp.validate import ApiError
 
 bp = Blueprint("holder", __name__)
@@ -57,12 +65,53 @@ def _cert(cert: str):
     return found
 
 
+def cash_out(st: AppState, found: Certificate, status: str) -> dict[str, Any] | None:
+    """The contract's `cashOut` rule: the certificate is spendable, the contract not paused,
+    and 0 < balance <= the merchant's cash-out limit in its currency. None when the merchant
+    allows no cash-out there (limit 0) or the certificate cannot be spent anyway; otherwise
+    {limit, why}, where `why` says what stops it (None: the form can be sent)."""
+    units = found.currency.units(found.balance, allow_zero=True)
+    if status != "active" or units == 0:
+        return None
+    _owed, limit = call(st.client.contract.functions.merchantLedger(
+        found.merchant, found.currency.id))
+    if limit == 0:
+        return None
+    shown = from_units(limit, found.currency)
+    why = None
+    if units > limit:
+        why = (f"{found.merchant_name or 'The merchant'} lets holders cash out balances of up "
+               f"to {shown}; this one holds {found.balance}.")
+    elif st.policy()["paused"]:
+        why = "Cash-out is stopped while the contract is paused."
+    return {"limit": shown.to_json(), "why": why}
+
+
+def compatible(from_id: int, into_id: int) -> bool:
+    """The contract's `_compatible`: same merchant, currency and buyer, and `into` does not
+    expire before `from`."""
+    a, b = decode_id(from_id), decode_id(into_id)
+    return (from_id != into_id and a.merchant == b.merchant and a.currency == b.currency
+            and a.buyer_tag == b.buyer_tag and b.expiry >= a.expiry)
+
+
+def merge_targets(st: AppState, found: Certificate, now: int) -> list[dict[str, Any]]:
+    """The holder's other spendable certificates (from the index) this one can merge into."""
+    return [indexed_cert(st, row, now) for row in st.indexer.certificates_of(found.owner)
+            if status_of(row, now) == "active" and compatible(found.id, int(row["id"]))]
+
+
 @bp.get("/certificates/<cert>")
 def certificate(cert: str):
     st = state()
     found = _cert(cert)
+    now = st.client.now()  # the chain's clock, as the contract judges
+    status = found.status(now)
     history = [activity(st, e, found.currency) for e in st.indexer.history(found.id)]
-    return render_template("certificate.html", cert=chain_cert(found), history=history,
+    active = status == "active"
+    return render_template("certificate.html", cert=chain_cert(found, now), history=history,
+                           cash_out=cash_out(st, found, status),
+                           merge_into=merge_targets(st, found, now) if active else None,
                            date=date)
 
 

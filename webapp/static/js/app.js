@@ -98,7 +98,10 @@ async function buildFor(form) {
       meta.claimKey = key;
     }
   }
-  if (data.certificate) meta.certificate = data.certificate;
+  // The certificate page to open afterwards (data-after="certificate"): by default the form's
+  // own; data-after-field names another field (a merge opens the certificate it went into).
+  const target = data[form.dataset.afterField || "certificate"];
+  if (target) meta.certificate = target;
   const built = await api(`/tx/${op}`, data);
   return { built, meta };
 }
@@ -113,8 +116,10 @@ function wireTxForm(form) {
       plan = await buildFor(form);
       const { built } = plan;
       const tx = built.needsApproval ? built.approve : built.tx;
+      // Operations that move a whole balance return no total: the form states it (data-total).
       $(".tx-total", form).textContent = built.total ? `${built.total.amount} ${built.total.currency}`
-        + (built.needsApproval ? " (first approve the token, then confirm again)" : "") : "—";
+        + (built.needsApproval ? " (first approve the token, then confirm again)" : "")
+        : (form.dataset.total || "—");
       $(".tx-fee", form).textContent = (Number(BigInt(tx.estimatedFee)) / 1e18).toFixed(6);
       review.hidden = false;
     } catch (err) { showError(form, err); }
