@@ -281,6 +281,11 @@ class GiftCert:
         info = self.currency(currency)
         return from_units(self._view("merchantLedger", merchant_id, info.id)[0], info)
 
+    def cash_out_limit(self, merchant_id: int, currency: int | str = 0) -> Money:
+        """The largest balance a holder may take out in cash at this merchant (0: none)."""
+        info = self.currency(currency)
+        return from_units(self._view("merchantLedger", merchant_id, info.id)[1], info)
+
     def order_ref_used(self, merchant_id: int, order_ref: int) -> bool:
         """Whether the merchant already took a payment with this order reference."""
         return self._view("orderRefUsed", merchant_id, order_ref)

@@ -10,8 +10,6 @@ from flask import Blueprint, render_template, request
 from giftcert.client import Certificate
 from giftcert.errors import ContractRevert
 from giftcert.ids import decode_id
-from giftcert.money import from_units
-from giftcert.transactions import call
 from webapp import validate as v
 from webapp.api import load_certificate
 from webapp.present import activity, chain_cert, date, indexed_cert, state, status_of
@@ -73,13 +71,11 @@ def cash_out(st: AppState, found: Certificate, status: str) -> dict[str, Any] | 
     units = found.currency.units(found.balance, allow_zero=True)
     if status != "active" or units == 0:
         return None
-    _owed, limit = call(st.client.contract.functions.merchantLedger(
-        found.merchant, found.currency.id))
-    if limit == 0:
+    shown = st.client.cash_out_limit(found.merchant, found.currency.id)
+    if not shown.amount:
         return None
-    shown = from_units(limit, found.currency)
     why = None
-    if units > limit:
+    if units > found.currency.units(shown):
         why = (f"{found.merchant_name or 'The merchant'} lets holders cash out balances of up "
                f"to {shown}; this one holds {found.balance}.")
     elif st.policy()["paused"]:

@@ -145,7 +145,9 @@ def test_refund_void_cash_out(sdk):
     voided = _issue_usd(sdk, "6")
     assert sdk.coffee.void(voided.id).amount == 6
     small = _issue_usd(sdk, "0.50")
+    assert sdk.holder.cash_out_limit(sdk.coffee_id, "tUSD") == Money(Decimal("0"), "tUSD")
     sdk.coffee.set_cash_out_limit(sdk.coffee_id, "tUSD", "1")
+    assert sdk.holder.cash_out_limit(sdk.coffee_id, "tUSD") == Money(Decimal("1"), "tUSD")
     assert sdk.holder.cash_out(small.id) == Money(Decimal("0.5"), "tUSD")
 
 
