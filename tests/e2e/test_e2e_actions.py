@@ -50,6 +50,7 @@ def test_holder_merges_two_certificates(open_browser, e2e_chain: Chain):
     form.get_by_test_id("merge-into").select_option(str(big))
     form.get_by_test_id("merge-submit").click()
     expect(form.get_by_test_id("tx-total")).to_have_text("4 tUSD")
+    expect(form.locator(".tx-total-label")).to_have_text("Moves")
     holder.screenshot("merge")
     confirm(form)
     page.wait_for_url(re.compile(rf"/certificates/{big}$"))  # the page of the one it went into
@@ -126,6 +127,7 @@ def test_holder_cashes_out_a_small_balance(open_browser, e2e_chain: Chain):
         before = _usd_balance(e2e_chain, holder_address)
         form.get_by_test_id("cashout-submit").click()
         expect(form.get_by_test_id("tx-total")).to_have_text("2.50 tUSD")
+        expect(form.locator(".tx-total-label")).to_have_text("You receive")
         holder.screenshot("cash-out")
         confirm(form)
         page.wait_for_url(re.compile(r"/holder/"))

@@ -116,7 +116,9 @@ function wireTxForm(form) {
       plan = await buildFor(form);
       const { built } = plan;
       const tx = built.needsApproval ? built.approve : built.tx;
-      // Operations that move a whole balance return no total: the form states it (data-total).
+      // Operations that move a whole balance return no total: the form states it (data-total),
+      // and what it is to the person (data-total-label: "You receive", "Moves").
+      $(".tx-total-label", form).textContent = form.dataset.totalLabel || "Total";
       $(".tx-total", form).textContent = built.total ? `${built.total.amount} ${built.total.currency}`
         + (built.needsApproval ? " (first approve the token, then confirm again)" : "")
         : (form.dataset.total || "—");
