@@ -53,6 +53,9 @@ def test_giver_issues_to_an_address(open_browser, e2e_chain: Chain):
     expect(page.get_by_test_id("gift-owner")).to_have_text(friend)
     expect(page.get_by_test_id("cert-balance")).to_have_text("12.50 tUSD")
     expect(page.get_by_test_id("claim-share")).to_be_hidden()
+    gift_qr = page.get_by_test_id("gift-qr")
+    expect(gift_qr.locator("svg")).to_be_visible()
+    assert gift_qr.get_attribute("data-qr-text") == f"{giver.site.url}/gift/{cert_id}"
     giver.screenshot("gift-sent")
 
     cert = e2e_chain.sdk.certificate(cert_id)

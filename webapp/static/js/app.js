@@ -181,12 +181,13 @@ async function claimPage() {
 
 async function giftPage() {
   const key = location.hash.slice(1);
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) return;
   const id = location.pathname.split("/").pop();
+  const { drawQr } = await import("./qr.js");
+  if ($("#gift-qr")) drawQr($("#gift-qr"), `${location.origin}/gift/${id}`);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) return;
   const link = `${location.origin}/claim/${id}#${key}`;
   $("#claim-share").hidden = false;
   $("#claim-link").value = link;
-  const { drawQr } = await import("./qr.js");
   drawQr($("#claim-qr"), link);
 }
 
@@ -290,7 +291,8 @@ async function main() {
   $("#connect-button").addEventListener("click", () => wallet.connect().catch((e) => flash(e.message, "warn")));
   $("#switch-network").addEventListener("click", () => wallet.switchChain().catch((e) => flash(e.message, "warn")));
   for (const button of $$("[data-copy]")) {
-    button.addEventListener("click", () => navigator.clipboard?.writeText($(button.dataset.copy).value));
+    const source = $(button.dataset.copy);  // a field's value or a link's address
+    button.addEventListener("click", () => navigator.clipboard?.writeText(source.value ?? source.href));
   }
   for (const form of $$("form[data-tx]")) wireTxForm(form);
   const pages = { claim: claimPage, gift: giftPage, pay: payPage, my: myPage, holder: holderPage,
