@@ -8,7 +8,9 @@ or, without one, sends from an unlocked node account (anvil's dev accounts). Amo
 
 from __future__ import annotations
 
+import base64
 import csv
+import json
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -294,6 +296,28 @@ class GiftCert:
         """The ERC-1155 metadata URI (a data: URI with JSON and the SVG art)."""
         return self._view("uri", certificate_id)
 
+    def art(self, certificate_id: int) -> bytes:
+        """The certificate's SVG, as wallets show it."""
+        return svg_of(self.token_uri(certificate_id))
+
+    def preview_art(self, merchant_id: int, currency: int | str, amount: Money | Any,
+                    occasion: int, expiry: int) -> bytes:
+        """The SVG a certificate with these terms would get, drawn by the deployed renderer
+        (nothing is sent): what the give page shows before the wallet opens."""
+        info = self.currency(currency)
+        view = (0, ZERO_ADDRESS, info.units(amount, allow_zero=True), merchant_id,
+                self.merchant(merchant_id).name, info.id, info.token or ZERO_ADDRESS,
+                occasion, 0, expiry, False, 0)
+        return svg_of(self._renderer()("render", view))
+
+    def _renderer(self) -> Views:
+        # The renderer takes the struct `certificate` returns: its ABI comes from ours.
+        struct = next(f for f in self.contract.abi if f.get("name") == "certificate")
+        abi = [{"type": "function", "name": "render", "stateMutability": "view",
+                "inputs": [{**struct["outputs"][0], "name": "cert"}],
+                "outputs": [{"type": "string", "name": ""}]}]
+        return Views(self.w3.eth.contract(address=self._view("renderer"), abi=abi))
+
     def min_validity(self) -> int:
         return self._view("minValidity")
 
@@ -515,6 +539,15 @@ def wallet_json(document: dict[str, Any]) -> dict[str, Any]:
     """Typed data as wallets take it: integers as decimal strings (JSON numbers lose precision)."""
     message = {k: str(v) if isinstance(v, int) else v for k, v in document["message"].items()}
     return {**document, "message": message}
+
+
+def svg_of(token_uri: str) -> bytes:
+    """The SVG inside a metadata data: URI (JSON with an `image` data: URI)."""
+    try:
+        meta = json.loads(base64.b64decode(token_uri.split(",", 1)[1]))
+        return base64.b64decode(meta["image"].split(",", 1)[1])
+    except (ValueError, KeyError, IndexError):
+        raise ValueError("the metadata carries no SVG image") from None
 
 
 def _order_ref(order_ref: int) -> int:

@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """The API always answers JSON; a page does when the client asks for it (Accept)."""
+    return (request.path.startswith("/api/")
+            or request.accept_mimetypes.best == "application/json")
 
 
 def _errors(app: Flask) -> None:

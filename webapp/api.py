@@ -45,7 +45,8 @@ def _body() -> dict[str, Any]:
     return v.body_of(data)
 
 
-def _currency(value: Any, field: str = "currency") -> CurrencyInfo:
+def currency_arg(value: Any, field: str = "currency") -> CurrencyInfo:
+    """A currency named by id or symbol (empty: ETH); unknown is a 400 naming `field`."""
     st = state()
     if value is None or value == "":
         value = 0
@@ -60,7 +61,8 @@ def _currency(value: Any, field: str = "currency") -> CurrencyInfo:
     return found
 
 
-def _merchant(value: Any, field: str = "merchant", active: bool = False):
+def merchant_arg(value: Any, field: str = "merchant", active: bool = False):
+    """A registered merchant by id (404 if none; 422 if `active` is asked and it is not)."""
     st = state()
     found = st.merchant(v.merchant_id(value, field))
     if found is None:
@@ -147,12 +149,12 @@ def merchants():
 
 @bp.get("/merchants/<merchant>")
 def merchant(merchant: str):
-    return jsonify(_merchant(merchant).to_json())
+    return jsonify(merchant_arg(merchant).to_json())
 
 
 @bp.get("/merchants/<merchant>/stats")
 def merchant_stats_route(merchant: str):
-    m = _merchant(merchant)
+    m = merchant_arg(merchant)
     stats = merchant_stats(state(), m.id)
     for d in stats["redemptionsByDay"]:
         d["units"] = str(d["units"])
@@ -161,7 +163,7 @@ def merchant_stats_route(merchant: str):
 
 @bp.get("/merchants/<merchant>/redemptions")
 def merchant_redemptions(merchant: str):
-    m = _merchant(merchant)
+    m = merchant_arg(merchant)
     limit = v.integer(request.args.get("limit", "100"), "limit", minimum=1, maximum=10_000)
     return jsonify(redemptions(state(), m.id, limit))
 
@@ -253,7 +255,7 @@ def _tx(name: str, sender: str, *args: Any, value: int = 0) -> dict[str, Any]:
 
 def _terms(data: dict[str, Any], info: CurrencyInfo) -> tuple[tuple[int, ...], int]:
     st = state()
-    m = _merchant(v.required(data, "merchant"), active=True)
+    m = merchant_arg(v.required(data, "merchant"), active=True)
     occasion = v.integer(data.get("occasion", 0), "occasion", maximum=255)
     now = st.client.now()
     valid_from = v.integer(data.get("validFrom") or 0, "validFrom", maximum=2**40 - 1)
@@ -286,7 +288,7 @@ def _paying(info: CurrencyInfo, sender: str, units: int, build: Callable[[int], 
 
 @operation("issue", "Buy a certificate for an address, or for a claim key (claim link)")
 def op_issue(data: dict[str, Any], sender: str) -> dict[str, Any]:
-    info = _currency(data.get("currency"))
+    info = currency_arg(data.get("currency"))
     units = v.amount(v.required(data, "amount"), info)
     terms, expiry = _terms(data, info)
     message = v.text(data.get("message"), "message")
@@ -347,7 +349,7 @@ def parse_rows(raw: Any, info: CurrencyInfo) -> tuple[list[dict[str, Any]], list
 @bp.post("/give/preview")
 def preview_batch():
     data = _body()
-    info = _currency(data.get("currency"))
+    info = currency_arg(data.get("currency"))
     rows, good = parse_rows(data.get("rows"), info)
     total = sum(u for _, u in good)
     return jsonify({"rows": rows, "valid": len(good), "invalid": len(rows) - len(good),
@@ -356,7 +358,7 @@ def preview_batch():
 
 @operation("issue-batch", "Buy one certificate per row (CSV of address,amount), same terms")
 def op_issue_batch(data: dict[str, Any], sender: str) -> dict[str, Any]:
-    info = _currency(data.get("currency"))
+    info = currency_arg(data.get("currency"))
     rows, good = parse_rows(data.get("rows"), info)
     if len(good) != len(rows):
         raise ApiError(400, "some rows are invalid: fix them first", "rows",
@@ -448,7 +450,7 @@ def op_redeem_authorized(data: dict[str, Any], sender: str) -> dict[str, Any]:
 
 @operation("settle-batch", "The merchant settles many authorisations in one transaction")
 def op_settle_batch(data: dict[str, Any], sender: str) -> dict[str, Any]:
-    m = _merchant(v.required(data, "merchant"))
+    m = merchant_arg(v.required(data, "merchant"))
     raw = v.required(data, "authorizations")
     if isinstance(raw, str):
         raw = [line.strip() for line in raw.splitlines() if line.strip()]
@@ -489,8 +491,8 @@ def op_cash_out(data: dict[str, Any], sender: str) -> dict[str, Any]:
 
 @operation("withdraw", "The merchant withdraws its redeemed balance")
 def op_withdraw(data: dict[str, Any], sender: str) -> dict[str, Any]:
-    m = _merchant(v.required(data, "merchant"))
-    info = _currency(data.get("currency"))
+    m = merchant_arg(v.required(data, "merchant"))
+    info = currency_arg(data.get("currency"))
     return _tx("withdrawMerchant", sender, m.id, info.id)
 
 
@@ -505,7 +507,7 @@ def op_register_merchant(data: dict[str, Any], sender: str) -> dict[str, Any]:
 
 @operation("set-merchant-active", "Admin: activate or deactivate a merchant")
 def op_set_merchant_active(data: dict[str, Any], sender: str) -> dict[str, Any]:
-    m = _merchant(v.required(data, "merchant"))
+    m = merchant_arg(v.required(data, "merchant"))
     active = v.boolean(v.required(data, "active"), "active")
     return _tx("setMerchantActive", sender, m.id, active)
 
@@ -520,7 +522,7 @@ def op_allow_currency(data: dict[str, Any], sender: str) -> dict[str, Any]:
 
 @operation("set-currency-allowed", "Admin: suspend or restore deposits in a currency")
 def op_set_currency_allowed(data: dict[str, Any], sender: str) -> dict[str, Any]:
-    info = _currency(v.required(data, "currency"))
+    info = currency_arg(v.required(data, "currency"))
     allowed = v.boolean(v.required(data, "allowed"), "allowed")
     return _tx("setCurrencyAllowed", sender, info.id, allowed)
 

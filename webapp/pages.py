@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import json
+import time
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request
 
+from giftcert.client import DAY
 from giftcert.errors import ContractRevert
+from giftcert.money import from_units
 from webapp import validate as v
-from webapp.present import state
+from webapp.api import currency_arg, merchant_arg
+from webapp.present import OCCASIONS, state
 from webapp.validate import ApiError
 
 bp = Blueprint("pages", __name__)
@@ -26,20 +28,36 @@ def connect():
     return home()
 
 
+def _svg(svg: bytes, max_age: int) -> Response:
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = f"max-age={max_age}"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
 @bp.get("/art/<cert>.svg")
 def art(cert: str):
     """The certificate's on-chain SVG (from the contract's ERC-1155 `uri`)."""
     cert_id = v.certificate_id(cert)
     try:
-        uri = state().client.token_uri(cert_id)
+        return _svg(state().client.art(cert_id), max_age=5)
     except ContractRevert:
         raise ApiError(404, "no such certificate", "certificate") from None
-    try:
-        meta = json.loads(base64.b64decode(uri.split(",", 1)[1]))
-        svg = base64.b64decode(meta["image"].split(",", 1)[1])
-    except (ValueError, KeyError, IndexError):
+    except ValueError:
         raise ApiError(404, "the certificate has no art", "certificate") from None
-    response = Response(svg, mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "max-age=5"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    return response
+
+
+@bp.get("/art/preview.svg")
+def art_preview():
+    """The design a gift with these terms would get, drawn by the deployed renderer; the give
+    page shows it as the giver picks merchant, occasion, amount and expiry."""
+    args = request.args
+    merchant = merchant_arg(args.get("merchant"))
+    info = currency_arg(args.get("currency"))
+    units = v.amount(args.get("amount") or "0", info) if args.get("amount") else 0
+    occasion = v.integer(args.get("occasion", "0"), "occasion", maximum=len(OCCASIONS) - 1)
+    days = v.integer(args.get("expiryDays", "1825"), "expiryDays", minimum=1, maximum=36_500)
+    expiry = int(time.time()) + days * DAY
+    svg = state().client.preview_art(merchant.id, info.id, from_units(units, info), occasion,
+                                     expiry)
+    return _svg(svg, max_age=60)

@@ -39,6 +39,11 @@ def test_giver_issues_to_an_address(open_browser, e2e_chain: Chain):
     page.get_by_test_id("give-occasion").select_option(label="Happy Birthday")
     page.get_by_test_id("give-message").fill("Happy birthday, have a coffee on me")
     page.get_by_test_id("give-to").fill(friend)
+    # The design preview follows the choices (drawn by the contract's renderer).
+    preview = page.get_by_test_id("give-preview")
+    expect(preview).to_have_attribute("src", re.compile(r"occasion=1.*amount=12\.50"))
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
+                           arg=preview.element_handle())
     giver.screenshot("give")
     page.get_by_test_id("give-review").click()
 

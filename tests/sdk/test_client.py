@@ -64,6 +64,17 @@ def test_views_answer_as_web3_does(sdk):
         sdk.buyer._view("noSuchFunction")
 
 
+def test_preview_art_is_the_art_the_certificate_gets(sdk):
+    expiry = sdk.buyer.now() + 6 * 365 * DAY
+    cert = sdk.buyer.issue(sdk.holder.sender, "12.50", sdk.books_id, "tUSD", occasion=1,
+                           expiry=expiry)
+    preview = sdk.buyer.preview_art(sdk.books_id, "tUSD", "12.50", 1, expiry)
+    assert preview == sdk.buyer.art(cert.id)
+    assert b"Happy Birthday" in preview and b"Page Turner Books" in preview
+    assert b"12.5 tUSD" in preview
+    assert sdk.buyer.preview_art(sdk.books_id, "tUSD", "3", 2, expiry) != preview
+
+
 def test_issue_batch_from_csv(sdk, tmp_path):
     path = tmp_path / "gifts.csv"
     path.write_text(f"recipient,amount\n{sdk.holder.sender},5\n{sdk.friend.sender},7.25\n")

@@ -57,6 +57,22 @@ def test_holder_certificates_come_in_pages(web):
         assert r.status_code == 400 and r.get_json()["field"] == field
 
 
+def test_design_preview_draws_the_chosen_terms(web):
+    r = web.http.get("/art/preview.svg?merchant=2&currency=tUSD&amount=12.50&occasion=1"
+                     "&expiryDays=30")
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml"
+    assert b"Happy Birthday" in r.data and b"Page Turner Books" in r.data
+    assert b"12.5 tUSD" in r.data
+    assert web.http.get("/art/preview.svg?merchant=1").status_code == 200  # defaults
+    for query, status, field in (("merchant=9", 404, "merchant"),
+                                 ("merchant=1&occasion=99", 400, "occasion"),
+                                 ("merchant=1&amount=-1", 400, "amount"),
+                                 ("merchant=1&currency=DOGE", 400, "currency"),
+                                 ("merchant=1&expiryDays=0", 400, "expiryDays")):
+        r = web.http.get(f"/art/preview.svg?{query}", headers={"Accept": "application/json"})
+        assert r.status_code == status and r.get_json()["field"] == field, query
+
+
 def test_build_shows_total_and_fee_and_does_not_send(web):
     before = web.w3.eth.block_number
     out = build(web, "issue", web.buyer.sender, to=web.holder.sender, amount="1.5",

@@ -191,6 +191,25 @@ async function giftPage() {
   drawQr($("#claim-qr"), link);
 }
 
+function givePage() {
+  // The design follows the choices: the contract's own renderer draws it (/art/preview.svg).
+  const form = $("#give-form");
+  const preview = $("#give-preview");
+  if (!form || !preview) return;
+  let timer;
+  const redraw = () => {
+    const f = fieldsOf(form);
+    const query = new URLSearchParams();
+    for (const name of ["merchant", "currency", "occasion", "expiryDays"]) {
+      if (f[name]) query.set(name, f[name]);
+    }
+    if (/^\d+(\.\d+)?$/.test(f.amount || "")) query.set("amount", f.amount);
+    preview.src = `/art/preview.svg?${query}`;
+  };
+  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(redraw, 250); });
+  redraw();
+}
+
 function payPage() {
   const form = $("#pay-form");
   form.addEventListener("submit", async (event) => {
@@ -295,7 +314,7 @@ async function main() {
     button.addEventListener("click", () => navigator.clipboard?.writeText(source.value ?? source.href));
   }
   for (const form of $$("form[data-tx]")) wireTxForm(form);
-  const pages = { claim: claimPage, gift: giftPage, pay: payPage, my: myPage, holder: holderPage,
+  const pages = { claim: claimPage, gift: giftPage, give: givePage, pay: payPage, my: myPage, holder: holderPage,
     "merchant-login": merchantLogin, merchant: merchantDesk, "merchant-none": merchantDesk,
     "give-bulk": bulkPage };
   await wallet.init();
