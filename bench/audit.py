@@ -9,7 +9,8 @@ audit with exit code 1):
 2. invariants: the stateful solvency test at HYPOTHESIS_SEQUENCES (default 2,000) and the
    signature-focused stateful test (tests/security) at SIGNATURE_SEQUENCES (default 1,000).
 3. security tests: tests/security (faults, small load, hostile HTTP input).
-4. load: bench/load.py, 1,000+ concurrent redemptions through the SDK (and the API).
+4. load: bench/load.py, 1,000+ concurrent redemptions through the SDK and through the web API
+   (`LOAD_VIA=sdk,api`, `LOAD_REDEMPTIONS`).
 5. schemathesis against /api/v1/openapi.json on a running waitress server.
 
 `python -m bench.audit --only slither,load` runs a subset. Docs: docs/security.md.
@@ -182,23 +183,52 @@ def step_security_tests() -> StepResult:
 # -- 4. load ----------------------------------------------------------------------------------
 
 
-def step_load() -> StepResult:
-    redemptions = os.environ.get("LOAD_REDEMPTIONS", "1200")
-    proc = run([str(VENV / "python"), "-m", "bench.load", "--redemptions", redemptions])
+def _load_run(via: str, redemptions: str) -> tuple[dict | None, subprocess.CompletedProcess]:
+    """One `bench.load` run (`via` sdk or api): its JSON result (None if it printed none)."""
+    proc = run(
+        [str(VENV / "python"), "-m", "bench.load", "--via", via, "--redemptions", redemptions]
+    )
     print("\n".join("  " + line.strip() for line in proc.stdout.splitlines()[:-1]))
     try:
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        return json.loads(proc.stdout.strip().splitlines()[-1]), proc
     except (IndexError, json.JSONDecodeError):
-        return StepResult("load", False, detail=_tail(proc.stdout + proc.stderr))
-    figures = {
-        "redemptions": result["planned"],
-        "landed": result["landed"],
-        "refused with reason": sum(result["failed_by_reason"].values()),
-        "lost": result["lost"],
-        "throughput/s": result["throughput_per_s"],
-    }
-    ok = proc.returncode == 0 and result["lost"] == 0 and not result["mismatches"]
-    return StepResult("load", ok, figures, detail="" if ok else _tail(proc.stderr))
+        return None, proc
+
+
+def step_load() -> StepResult:
+    """The load run through the SDK and through the web API (`LOAD_VIA`, default both)."""
+    redemptions = os.environ.get("LOAD_REDEMPTIONS", "1200")
+    ways = [w.strip() for w in os.environ.get("LOAD_VIA", "sdk,api").split(",") if w.strip()]
+    figures: dict[str, object] = {"redemptions": redemptions}
+    ok, details = True, []
+    for via in ways:
+        result, proc = _load_run(via, redemptions)
+        if result is None:
+            ok = False
+            details.append(f"{via}: no result\n" + _tail(proc.stdout + proc.stderr))
+            continue
+        refused = result["failed_by_reason"]
+        figures[f"{via} landed"] = result["landed"]
+        figures[f"{via} refused"] = sum(refused.values())
+        figures[f"{via} refused by reason"] = (
+            " ".join(f"{k}:{v}" for k, v in refused.items()) or "-"
+        )
+        figures[f"{via} lost"] = result["lost"]
+        figures[f"{via} duplicates"] = result["duplicates_on_chain"]
+        figures[f"{via} errors"] = result.get("errors", 0)
+        figures[f"{via} throughput/s"] = result["throughput_per_s"]
+        figures[f"{via} seconds"] = result["seconds"]
+        good = (
+            proc.returncode == 0
+            and result["lost"] == 0
+            and result["duplicates_on_chain"] == 0
+            and not result["mismatches"]
+            and result.get("errors", 0) == 0
+        )
+        if not good:
+            ok = False
+            details.append(f"{via}: " + _tail(proc.stderr or json.dumps(result)))
+    return StepResult("load", ok, figures, detail="\n".join(details))
 
 
 # -- 5. schemathesis against the running site ------------------------------------------------
