@@ -10,39 +10,14 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from web3 import Web3
-
-from bench.index_bench import BenchAnvil, seed
-from giftcert.chain import free_port
-from giftcert.client import GiftCert
-from giftcert.config import PROJECT_ROOT, load_settings
-from giftcert.deploy import contract_at, deploy_system
+from bench.index_bench import seed
+from bench.stack import local_system
 from giftcert.indexer import Indexer
-
-
-def _wait(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("giftcert serve exited")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/status")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the site did not start")
 
 
 def load(port: int, requests: list[tuple[str, str, Any]], seconds: float,
@@ -87,28 +62,15 @@ def load(port: int, requests: list[tuple[str, str, Any]], seconds: float,
 
 
 def run(n_certs: int, seconds: float, clients: int, say=print) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, BenchAnvil(free_port()) as node:
-        db = f"sqlite:///{tmp}/api.db"
-        port = free_port()
-        env = {"GIFTCERT_RPC_URL": node.rpc_url, "GIFTCERT_CHAIN_ID": "31337",
-               "GIFTCERT_ANVIL_PORT": str(node.port), "GIFTCERT_STATE_DIR": tmp,
-               "GIFTCERT_DATABASE_URL": db, "GIFTCERT_DEPLOYMENTS_DIR": tmp,
-               "GIFTCERT_WEB_HOST": "127.0.0.1", "GIFTCERT_WEB_PORT": str(port)}
-        settings = load_settings(Path(tmp) / "none.env", environ=env)
-        w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 300}))
-        record, _ = deploy_system(w3, settings, directory=Path(tmp), say=lambda _m: None)
-        admin = GiftCert(w3, contract_at(w3, record), private_key=settings.deployer_key)
-        say(f"seeding {n_certs} certificates on {node.rpc_url}")
-        seeded = seed(w3, node.rpc_url, admin, w3.eth.accounts, n_certs, 0, say)
+    with local_system() as system:
+        w3, admin = system.w3, system.admin()
+        say(f"seeding {n_certs} certificates on {system.node.rpc_url}")
+        seeded = seed(w3, system.node.rpc_url, admin, w3.eth.accounts, n_certs, 0, say)
         say("indexing")
-        Indexer(w3, admin.contract, db, start_block=record.block, block_range=50).sync()
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("GIFTCERT_")}
-        child_env.update(env)
-        proc = subprocess.Popen([sys.executable, "-m", "giftcert.cli", "--env-file",
-                                 f"{tmp}/none.env", "serve"], cwd=PROJECT_ROOT, env=child_env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait(port, proc)
+        Indexer(w3, admin.contract, system.settings.database_url,
+                start_block=system.record.block, block_range=50).sync()
+        with system.serve() as url:
+            port = int(url.rsplit(":", 1)[1])
             holders = sorted(set(seeded.holders.values()))
             # The API's default page (50 certificates) and every certificate in one answer.
             reads = [("GET", f"/api/v1/holders/{h}/certificates", None) for h in holders]
@@ -120,15 +82,11 @@ def run(n_certs: int, seconds: float, clients: int, say=print) -> dict[str, Any]
             per_holder = n_certs // len(holders)
             say(f"load: {clients} clients, {seconds:.0f} s per endpoint "
                 f"({len(holders)} holders, ~{per_holder} certificates each)")
-            result = {"certificates": n_certs, "clients": clients,
-                      "certificates_per_holder": per_holder,
-                      "holder_certificates": load(port, reads, seconds, clients),
-                      "holder_certificates_all": load(port, whole, seconds, clients),
-                      "build_redemption": load(port, builds, seconds, clients)}
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-    return result
+            return {"certificates": n_certs, "clients": clients,
+                    "certificates_per_holder": per_holder,
+                    "holder_certificates": load(port, reads, seconds, clients),
+                    "holder_certificates_all": load(port, whole, seconds, clients),
+                    "build_redemption": load(port, builds, seconds, clients)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -238,45 +238,18 @@ def step_load() -> StepResult:
 def running_site(certificates: int = 40, redemptions: int = 20):
     """anvil + deployment + a few certificates and redemptions, indexed, and `giftcert serve`
     (waitress) on loopback; yields the base URL."""
-    from web3 import Web3
-
-    from bench.api_bench import _wait
-    from bench.index_bench import BenchAnvil, seed
-    from giftcert.chain import free_port
-    from giftcert.client import GiftCert
-    from giftcert.config import load_settings
-    from giftcert.deploy import contract_at, deploy_system
+    from bench.index_bench import seed
+    from bench.stack import local_system
     from giftcert.indexer import Indexer
 
-    with tempfile.TemporaryDirectory() as tmp, BenchAnvil(free_port(), accounts=20) as node:
-        port = free_port()
-        env = {
-            "GIFTCERT_RPC_URL": node.rpc_url,
-            "GIFTCERT_CHAIN_ID": "31337",
-            "GIFTCERT_ANVIL_PORT": str(node.port),
-            "GIFTCERT_STATE_DIR": tmp,
-            "GIFTCERT_DATABASE_URL": f"sqlite:///{tmp}/site.db",
-            "GIFTCERT_DEPLOYMENTS_DIR": tmp,
-            "GIFTCERT_WEB_HOST": "127.0.0.1",
-            "GIFTCERT_WEB_PORT": str(port),
-        }
-        settings = load_settings(Path(tmp) / "none.env", environ=env)
-        w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 120}))
-        record, _ = deploy_system(w3, settings, directory=Path(tmp), say=lambda _m: None)
-        admin = GiftCert(w3, contract_at(w3, record), private_key=settings.deployer_key)
-        seed(w3, node.rpc_url, admin, w3.eth.accounts, certificates, redemptions, lambda _: None)
-        Indexer(w3, admin.contract, env["GIFTCERT_DATABASE_URL"], start_block=record.block).sync()
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("GIFTCERT_")}
-        cmd = [str(VENV / "python"), "-m", "giftcert.cli", "--env-file", f"{tmp}/none.env", "serve"]
-        log = open(Path(tmp) / "serve.log", "w")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**child_env, **env}, stdout=log, stderr=log)
-        try:
-            _wait(port, proc)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-            log.close()
+    with local_system(accounts=20) as system:
+        admin = system.admin()
+        seed(system.w3, system.node.rpc_url, admin, system.w3.eth.accounts, certificates,
+             redemptions, lambda _: None)
+        Indexer(system.w3, admin.contract, system.settings.database_url,
+                start_block=system.record.block).sync()
+        with system.serve() as url:
+            yield url
 
 
 def step_schemathesis() -> StepResult:

@@ -35,11 +35,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -47,7 +43,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -679,36 +674,15 @@ class LoadChain:
 def load_chain(merchants: int = 4, *, serve: bool = False) -> Iterator[LoadChain]:
     """A fresh anvil with the system deployed (`giftcert.deploy.deploy_system`) and `merchants`
     merchants registered (anvil's dev accounts 1..n); with `serve`, the site runs on loopback
-    as `giftcert serve` in a child process (as `bench/api_bench.py` starts it)."""
-    from bench.api_bench import _wait
-    from bench.index_bench import BenchAnvil
-    from giftcert.chain import free_port
-    from giftcert.config import ANVIL_DEV_KEYS, PROJECT_ROOT, load_settings
-    from giftcert.deploy import contract_at, deploy_system
+    as `giftcert serve` in a child process (bench/stack.py)."""
+    from bench.stack import local_system
+    from giftcert.config import ANVIL_DEV_KEYS
 
     if not 1 <= merchants < len(ANVIL_DEV_KEYS):
         raise ValueError(f"between 1 and {len(ANVIL_DEV_KEYS) - 1} merchants")
-    with tempfile.TemporaryDirectory() as tmp, BenchAnvil(free_port(), accounts=10) as node:
-        port = free_port()
-        env = {
-            "GIFTCERT_RPC_URL": node.rpc_url,
-            "GIFTCERT_CHAIN_ID": "31337",
-            "GIFTCERT_ANVIL_PORT": str(node.port),
-            "GIFTCERT_STATE_DIR": tmp,
-            "GIFTCERT_DATABASE_URL": f"sqlite:///{tmp}/site.db",
-            "GIFTCERT_DEPLOYMENTS_DIR": tmp,
-            "GIFTCERT_WEB_HOST": "127.0.0.1",
-            "GIFTCERT_WEB_PORT": str(port),
-        }
-        settings = load_settings(Path(tmp) / "none.env", environ=env)
-        w3 = Web3(
-            Web3.HTTPProvider(
-                node.rpc_url, request_kwargs={"timeout": 60}, cache_allowed_requests=True
-            )
-        )
-        record, _ = deploy_system(w3, settings, directory=Path(tmp), say=lambda _m: None)
-        deployer = Account.from_key(settings.deployer_key).address
-        admin = GiftCert(w3, contract_at(w3, record), deployer)  # unlocked on anvil
+    with local_system(accounts=10) as system:
+        deployer = Account.from_key(system.settings.deployer_key).address
+        admin = GiftCert(system.w3, system.contract, deployer)  # unlocked on anvil
         chosen = ANVIL_DEV_KEYS[1 : 1 + merchants]
         merchant_keys = {
             admin.register_merchant(Account.from_key(k).address, f"Load Shop {i + 1}").id: k
@@ -719,28 +693,8 @@ def load_chain(merchants: int = 4, *, serve: bool = False) -> Iterator[LoadChain
             yield LoadChain(admin, merchant_accounts, merchant_keys, None)
             return
         # The site starts after the merchants are registered (it caches them briefly).
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("GIFTCERT_")}
-        log_path = Path(tmp) / "serve.log"
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "giftcert.cli", "--env-file", f"{tmp}/none.env", "serve"],
-                cwd=PROJECT_ROOT, env={**child_env, **env}, stdout=log, stderr=log,
-            )
-            try:
-                try:
-                    _wait(port, proc)
-                except RuntimeError as exc:
-                    raise RuntimeError(f"{exc}: {log_path.read_text()[-2000:]}") from None
-                yield LoadChain(admin, merchant_accounts, merchant_keys,
-                                f"http://127.0.0.1:{port}")
-            finally:
-                proc.terminate()
-                proc.wait(timeout=20)
-                errors = [line for line in log_path.read_text().splitlines()
-                          if "Traceback" in line or "ERROR" in line]
-                if errors:
-                    print(f"  the site logged {len(errors)} error lines, first: {errors[0]}",
-                          file=sys.stderr)
+        with system.serve() as url:
+            yield LoadChain(admin, merchant_accounts, merchant_keys, url)
 
 
 def main(argv: list[str] | None = None) -> int:
