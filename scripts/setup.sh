@@ -38,12 +38,15 @@ fi
 ln -sf "$PWD/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" .venv/bin/anvil
 
 # Browser libraries for the web app, served from the project (no CDN): secp256k1 + keccak for
-# claim links, a QR encoder. Copied from node_modules (pinned in package.json).
+# claim links, a QR encoder, a QR decoder (the merchant desk's camera scan). Copied from
+# node_modules (pinned in package.json).
 vendor=webapp/static/vendor
-mkdir -p "$vendor/noble-curves/abstract" "$vendor/noble-hashes"
+mkdir -p "$vendor/noble-curves/abstract" "$vendor/noble-hashes" "$vendor/jsqr"
 cp node_modules/@noble/curves/*.js "$vendor/noble-curves/"
 cp node_modules/@noble/curves/abstract/*.js "$vendor/noble-curves/abstract/"
 cp node_modules/@noble/hashes/*.js "$vendor/noble-hashes/"
 cp node_modules/qrcode-generator/dist/qrcode.mjs "$vendor/qrcode.mjs"
+cp node_modules/jsqr/dist/jsQR.js "$vendor/jsqr/jsQR.js"
 cp node_modules/@noble/curves/LICENSE "$vendor/noble-curves/LICENSE"
 cp node_modules/@noble/hashes/LICENSE "$vendor/noble-hashes/LICENSE"
+cp node_modules/jsqr/LICENSE "$vendor/jsqr/LICENSE"
