@@ -106,6 +106,16 @@ def connect(session: Browser, path: str) -> Any:
     return page
 
 
+def reload_until(page: Any, locator: Any, tries: int = 20) -> None:
+    """Server-rendered lists come from the indexer: reload until it caught up."""
+    for _ in range(tries):
+        if locator.count():
+            return
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(locator.first).to_be_attached()
+
+
 def confirm(form: Any) -> None:
     """The review box is up (total and fee shown): confirm in the wallet."""
     expect(form.get_by_test_id("tx-review")).to_be_visible()

@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from e2e_stack import COFFEE, GIVER, HOLDER, STRANGER, Chain, confirm, connect, events
+from e2e_stack import COFFEE, GIVER, HOLDER, STRANGER, Chain, confirm, connect, events, reload_until
 from eth_account import Account
 from playwright.sync_api import expect
 
@@ -17,16 +17,6 @@ from giftcert.errors import revert_class
 from giftcert.money import Money
 
 USD = 10**6  # tUSD has 6 decimals
-
-
-def _reload_until(page, locator, tries: int = 20) -> None:
-    """Server-rendered lists come from the indexer: reload until it caught up."""
-    for _ in range(tries):
-        if locator.count():
-            return
-        page.wait_for_timeout(250)
-        page.reload()
-    expect(locator).to_have_count(1)
 
 
 def _usd_balance(chain: Chain, account: str) -> int:
@@ -44,7 +34,7 @@ def test_holder_merges_two_certificates(open_browser, e2e_chain: Chain):
     holder = open_browser(HOLDER)
     page = connect(holder, f"/certificates/{small}")
     form = page.get_by_test_id("merge-form")
-    _reload_until(page, form.locator(f'option[value="{big}"]'))
+    reload_until(page, form.locator(f'option[value="{big}"]'))
     # Only certificates this one may merge into are offered; never itself.
     assert form.locator(f'option[value="{small}"]').count() == 0
     form.get_by_test_id("merge-into").select_option(str(big))

@@ -9,7 +9,19 @@ import secrets
 from decimal import Decimal
 
 import pytest
-from e2e_stack import BOOKS, COFFEE, FRIEND, GIVER, HOLDER, Browser, Chain, confirm, connect, events
+from e2e_stack import (
+    BOOKS,
+    COFFEE,
+    FRIEND,
+    GIVER,
+    HOLDER,
+    Browser,
+    Chain,
+    confirm,
+    connect,
+    events,
+    reload_until,
+)
 from playwright.sync_api import expect
 
 from giftcert.errors import revert_class
@@ -20,16 +32,6 @@ def _gift_for_holder(chain: Chain, amount: str = "30", merchant: str = "Corner C
     giver = chain.client(GIVER)
     return giver.issue(chain.address(HOLDER), amount, chain.merchant_id(merchant), "tUSD",
                        message="For you").id
-
-
-def _reload_until(page, locator, tries: int = 20) -> None:
-    """Server-rendered pages from the indexer: reload until the background indexer caught up."""
-    for _ in range(tries):
-        if locator.count():
-            return
-        page.wait_for_timeout(250)
-        page.reload()
-    expect(locator).to_be_visible()
 
 
 def test_holder_regifts_part_of_a_balance(open_browser, e2e_chain: Chain):
@@ -57,7 +59,7 @@ def test_holder_regifts_part_of_a_balance(open_browser, e2e_chain: Chain):
     # The friend sees the new certificate in their list.
     page.goto(f"{holder.site.url}/holder/{friend}")
     card = page.locator(f'[data-testid="cert-card"][data-cert-id="{part.id}"]')
-    _reload_until(page, card)
+    reload_until(page, card)
     expect(card.get_by_test_id("cert-balance")).to_have_text("10 tUSD")
     holder.screenshot("holder-certificates")
 
@@ -111,7 +113,7 @@ def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chai
         (cert_id, order_ref, 4_500_000)]
     assert e2e_chain.sdk.order_ref_used(cert.merchant, order_ref)
     row = desk.get_by_test_id("recent-redemptions").locator("tr", has_text=str(order_ref))
-    _reload_until(desk, row)
+    reload_until(desk, row)
     expect(row).to_contain_text("4.50 tUSD")
     merchant.screenshot("merchant-desk")
 
@@ -141,7 +143,7 @@ def test_merchant_settles_a_batch(open_browser, e2e_chain: Chain):
     assert e2e_chain.sdk.certificate(certs[0]).balance == Money(Decimal("16.75"), "tUSD")
     assert e2e_chain.sdk.certificate(certs[1]).balance == Money(Decimal("13.25"), "tUSD")
     row = desk.get_by_test_id("recent-redemptions").locator("tr", has_text=str(refs[1]))
-    _reload_until(desk, row)
+    reload_until(desk, row)
 
 
 def test_merchant_desk_shows_amounts_to_withdraw_as_on_chain(open_browser, e2e_chain: Chain):
