@@ -233,8 +233,9 @@ function myPage() {
   wallet.onChange((s) => { if (s.account) location.replace(`/holder/${s.account}`); });
 }
 
-function holderPage() {
+async function holderPage() {
   const shown = $("#holder-address").dataset.address.toLowerCase();
+  await wallet.init();  // the account found at load is not a switch: only later ones are
   let first = true;
   wallet.onChange((s) => {
     if (first) { first = false; return; }
@@ -317,8 +318,9 @@ async function main() {
   const pages = { claim: claimPage, gift: giftPage, give: givePage, pay: payPage, my: myPage, holder: holderPage,
     "merchant-login": merchantLogin, merchant: merchantDesk, "merchant-none": merchantDesk,
     "give-bulk": bulkPage };
-  await wallet.init();
-  await pages[page]?.();
+  const ready = wallet.init();
+  await pages[page]?.();  // buttons work from the start; their actions wait for the wallet
+  await ready;
   await resumePending();
 }
 

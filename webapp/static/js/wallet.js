@@ -28,7 +28,15 @@ export async function discover(waitMs = 200) {
   return null;
 }
 
-export async function init() {
+// Discovery takes a moment (EIP-6963 announcements); the page wires its buttons at once and
+// every action waits for the one discovery, so an early click is not lost.
+let initialising = null;
+export function init() {
+  initialising ??= initialise();
+  return initialising;
+}
+
+async function initialise() {
   const found = await discover();
   if (!found) { notify(); return null; }
   state.provider = found.provider;
@@ -54,6 +62,7 @@ function need() {
 }
 
 export async function connect() {
+  await init();
   need();
   try {
     const accounts = await state.provider.request({ method: "eth_requestAccounts" });
@@ -67,12 +76,14 @@ export async function connect() {
 }
 
 export async function ensureReady() {
+  await init();
   if (!state.account) await connect();
   if (state.chainId !== expectedChainId) await switchChain();
   return state.account;
 }
 
 export async function switchChain() {
+  await init();
   need();
   const chainId = "0x" + expectedChainId.toString(16);
   try {
