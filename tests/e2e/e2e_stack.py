@@ -116,6 +116,28 @@ def reload_until(page: Any, locator: Any, tries: int = 20) -> None:
     expect(locator.first).to_be_attached()
 
 
+def gift_for_holder(chain: Chain, amount: str = "30", merchant: str = "Corner Coffee") -> int:
+    """The demo giver gives the holder a tUSD certificate (through the SDK)."""
+    giver = chain.client(GIVER)
+    return giver.issue(chain.address(HOLDER), amount, chain.merchant_id(merchant), "tUSD",
+                       message="For you").id
+
+
+def sign_in_merchant(merchant: Browser, name: str) -> Any:
+    """Signs in on the merchant desk with Sign-In with Ethereum, as a merchant would."""
+    page = merchant.goto("/merchant/")
+    page.wait_for_url(re.compile(r"/merchant/login$"))
+    page.get_by_test_id("siwe-button").click()
+    page.wait_for_url(re.compile(r"/merchant/$"))
+    expect(page.get_by_test_id("merchant-name")).to_have_text(name)
+    signed = merchant.wallet.asked("personal_sign")
+    assert [r.outcome for r in signed] == ["ok"]
+    message = bytes.fromhex(signed[0].params[0][2:]).decode()
+    assert "wants you to sign in with your Ethereum account:" in message
+    assert merchant.wallet.account in message and "Chain ID: 31337" in message
+    return page
+
+
 def confirm(form: Any) -> None:
     """The review box is up (total and fee shown): confirm in the wallet."""
     expect(form.get_by_test_id("tx-review")).to_be_visible()

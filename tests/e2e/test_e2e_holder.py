@@ -15,12 +15,13 @@ from e2e_stack import (
     FRIEND,
     GIVER,
     HOLDER,
-    Browser,
     Chain,
     confirm,
     connect,
     events,
+    gift_for_holder,
     reload_until,
+    sign_in_merchant,
 )
 from playwright.sync_api import expect
 
@@ -28,14 +29,8 @@ from giftcert.errors import revert_class
 from giftcert.money import Money
 
 
-def _gift_for_holder(chain: Chain, amount: str = "30", merchant: str = "Corner Coffee") -> int:
-    giver = chain.client(GIVER)
-    return giver.issue(chain.address(HOLDER), amount, chain.merchant_id(merchant), "tUSD",
-                       message="For you").id
-
-
 def test_holder_regifts_part_of_a_balance(open_browser, e2e_chain: Chain):
-    cert_id = _gift_for_holder(e2e_chain)
+    cert_id = gift_for_holder(e2e_chain)
     friend = e2e_chain.address(FRIEND)
     holder = open_browser(HOLDER)
     page = connect(holder, f"/certificates/{cert_id}")
@@ -64,22 +59,8 @@ def test_holder_regifts_part_of_a_balance(open_browser, e2e_chain: Chain):
     holder.screenshot("holder-certificates")
 
 
-def _sign_in_merchant(merchant: Browser, name: str):
-    page = merchant.goto("/merchant/")
-    page.wait_for_url(re.compile(r"/merchant/login$"))
-    page.get_by_test_id("siwe-button").click()
-    page.wait_for_url(re.compile(r"/merchant/$"))
-    expect(page.get_by_test_id("merchant-name")).to_have_text(name)
-    signed = merchant.wallet.asked("personal_sign")
-    assert [r.outcome for r in signed] == ["ok"]
-    message = bytes.fromhex(signed[0].params[0][2:]).decode()
-    assert "wants you to sign in with your Ethereum account:" in message
-    assert merchant.wallet.account in message and "Chain ID: 31337" in message
-    return page
-
-
 def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chain):
-    cert_id = _gift_for_holder(e2e_chain)
+    cert_id = gift_for_holder(e2e_chain)
     order_ref = secrets.randbelow(10**9) + 1
     holder = open_browser(HOLDER)
     page = connect(holder, f"/pay/{cert_id}")
@@ -96,7 +77,7 @@ def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chai
     assert [r.outcome for r in holder.wallet.asked("eth_signTypedData_v4")] == ["ok"]
 
     merchant = open_browser(COFFEE)
-    desk = _sign_in_merchant(merchant, "Corner Coffee")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
     form = desk.get_by_test_id("redeem-form")
     form.get_by_test_id("redeem-authorization").fill(authorization)
     expect(desk.get_by_test_id("redeem-details")).to_contain_text("4.50 tUSD")
@@ -120,7 +101,7 @@ def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chai
 
 def test_merchant_settles_a_batch(open_browser, e2e_chain: Chain):
     holder = e2e_chain.client(HOLDER)
-    certs = [_gift_for_holder(e2e_chain, "20"), _gift_for_holder(e2e_chain, "15")]
+    certs = [gift_for_holder(e2e_chain, "20"), gift_for_holder(e2e_chain, "15")]
     refs = [secrets.randbelow(10**9) + 1 for _ in certs]
     amounts = ["3.25", "1.75"]
     signed = [holder.sign_redemption(c, a, r)
@@ -128,7 +109,7 @@ def test_merchant_settles_a_batch(open_browser, e2e_chain: Chain):
     lines = "\n".join(json.dumps(s.to_json()) for s in signed)
 
     merchant = open_browser(COFFEE)
-    desk = _sign_in_merchant(merchant, "Corner Coffee")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
     form = desk.get_by_test_id("settle-form")
     form.get_by_test_id("settle-authorizations").fill(lines)
     form.get_by_test_id("settle-submit").click()
@@ -150,7 +131,7 @@ def test_merchant_desk_shows_amounts_to_withdraw_as_on_chain(open_browser, e2e_c
     """The demo redeemed 12.50 tUSD at Page Turner Books: the desk says "12.50 tUSD" and
     "0 ETH", formatted like every other amount on the site."""
     merchant = open_browser(BOOKS)
-    desk = _sign_in_merchant(merchant, "Page Turner Books")
+    desk = sign_in_merchant(merchant, "Page Turner Books")
     owed = desk.get_by_test_id("owed")
     books = e2e_chain.merchant_id("Page Turner Books")
     for currency in ("tUSD", "ETH"):

@@ -19,9 +19,19 @@ from typing import Any
 
 import pytest
 import segno
-from e2e_stack import CHROMIUM, CHROMIUM_FLAGS, COFFEE, HOLDER, Chain, confirm, connect, events
+from e2e_stack import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    COFFEE,
+    HOLDER,
+    Chain,
+    confirm,
+    connect,
+    events,
+    gift_for_holder,
+    sign_in_merchant,
+)
 from playwright.sync_api import expect
-from test_e2e_holder import _gift_for_holder, _sign_in_merchant
 
 from giftcert.money import Money
 from webapp.api import encode_authorization
@@ -93,7 +103,7 @@ def chromium(chromium: Any, camera: FakeCamera) -> Iterator[Any]:
 def _payment(chain: Chain, amount: str, gift: str = "30") -> tuple[int, int, str]:
     """A certificate for the holder and the holder's signed authorisation to pay `amount` at
     Corner Coffee (signed through the SDK, as the pay page does through the wallet)."""
-    cert_id = _gift_for_holder(chain, gift)
+    cert_id = gift_for_holder(chain, gift)
     order_ref = secrets.randbelow(10**9) + 1
     signed = chain.client(HOLDER).sign_redemption(cert_id, amount, order_ref)
     return cert_id, order_ref, encode_authorization(signed)
@@ -112,7 +122,7 @@ def test_merchant_scans_a_payment_with_the_camera_and_redeems_it(open_browser, e
     cert_id, order_ref, authorization = _payment(e2e_chain, "4.50")
     camera.show(authorization)
     merchant = open_browser(COFFEE)
-    desk = _sign_in_merchant(merchant, "Corner Coffee")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
     form = desk.get_by_test_id("redeem-form")
     expect(form.get_by_test_id("redeem-authorization")).to_have_value("")
 
@@ -139,7 +149,7 @@ def test_batch_scans_add_lines_and_settle_together(open_browser, e2e_chain: Chai
     first = _payment(e2e_chain, "2.25", gift="10")
     second = _payment(e2e_chain, "1.25", gift="10")
     merchant = open_browser(COFFEE)
-    desk = _sign_in_merchant(merchant, "Corner Coffee")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
     form = desk.get_by_test_id("settle-form")
     field, scan = form.get_by_test_id("settle-authorizations"), form.get_by_test_id("settle-scan")
 
@@ -179,7 +189,7 @@ def test_a_photo_of_the_pay_pages_qr_code_fills_the_redeem_field(open_browser,
                                                                  e2e_chain: Chain):
     """No camera: the merchant picks a picture of the code on the holder's screen (here the pay
     page's own QR code, as the holder's browser drew it)."""
-    cert_id = _gift_for_holder(e2e_chain)
+    cert_id = gift_for_holder(e2e_chain)
     holder = open_browser(HOLDER)
     page = connect(holder, f"/pay/{cert_id}")
     page.get_by_test_id("pay-amount").fill("3")
@@ -192,7 +202,7 @@ def test_a_photo_of_the_pay_pages_qr_code_fills_the_redeem_field(open_browser,
 
     merchant = open_browser(COFFEE)
     merchant.context.add_init_script(NO_NATIVE_DETECTOR)
-    desk = _sign_in_merchant(merchant, "Corner Coffee")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
     form = desk.get_by_test_id("redeem-form")
     upload = form.get_by_test_id("redeem-scan-file")
     status = form.get_by_test_id("redeem-scan-status")
@@ -224,7 +234,7 @@ navigator.mediaDevices.getUserMedia = async () => {
 def test_the_desk_says_why_the_camera_cannot_be_used(open_browser):
     merchant = open_browser(COFFEE)
     merchant.context.add_init_script(CAMERA_FAILS)
-    desk = _sign_in_merchant(merchant, "Corner Coffee")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
     form = desk.get_by_test_id("redeem-form")
     status = form.get_by_test_id("redeem-scan-status")
     for error, message in [("NotFoundError", "No camera found on this device"),
@@ -257,7 +267,7 @@ def test_the_browsers_own_qr_reader_is_used_where_there_is_one(open_browser, e2e
     _cert_id, _ref, authorization = _payment(e2e_chain, "1")
     merchant = open_browser(COFFEE)
     merchant.context.add_init_script(NATIVE_DETECTOR)
-    desk = _sign_in_merchant(merchant, "Corner Coffee")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
     desk.evaluate("(text) => { window.__qrText = text; }", authorization)
     form = desk.get_by_test_id("redeem-form")
     form.get_by_test_id("redeem-scan-file").set_input_files(
