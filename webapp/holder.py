@@ -10,8 +10,9 @@ from flask import Blueprint, render_template, request
 from giftcert.client import Certificate
 from giftcert.errors import ContractRevert
 from giftcert.ids import decode_id
+from giftcert.money import ETH
 from webapp import validate as v
-from webapp.api import load_certificate
+from webapp.api import currency_arg, load_certificate, merchant_arg
 from webapp.present import activity, chain_cert, date, indexed_cert, state, status_of
 from webapp.state import AppState
 from webapp.validate import ApiError
@@ -109,6 +110,23 @@ def certificate(cert: str):
                            cash_out=cash_out(st, found, status),
                            merge_into=merge_targets(st, found, now) if active else None,
                            date=date)
+
+
+@bp.get("/pay")
+def pay_request():
+    """A merchant's payment request (its link or QR code): the holder's page then offers the
+    certificates at that merchant that can pay it, each opening its pay page filled in."""
+    args = request.args
+    merchant = merchant_arg(args.get("merchant"))
+    info = currency_arg(args.get("currency")) if args.get("currency") else None
+    amount = args.get("amount", "")
+    if amount:
+        v.amount(amount, info or ETH)  # ETH's 18 decimals: any sensible amount without one
+    ref = args.get("ref", "")
+    if ref:
+        v.integer(ref, "ref", minimum=1)
+    return render_template("pay_request.html", merchant=merchant, currency=info, amount=amount,
+                           ref=ref)
 
 
 @bp.get("/pay/<cert>")

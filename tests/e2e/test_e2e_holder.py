@@ -59,6 +59,42 @@ def test_holder_regifts_part_of_a_balance(open_browser, e2e_chain: Chain):
     holder.screenshot("holder-certificates")
 
 
+def test_payment_request_qr_leads_the_holder_to_a_filled_in_pay_page(open_browser,
+                                                                     e2e_chain: Chain):
+    usable = gift_for_holder(e2e_chain, "30")
+    too_small = gift_for_holder(e2e_chain, "2")
+    elsewhere = gift_for_holder(e2e_chain, "30", merchant="Page Turner Books")
+    order_ref = secrets.randbelow(10**9) + 1
+    merchant = open_browser(COFFEE)
+    desk = sign_in_merchant(merchant, "Corner Coffee")
+    desk.get_by_test_id("request-amount").fill("4.50")
+    desk.get_by_test_id("request-currency").select_option("tUSD")
+    desk.get_by_test_id("request-ref").fill(str(order_ref))
+    link = desk.get_by_test_id("request-link")
+    expect(link).to_contain_text(f"amount=4.50&ref={order_ref}")
+    qr = desk.get_by_test_id("request-qr")
+    expect(qr.locator("svg")).to_be_visible()
+    url = link.inner_text()
+    assert qr.get_attribute("data-qr-text") == url
+    coffee = e2e_chain.merchant_id("Corner Coffee")
+    assert url.startswith(f"{merchant.site.url}/pay?merchant={coffee}&currency=tUSD")
+
+    holder = open_browser(HOLDER)  # what the phone opens after scanning
+    page = connect(holder, url[len(holder.site.url):])
+    expect(page.get_by_test_id("request-summary")).to_contain_text("4.50 tUSD")
+    choices = page.get_by_test_id("pay-choice")
+    reload_until(page, choices)  # the list comes from the indexer
+    hrefs = [choices.nth(i).get_attribute("href") for i in range(choices.count())]
+    assert any(f"/pay/{usable}?" in h for h in hrefs)
+    assert not any(f"/pay/{too_small}?" in h or f"/pay/{elsewhere}?" in h for h in hrefs)
+    page.locator(f'[data-testid="pay-choice"][href^="/pay/{usable}?"]').click()
+    expect(page.get_by_test_id("pay-amount")).to_have_value("4.50")
+    expect(page.get_by_test_id("pay-ref")).to_have_value(str(order_ref))
+    page.get_by_test_id("pay-sign").click()
+    authorization = page.get_by_test_id("pay-authorization")
+    expect(authorization).to_have_value(re.compile(f"^gc1:.*:{order_ref}:"))
+
+
 def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chain):
     cert_id = gift_for_holder(e2e_chain)
     order_ref = secrets.randbelow(10**9) + 1

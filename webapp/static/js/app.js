@@ -210,6 +210,38 @@ function givePage() {
   redraw();
 }
 
+// Exact decimal comparison of two amounts written as text ("4.5" vs "30").
+function atLeast(balance, amount) {
+  const [bi, bf = ""] = balance.split("."), [ai, af = ""] = amount.split(".");
+  const width = Math.max(bf.length, af.length);
+  return BigInt(bi + bf.padEnd(width, "0")) >= BigInt(ai + af.padEnd(width, "0"));
+}
+
+function payRequestPage() {
+  // A merchant's payment request: list the connected holder's certificates that can pay it.
+  const box = $("#pay-choices");
+  const { merchant, currency, amount, ref } = box.dataset;
+  const list = $("#pay-choices-list"), empty = $("#pay-choices-empty");
+  wallet.onChange(async (s) => {
+    if (!s.account) return;
+    const { certificates } = await api(`/holders/${s.account}/certificates?limit=500`);
+    const usable = certificates.filter((c) => String(c.merchant) === merchant && c.status === "active"
+      && (!currency || c.currency === currency) && (!amount || atLeast(c.balance.amount, amount)));
+    list.replaceChildren(...usable.map((c) => {
+      const link = document.createElement("a");
+      const query = new URLSearchParams({ amount, ref });
+      link.href = `/pay/${c.id}?${query}`;
+      link.dataset.testid = "pay-choice";
+      link.textContent = `${c.occasionName} · ${c.balance.amount} ${c.balance.currency} · …${c.id.slice(-8)}`;
+      const item = document.createElement("li");
+      item.append(link);
+      return item;
+    }));
+    empty.textContent = usable.length ? "" : `You hold no certificate here that can pay this${
+      amount ? ` (${amount}${currency ? ` ${currency}` : ""} or more left)` : ""}.`;
+  });
+}
+
 function payPage() {
   const form = $("#pay-form");
   form.addEventListener("submit", async (event) => {
@@ -272,12 +304,19 @@ function merchantDesk() {
         + `(balance ${d.balance.amount}), order ${d.orderRef}, signed by the holder ${short(d.holder)}`;
     } catch (err) { details.textContent = err.message; }
   });
-  const update = () => {
-    const amount = $("#request-amount").value, ref = $("#request-ref").value;
-    $("#request-link").textContent = `${location.origin}/pay/<certificate>?amount=${encodeURIComponent(amount)}&ref=${encodeURIComponent(ref)}`;
+  const update = async () => {
+    const query = new URLSearchParams({ merchant: $("[data-merchant-id]").dataset.merchantId,
+      currency: $("#request-currency").value, amount: $("#request-amount").value.trim(),
+      ref: $("#request-ref").value.trim() });
+    const link = `${location.origin}/pay?${query}`;
+    $("#request-link").textContent = link;
+    const { drawQr } = await import("./qr.js");
+    drawQr($("#request-qr"), link);
   };
-  $("#request-amount")?.addEventListener("input", update);
-  $("#request-ref")?.addEventListener("input", update);
+  for (const id of ["#request-amount", "#request-ref", "#request-currency"]) {
+    $(id)?.addEventListener("input", update);
+  }
+  if ($("#request-link")) update();
 }
 
 function bulkPage() {
@@ -316,7 +355,7 @@ async function main() {
   }
   for (const form of $$("form[data-tx]")) wireTxForm(form);
   const pages = { claim: claimPage, gift: giftPage, give: givePage, pay: payPage, my: myPage, holder: holderPage,
-    "merchant-login": merchantLogin, merchant: merchantDesk, "merchant-none": merchantDesk,
+    "pay-request": payRequestPage, "merchant-login": merchantLogin, merchant: merchantDesk, "merchant-none": merchantDesk,
     "give-bulk": bulkPage };
   const ready = wallet.init();
   await pages[page]?.();  // buttons work from the start; their actions wait for the wallet
