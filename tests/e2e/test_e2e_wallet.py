@@ -81,7 +81,8 @@ def test_sends_and_signs_as_the_selected_account(dapp, e2e_chain):
     before = e2e_chain.w3.eth.get_balance(stranger)
     sent = rpc(page, "eth_sendTransaction", [{"from": holder.lower(), "to": stranger,
                                               "value": hex(12345)}])
-    receipt = e2e_chain.w3.eth.get_transaction_receipt(sent["result"])
+    # anvil mines right after it answers; on a busy machine the receipt can lag the hash
+    receipt = e2e_chain.w3.eth.wait_for_transaction_receipt(sent["result"], timeout=30)
     assert receipt["status"] == 1 and receipt["from"] == holder
     assert e2e_chain.w3.eth.get_balance(stranger) == before + 12345
 
