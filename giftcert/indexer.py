@@ -547,15 +547,17 @@ class Indexer:
     def certificates_of(self, address: str, include_closed: bool = False,
                         limit: int | None = None, after: str | None = None
                         ) -> list[dict[str, Any]]:
-        """An address's certificates in id order; `limit` and `after` (the last id of the
-        previous page) page through them."""
+        """An address's certificates in numeric id order (so by merchant, then as issued);
+        `limit` and `after` (the last id of the previous page) page through them."""
         t = certificates_table
         cond = t.c.owner == to_checksum_address(address)
         if not include_closed:
             cond = and_(cond, t.c.burned.is_(False))
+        # Ids are stored as decimal text: shorter text is the smaller number.
+        digits = func.length(t.c.id)
         if after is not None:
-            cond = and_(cond, t.c.id > after)
-        query = select(t).where(cond).order_by(t.c.id).limit(limit)
+            cond = and_(cond, or_(digits > len(after), and_(digits == len(after), t.c.id > after)))
+        query = select(t).where(cond).order_by(digits, t.c.id).limit(limit)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 

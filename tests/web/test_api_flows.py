@@ -37,7 +37,11 @@ def test_issue_eth_to_address_then_read_it_back(web):
 
 
 def test_holder_certificates_come_in_pages(web):
-    issued = web.buyer.issue_batch([(web.friend.sender, "0.01")] * 5, web.coffee_id, "ETH")
+    issued = web.buyer.issue_batch([(web.friend.sender, "0.01")] * 3, web.coffee_id, "ETH")
+    # Merchant 4's ids have one digit more than merchant 1's: order must be numeric.
+    shops = [web.admin.register_merchant(web.admin.sender, f"Shop {n}").id for n in (3, 4)]
+    issued += web.buyer.issue_batch([(web.friend.sender, "0.01")] * 2, shops[-1], "ETH")
+    assert len(str(issued[-1])) > len(str(issued[0]))
     web.sync()
     path = f"/api/v1/holders/{web.friend.sender}/certificates"
     whole = web.http.get(f"{path}?limit=500").get_json()
@@ -52,6 +56,7 @@ def test_holder_certificates_come_in_pages(web):
         query = f"?limit=2&after={page['next']}"
     assert [len(p) for p in pages] == [2, 2, 1]
     assert sum(pages, []) == [c["id"] for c in whole["certificates"]]
+    assert sum(pages, []) == [str(i) for i in sorted(issued)]
     for bad, field in (("?limit=0", "limit"), ("?limit=501", "limit"), ("?after=x", "after")):
         r = web.http.get(path + bad)
         assert r.status_code == 400 and r.get_json()["field"] == field
