@@ -20,6 +20,16 @@ def state() -> AppState:
     return current_app.extensions["giftcert"]
 
 
+# What a certificate's history says, in words (the API also keeps the event's name).
+EVENT_LABELS = {
+    "Issued": "Bought", "ClaimLinkCreated": "Claim link made", "Claimed": "Claimed",
+    "Reclaimed": "Taken back by the giver", "ToppedUp": "Topped up", "Split": "Part re-gifted",
+    "Merged": "Merged", "Redeemed": "Paid at the merchant", "Refunded": "Refunded to the giver",
+    "Voided": "Voided by the merchant", "CashedOut": "Cashed out",
+    "TransferSingle": "Changed hands", "TransferBatch": "Changed hands",
+}
+
+
 def occasion_name(number: int) -> str:
     return OCCASIONS[number] if 0 <= number < len(OCCASIONS) else OCCASIONS[0]
 
@@ -75,7 +85,8 @@ def activity(st: AppState, entry: dict[str, Any], currency: CurrencyInfo) -> dic
     args = dict(entry["args"])
     amount = args.get("amount")
     shown = from_units(int(amount), currency).to_json() if amount is not None else None
-    return {"event": entry["event"], "block": entry["block"], "txHash": entry["tx_hash"],
+    return {"event": entry["event"], "label": EVENT_LABELS.get(entry["event"], entry["event"]),
+            "block": entry["block"], "txHash": entry["tx_hash"],
             "timestamp": entry["timestamp"], "date": date(entry["timestamp"]),
             "amount": shown, "args": {k: str(v) if isinstance(v, int) and not isinstance(
                 v, bool) else v for k, v in args.items()}}

@@ -33,7 +33,9 @@ def test_issue_eth_to_address_then_read_it_back(web):
     one = web.http.get(f"/api/v1/certificates/{cert}").get_json()
     assert one["owner"] == web.holder.sender and one["status"] == "active"
     history = web.http.get(f"/api/v1/certificates/{cert}/history").get_json()
-    assert "Issued" in [h["event"] for h in history]
+    assert ("Issued", "Bought") in [(h["event"], h["label"]) for h in history]
+    page = web.http.get(f"/certificates/{cert}").get_data(as_text=True)
+    assert "<td>Bought</td>" in page
 
 
 def test_holder_certificates_come_in_pages(web):

@@ -43,7 +43,7 @@ def test_certificate_pages(web):
     html = web.http.get(f"/holder/{web.holder.sender}").get_data(as_text=True)
     assert f'data-cert-id="{cert}"' in html and "0.50 ETH" in html and "Corner Coffee" in html
     page = web.http.get(f"/certificates/{cert}").get_data(as_text=True)
-    assert "Issued" in page and 'data-tx="split"' in page and 'data-tx="top-up"' in page
+    assert "<td>Bought</td>" in page and 'data-tx="split"' in page and 'data-tx="top-up"' in page
     assert web.http.get(f"/gift/{cert}").status_code == 200
     assert "pay-sign" in web.http.get(f"/pay/{cert}?amount=1&ref=5").get_data(as_text=True)
     art = web.http.get(f"/art/{cert}.svg")
