@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -23,6 +24,7 @@ from giftcert.demo import DemoError, run_demo
 from giftcert.deploy import Deployment, DeploymentError, connect, connect_web3, deploy_system
 from giftcert.errors import ContractRevert
 from giftcert.indexer import Indexer
+from giftcert.money import format_decimal
 
 
 @click.group()
@@ -402,6 +404,43 @@ def refund_command(ctx: click.Context, certificate_id: int, buyer: str | None,
     client, _ = client_from(ctx)
     amount = client.refund(certificate_id, buyer)
     emit(as_json, {"refunded": amount.to_json()}, [f"refunded {amount}"])
+
+
+@main.command("refund-expired")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="At most this many certificates per run.")
+@click.option("--dry-run", is_flag=True, help="List what would be refunded; send nothing.")
+@json_option
+@click.pass_context
+@friendly
+def refund_expired_command(ctx: click.Context, limit: int, dry_run: bool,
+                           as_json: bool) -> None:
+    """Return what is left on expired certificates to their givers (anyone may send this; the
+    acting account pays the gas, the value goes to each certificate's buyer)."""
+    index, client = _indexer(ctx)
+    say = say_to(as_json)
+    index.sync()
+    due = index.expired_with_balance(client.now(), limit)
+    refunded, failed, totals = [], [], {}
+    for n, row in enumerate(due, 1):
+        cert_id, buyer = int(row["id"]), row["buyer"]
+        if dry_run:
+            refunded.append({"id": str(cert_id), "buyer": buyer})
+            continue
+        try:
+            amount = client.refund(cert_id, buyer)
+        except ContractRevert as exc:  # e.g. refunded by someone else since the last index
+            failed.append({"id": str(cert_id), "error": str(exc)})
+            continue
+        refunded.append({"id": str(cert_id), "buyer": buyer, "amount": amount.to_json()})
+        totals[amount.currency] = totals.get(amount.currency, Decimal(0)) + amount.amount
+        say(f"  {n}/{len(due)} refunded {amount} to {buyer}")
+    summary = ", ".join(f"{format_decimal(v)} {k}" for k, v in totals.items()) or "nothing"
+    lines = (["nothing to refund: no expired certificate holds a balance"] if not due else
+             [f"would refund {len(due)} certificates"] if dry_run else
+             [f"refunded {len(refunded)} certificates ({summary}); {len(failed)} failed"])
+    emit(as_json, {"refunded": refunded, "failed": failed, "dryRun": dry_run}, lines +
+         [f"  {f['id']}: {f['error']}" for f in failed])
 
 
 @main.group("merchant")

@@ -561,6 +561,15 @@ class Indexer:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
+    def expired_with_balance(self, now: int, limit: int | None = None) -> list[dict[str, Any]]:
+        """Live certificates past their expiry (a refund would return their value to the
+        buyer), soonest expired first."""
+        t = certificates_table
+        cond = and_(t.c.burned.is_(False), t.c.expiry <= now, t.c.buyer.is_not(None))
+        query = select(t).where(cond).order_by(t.c.expiry, func.length(t.c.id), t.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+
     def certificate(self, cert_id: int | str) -> dict[str, Any] | None:
         t = certificates_table
         with self.engine.connect() as conn:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
 
 from giftcert.cli import main
+from giftcert.client import DAY
+from giftcert.errors import ContractRevert
+from giftcert.money import Money
 
 
 @pytest.fixture
@@ -133,3 +137,32 @@ def test_serve_is_offered_once_the_web_app_exists(run):
     listed = "serve" in run("--help").output.split("Commands:")[1]
     assert listed == (importlib.util.find_spec("webapp") is not None)
 
+
+
+def test_refund_expired_returns_value_to_the_givers(run, sdk):
+    sdk.admin.set_min_validity(3600)
+    soon = sdk.buyer.now() + 3700
+    usd = sdk.buyer.issue(sdk.holder.sender, "4", sdk.coffee_id, "tUSD", expiry=soon)
+    eth = sdk.friend.issue(sdk.holder.sender, "0.25", sdk.books_id, "ETH", expiry=soon)
+    spent = sdk.buyer.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD", expiry=soon)
+    sdk.holder.redeem(spent.id, "1", order_ref=9)  # nothing left: not due
+    later = sdk.buyer.issue(sdk.holder.sender, "2", sdk.coffee_id, "tUSD",
+                            expiry=soon + 10 * DAY)  # not expired yet
+    sdk.warp(4000)
+    planned = json.loads(run("refund-expired", "--dry-run", "--json").stdout)
+    assert {r["id"] for r in planned["refunded"]} >= {str(usd.id), str(eth.id)}
+    assert str(later.id) not in {r["id"] for r in planned["refunded"]}
+    assert sdk.buyer.certificate(usd.id).exists  # a dry run sends nothing
+
+    tusd = sdk.buyer.token("tUSD").functions.balanceOf(sdk.buyer.sender)
+    usd_before = tusd.call()
+    eth_before = sdk.w3.eth.get_balance(sdk.friend.sender)
+    out = run("--account", "6", "refund-expired")  # a keeper, neither giver, pays the gas
+    assert "refunded" in out.output and "0 failed" in out.output
+    assert sdk.w3.eth.get_balance(sdk.friend.sender) == eth_before + 25 * 10**16
+    assert tusd.call() == usd_before + 4 * 10**6
+    for cert in (usd, eth):
+        with pytest.raises(ContractRevert):
+            sdk.buyer.certificate(cert.id)
+    assert sdk.buyer.certificate(later.id).balance == Money(Decimal("2"), "tUSD")
+    assert "nothing to refund" in run("refund-expired").output
