@@ -37,3 +37,10 @@ def sign_redemption(web, cert: int, amount: str, order_ref: int | None = None) -
     r = post(web, "/authorizations", {"typedData": typed, "signature": signature})
     assert r.status_code == 201, r.get_json()
     return r.get_json()["authorization"]
+
+
+def assert_query_errors(web, path: str, cases: list[tuple[str, int, str]]) -> None:
+    """Each query string gets its status and a JSON error naming its field."""
+    for query, status, field in cases:
+        r = web.http.get(f"{path}?{query}", headers={"Accept": "application/json"})
+        assert r.status_code == status and r.get_json()["field"] == field, query
