@@ -496,6 +496,15 @@ def op_withdraw(data: dict[str, Any], sender: str) -> dict[str, Any]:
     return _tx("withdrawMerchant", sender, m.id, info.id)
 
 
+@operation("set-cash-out-limit",
+           "The merchant lets holders take out balances up to a limit (0: no cash-out)")
+def op_set_cash_out_limit(data: dict[str, Any], sender: str) -> dict[str, Any]:
+    m = merchant_arg(v.required(data, "merchant"))
+    info = currency_arg(data.get("currency"))
+    units = v.amount(v.required(data, "limit"), info, "limit", allow_zero=True)
+    return _tx("setCashOutLimit", sender, m.id, info.id, units)
+
+
 @operation("register-merchant", "Admin: register a merchant")
 def op_register_merchant(data: dict[str, Any], sender: str) -> dict[str, Any]:
     account = v.address(v.required(data, "account"), "account")

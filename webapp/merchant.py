@@ -50,9 +50,11 @@ def dashboard():
     st = state()
     stats = merchant_stats(st, merchant.id)
     owed = [st.client.merchant_owed(merchant.id, c.id) for c in st.currencies()]
+    cash_out = [st.client.cash_out_limit(merchant.id, c.id) for c in st.currencies()]
     return render_template("merchant.html", session=session, merchant=merchant, mine=mine,
                            stats=stats, chart=chart_svg(stats["redemptionsByDay"]),
                            recent=redemptions(st, merchant.id, 20), owed=owed,
+                           cash_out=cash_out,
                            currencies=st.currencies(), date=date)
 
 

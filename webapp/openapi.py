@@ -36,6 +36,7 @@ OPERATION_FIELDS: dict[str, dict[str, str]] = {
     "void": {"certificate": "string"},
     "cash-out": {"certificate": "string"},
     "withdraw": {"merchant": "integer", "currency": "string"},
+    "set-cash-out-limit": {"merchant": "integer", "currency": "string", "limit": "string"},
     "register-merchant": {"account": "string", "name": "string"},
     "set-merchant-active": {"merchant": "integer", "active": "boolean"},
     "allow-currency": {"token": "string"},

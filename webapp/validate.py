@@ -121,7 +121,8 @@ def boolean(value: Any, field: str) -> bool:
     raise bad(f"{field} must be true or false", field)
 
 
-def amount(value: Any, currency: CurrencyInfo, field: str = "amount") -> int:
+def amount(value: Any, currency: CurrencyInfo, field: str = "amount", *,
+           allow_zero: bool = False) -> int:
     """Smallest units of a decimal amount given as text (never a float)."""
     if isinstance(value, bool) or isinstance(value, float):
         raise bad(f"{field} must be a decimal written as text, like \"12.50\"", field)
@@ -129,7 +130,7 @@ def amount(value: Any, currency: CurrencyInfo, field: str = "amount") -> int:
     if not _AMOUNT_RE.match(text):
         raise bad(f"{field} must be a positive decimal like 12.50", field)
     try:
-        return currency.units(Decimal(text))
+        return currency.units(Decimal(text), allow_zero=allow_zero)
     except (ValueError, TypeError) as exc:
         raise bad(f"{field}: {exc}", field) from None
 

@@ -218,3 +218,20 @@ def test_buyer_refunds_an_expired_certificate(open_browser, e2e_chain: Chain):
     assert refunds[0]["buyer"] == giver.wallet.account and refunds[0]["amount"] == 5 * 10**6
     with pytest.raises(revert_class("UnknownCertificate")):  # burned: the slot is cleared
         e2e_chain.sdk.certificate(cert.id)
+
+
+def test_merchant_sets_a_cash_out_limit_on_the_desk(open_browser, e2e_chain: Chain):
+    coffee = e2e_chain.merchant_id("Corner Coffee")
+    merchant = open_browser(COFFEE)
+    desk = sign_in_merchant(merchant, "Corner Coffee")
+    form = desk.get_by_test_id("cash-out-limit-form")
+    form.get_by_test_id("cash-out-currency").select_option("tUSD")
+    form.get_by_test_id("cash-out-limit").fill("1.25")
+    form.get_by_test_id("cash-out-limit-submit").click()
+    try:
+        with desk.expect_navigation():
+            confirm(form)
+        expect(desk.get_by_test_id("cash-out-limits")).to_contain_text("1.25 tUSD")
+        assert e2e_chain.sdk.cash_out_limit(coffee, "tUSD") == Money(Decimal("1.25"), "tUSD")
+    finally:
+        e2e_chain.client(COFFEE).set_cash_out_limit(coffee, "tUSD", "0")

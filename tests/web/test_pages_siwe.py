@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from helpers import build, issue_eth, sign_redemption
+from helpers import build, issue_eth, post, sign_redemption
 
 from giftcert.config import ANVIL_DEV_KEYS
+from giftcert.money import Money
 from webapp import siwe
 from webapp.sessions import SESSION_SECONDS
 
@@ -136,3 +138,18 @@ def test_session_expiry(web):
         assert web.http.get("/merchant/").status_code == 302
     finally:
         store.clock = time.time
+
+
+def test_merchant_sets_a_cash_out_limit_from_the_desk(web):
+    body = {"merchant": web.coffee_id, "currency": "tUSD", "limit": "2.50"}
+    web.send(build(web, "set-cash-out-limit", web.coffee.sender, **body)["tx"])
+    assert web.admin.cash_out_limit(web.coffee_id, "tUSD") == Money(Decimal("2.50"), "tUSD")
+    r = post(web, "/tx/set-cash-out-limit", {"from": web.friend.sender, **body})
+    assert r.status_code == 422 and r.get_json()["code"] == "NotMerchant"
+    r = post(web, "/tx/set-cash-out-limit", {"from": web.coffee.sender, **body, "limit": "-1"})
+    assert r.status_code == 400 and r.get_json()["field"] == "limit"
+    assert sign_in(web).status_code == 200
+    html = web.http.get("/merchant/").get_data(as_text=True)
+    assert 'data-tx="set-cash-out-limit"' in html and "2.50 tUSD" in html
+    web.send(build(web, "set-cash-out-limit", web.coffee.sender, **{**body, "limit": "0"})["tx"])
+    assert web.admin.cash_out_limit(web.coffee_id, "tUSD") == Money(Decimal("0"), "tUSD")
