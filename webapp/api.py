@@ -26,6 +26,7 @@ from giftcert.wallet import approval_needed, build_approve, build_tx
 from webapp import siwe
 from webapp import validate as v
 from webapp.present import activity, chain_cert, indexed_cert, state
+from webapp.sessions import TooManySignIns
 from webapp.stats import merchant_stats, redemptions
 from webapp.validate import ApiError
 
@@ -707,8 +708,13 @@ def submit_authorization():
 def siwe_nonce():
     account = v.address(v.required(dict(request.args), "address"), "address")
     st = state()
+    try:
+        nonce = st.siwe.new_nonce()
+    except TooManySignIns:
+        raise ApiError(429, "too many sign-ins are in progress: try again in a few minutes",
+                       None, "TooManySignIns") from None
     message = siwe.build_message(request.host, account, request.host_url.rstrip("/"),
-                                 st.client.chain_id, st.siwe.new_nonce())
+                                 st.client.chain_id, nonce)
     return jsonify({"message": message.text, "nonce": message.nonce,
                     "expirationTime": message.expiration_time})
 

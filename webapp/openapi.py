@@ -10,7 +10,9 @@ JSON_LIST = {"description": "OK", "content": {"application/json": {"schema": {"t
 # Reads that answer with a JSON array, and extra statuses some reads document.
 LIST_READS = {"/currencies", "/merchants", "/merchants/{merchant}/redemptions"}
 EXTRA_STATUSES = {"/siwe/me": {"401": {"description": "Nobody is signed in",
-                                        "content": {"application/json": {"schema": ERROR}}}}}
+                                        "content": {"application/json": {"schema": ERROR}}}},
+                  "/siwe/nonce": {"429": {"description": "Too many sign-ins in progress",
+                                          "content": {"application/json": {"schema": ERROR}}}}}
 ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": ERROR}}}
           for code, text in ((400, "Malformed input (field named)"), (404, "Not found"),
                              (422, "The contract would refuse (error named)"))}

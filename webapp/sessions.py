@@ -28,12 +28,20 @@ from sqlalchemy import (
     Table,
     create_engine,
     delete,
+    func,
     insert,
     select,
 )
 
 NONCE_SECONDS = 600  # a SIWE message must be signed within 10 minutes
 SESSION_SECONDS = 8 * 3600
+# Nonces are handed out before anyone signs in: a flood of requests must not grow the table
+# without bound. 10,000 sign-ins started in 10 minutes is far beyond a shop's staff.
+MAX_LIVE_NONCES = 10_000
+
+
+class TooManySignIns(Exception):
+    """More unexpired nonces than MAX_LIVE_NONCES: refuse new ones until some expire."""
 
 metadata = MetaData()
 
@@ -66,12 +74,14 @@ class SessionStore:
 
     def __init__(self, database: Engine | str, *, clock: Callable[[], float] = time.time,
                  nonce_seconds: float = NONCE_SECONDS,
-                 session_seconds: float = SESSION_SECONDS) -> None:
+                 session_seconds: float = SESSION_SECONDS,
+                 max_live_nonces: int = MAX_LIVE_NONCES) -> None:
         self.engine: Engine = (create_engine(database) if isinstance(database, str)
                                else database)
         self.clock = clock
         self.nonce_seconds = nonce_seconds
         self.session_seconds = session_seconds
+        self.max_live_nonces = max_live_nonces
         metadata.create_all(self.engine)
 
     # -- nonces ---------------------------------------------------------------------------
@@ -81,6 +91,9 @@ class SessionStore:
         now = self.clock()
         with self.engine.begin() as conn:
             conn.execute(delete(nonces_table).where(nonces_table.c.expires <= now))
+            live = conn.execute(select(func.count()).select_from(nonces_table)).scalar_one()
+            if live >= self.max_live_nonces:
+                raise TooManySignIns(f"{live} sign-ins are waiting for a signature")
             conn.execute(insert(nonces_table).values(nonce=nonce,
                                                      expires=now + self.nonce_seconds))
         return nonce

@@ -22,6 +22,7 @@ from webapp.sessions import (
     NONCE_SECONDS,
     SESSION_SECONDS,
     SessionStore,
+    TooManySignIns,
     nonces_table,
     sessions_table,
 )
@@ -261,3 +262,26 @@ def test_processes_racing_for_one_nonce_let_exactly_one_through(db_url, tmp_path
     answers = [racer.communicate(timeout=60) for racer in racers]
     assert all(racer.returncode == 0 for racer in racers), [err for _, err in answers]
     assert sorted(out.strip() for out, _ in answers) == ["False"] * 3 + ["True"]
+
+
+def test_a_flood_of_nonce_requests_is_capped(db_url):
+    clock = Clock()
+    store = SessionStore(db_url, clock=clock, max_live_nonces=3)
+    nonces = [store.new_nonce() for _ in range(3)]
+    with pytest.raises(TooManySignIns):
+        store.new_nonce()
+    assert store.use_nonce(nonces[0])  # a sign-in in progress still completes
+    store.new_nonce()  # and frees a place
+    clock.now += NONCE_SECONDS + 1  # the rest expire
+    assert len({store.new_nonce() for _ in range(3)}) == 3
+
+
+def test_the_site_answers_429_when_too_many_sign_ins_wait(web):
+    store = web.state.siwe
+    store.max_live_nonces, before = 0, store.max_live_nonces
+    try:
+        r = web.http.get(f"/api/v1/siwe/nonce?address={COFFEE}")
+        assert r.status_code == 429 and r.get_json()["code"] == "TooManySignIns"
+    finally:
+        store.max_live_nonces = before
+    assert web.http.get(f"/api/v1/siwe/nonce?address={COFFEE}").status_code == 200
