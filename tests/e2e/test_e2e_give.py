@@ -133,6 +133,8 @@ def test_copied_claim_for_another_address_fails(open_browser, e2e_chain: Chain):
     page = friend.page
     page.goto(link)
     page.get_by_test_id("connect-button").click()
+    # Connected first: the rejection below must meet the claim, not a slow connect.
+    expect(page.get_by_test_id("claim-recipient")).to_have_text(friend.wallet.account.lower())
     friend.wallet.reject_next(page)  # the friend hesitates: nothing is sent yet
     page.get_by_test_id("claim-button").click()
     expect(page.get_by_test_id("form-error")).to_contain_text("rejected")
