@@ -300,14 +300,16 @@ class GiftCert:
         """The certificate's SVG, as wallets show it."""
         return svg_of(self.token_uri(certificate_id))
 
-    def preview_art(self, merchant_id: int, currency: int | str, amount: Money | Any,
+    def preview_art(self, merchant: Merchant | int, currency: int | str, amount: Money | Any,
                     occasion: int, expiry: int) -> bytes:
         """The SVG a certificate with these terms would get, drawn by the deployed renderer
-        (nothing is sent): what the give page shows before the wallet opens."""
+        (nothing is sent): what the give page shows before the wallet opens. A `Merchant`
+        already read saves reading it again."""
         info = self.currency(currency)
-        view = (0, ZERO_ADDRESS, info.units(amount, allow_zero=True), merchant_id,
-                self.merchant(merchant_id).name, info.id, info.token or ZERO_ADDRESS,
-                occasion, 0, expiry, False, 0)
+        if not isinstance(merchant, Merchant):
+            merchant = self.merchant(merchant)
+        view = (0, ZERO_ADDRESS, info.units(amount, allow_zero=True), merchant.id,
+                merchant.name, info.id, info.token or ZERO_ADDRESS, occasion, 0, expiry, False, 0)
         return svg_of(self._renderer()("render", view))
 
     def _renderer(self) -> Views:

@@ -69,19 +69,18 @@ def cash_out(st: AppState, found: Certificate, status: str) -> dict[str, Any] | 
     and 0 < balance <= the merchant's cash-out limit in its currency. None when the merchant
     allows no cash-out there (limit 0) or the certificate cannot be spent anyway; otherwise
     {limit, why}, where `why` says what stops it (None: the form can be sent)."""
-    units = found.currency.units(found.balance, allow_zero=True)
-    if status != "active" or units == 0:
+    if status != "active" or not found.balance.amount:
         return None
-    shown = st.client.cash_out_limit(found.merchant, found.currency.id)
-    if not shown.amount:
+    limit = st.client.cash_out_limit(found.merchant, found.currency.id)
+    if not limit.amount:
         return None
     why = None
-    if units > found.currency.units(shown):
+    if found.balance.amount > limit.amount:
         why = (f"{found.merchant_name or 'The merchant'} lets holders cash out balances of up "
-               f"to {shown}; this one holds {found.balance}.")
+               f"to {limit}; this one holds {found.balance}.")
     elif st.policy()["paused"]:
         why = "Cash-out is stopped while the contract is paused."
-    return {"limit": shown.to_json(), "why": why}
+    return {"limit": limit.to_json(), "why": why}
 
 
 def compatible(from_id: int, into_id: int) -> bool:

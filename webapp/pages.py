@@ -58,6 +58,6 @@ def art_preview():
     occasion = v.integer(args.get("occasion", "0"), "occasion", maximum=len(OCCASIONS) - 1)
     days = v.integer(args.get("expiryDays", "1825"), "expiryDays", minimum=1, maximum=36_500)
     expiry = int(time.time()) + days * DAY
-    svg = state().client.preview_art(merchant.id, info.id, from_units(units, info), occasion,
+    svg = state().client.preview_art(merchant, info.id, from_units(units, info), occasion,
                                      expiry)
     return _svg(svg, max_age=60)

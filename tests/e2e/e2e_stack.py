@@ -138,6 +138,16 @@ def sign_in_merchant(merchant: Browser, name: str) -> Any:
     return page
 
 
+def fill_give(page: Any, merchant: str, currency: str, amount: str, to: str | None = None) -> None:
+    """Fills the give form: merchant (by name), currency, amount and, for a gift to an
+    address, the recipient."""
+    page.get_by_test_id("give-merchant").select_option(label=merchant)
+    page.get_by_test_id("give-currency").select_option(currency)
+    page.get_by_test_id("give-amount").fill(amount)
+    if to is not None:
+        page.get_by_test_id("give-to").fill(to)
+
+
 def confirm(form: Any) -> None:
     """The review box is up (total and fee shown): confirm in the wallet."""
     expect(form.get_by_test_id("tx-review")).to_be_visible()

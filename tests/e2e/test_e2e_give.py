@@ -20,6 +20,7 @@ from e2e_stack import (
     confirm_purchase,
     connect,
     events,
+    fill_give,
 )
 from playwright.sync_api import expect
 
@@ -33,12 +34,9 @@ def test_giver_issues_to_an_address(open_browser, e2e_chain: Chain):
     giver = open_browser(NEW_GIVER)  # has tUSD, has never approved the contract
     friend = e2e_chain.address(FRIEND)
     page = connect(giver, "/give")
-    page.get_by_test_id("give-merchant").select_option(label="Corner Coffee")
-    page.get_by_test_id("give-currency").select_option("tUSD")
-    page.get_by_test_id("give-amount").fill("12.50")
+    fill_give(page, "Corner Coffee", "tUSD", "12.50", friend)
     page.get_by_test_id("give-occasion").select_option(label="Happy Birthday")
     page.get_by_test_id("give-message").fill("Happy birthday, have a coffee on me")
-    page.get_by_test_id("give-to").fill(friend)
     # The design preview follows the choices (drawn by the contract's renderer).
     preview = page.get_by_test_id("give-preview")
     expect(preview).to_have_attribute("src", re.compile(r"occasion=1.*amount=12\.50"))
@@ -78,9 +76,7 @@ def test_giver_issues_to_an_address(open_browser, e2e_chain: Chain):
 def _give_claim_link(open_browser, amount: str) -> tuple[int, str]:
     giver = open_browser(GIVER)
     page = connect(giver, "/give")
-    page.get_by_test_id("give-merchant").select_option(label="Corner Coffee")
-    page.get_by_test_id("give-currency").select_option("ETH")
-    page.get_by_test_id("give-amount").fill(amount)
+    fill_give(page, "Corner Coffee", "ETH", amount)
     page.get_by_test_id("deliver-link").check()
     page.get_by_test_id("give-review").click()
     form = page.get_by_test_id("give-form")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from e2e_stack import FRIEND, GIVER, HOLDER, Chain, confirm, connect, events
+from e2e_stack import FRIEND, GIVER, HOLDER, Chain, confirm, connect, events, fill_give
 from playwright.sync_api import expect
 
 from giftcert.money import Money
@@ -81,10 +81,7 @@ def test_wrong_network_then_switch(open_browser, e2e_chain: Chain):
     expect(page.get_by_test_id("wrong-network")).to_be_visible()
     page = giver.goto("/give")
     expect(page.get_by_test_id("wrong-network")).to_be_visible()
-    page.get_by_test_id("give-merchant").select_option(label="Green Leaf Tea")
-    page.get_by_test_id("give-currency").select_option("ETH")
-    page.get_by_test_id("give-amount").fill("0.005")
-    page.get_by_test_id("give-to").fill(e2e_chain.address(FRIEND))
+    fill_give(page, "Green Leaf Tea", "ETH", "0.005", e2e_chain.address(FRIEND))
     page.get_by_test_id("give-review").click()
     form = page.get_by_test_id("give-form")
     confirm(form)
@@ -106,10 +103,7 @@ def test_user_rejects_wallet_prompts_and_the_page_recovers(open_browser, e2e_cha
     expect(page.get_by_test_id("connect-button")).to_be_visible()
     page = connect(giver, "/give")
 
-    page.get_by_test_id("give-merchant").select_option(label="Corner Coffee")
-    page.get_by_test_id("give-currency").select_option("ETH")
-    page.get_by_test_id("give-amount").fill("0.003")
-    page.get_by_test_id("give-to").fill(e2e_chain.address(FRIEND))
+    fill_give(page, "Corner Coffee", "ETH", "0.003", e2e_chain.address(FRIEND))
     page.get_by_test_id("give-review").click()
     form = page.get_by_test_id("give-form")
     giver.wallet.reject_next(page)
