@@ -44,7 +44,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 WRAPPERS_DIR = BENCH_DIR / "contracts"
 RESULTS_DIR = BENCH_DIR / "results"
 
-IMPLS = ["giftcert", "oz721", "oz1155", "erc721a", "solady721", "erc3525", "oz20", "eth"]
+IMPLS = ["giftcert", "oz721", "oz1155", "erc721a", "solady721", "solady1155", "oz6909",
+         "solady6909", "erc3525", "oz20", "eth"]
 OPS = [
     "issue", "issue_batch10", "transfer_fresh", "transfer_holder", "redeem", "redeem_signed_first",
     "redeem_signed", "settle_batch10", "topup", "claim", "refund", "deploy", "runtime_bytes",
@@ -352,23 +353,53 @@ def bench_solady721(b: Bench) -> None:
                lambda i, who: call(f.ownerOf(i)) == who, 1, 2)
 
 
-def bench_oz1155(b: Bench) -> None:
-    b.log("oz1155: OpenZeppelin ERC-1155 (_mint / _mintBatch, amount 1 per id)")
-    c = b.deploy("oz1155", "BenchOZ1155")
+def _multi_token(b: Bench, impl: str, name: str,
+                 transfer: Callable[[Any, str, str, int], Any]) -> None:
+    """ERC-1155 / ERC-6909 anchors: `mint(to, id, amount)` and `mintBatch(to, ids, amounts)`,
+    amount 1 per id; `transfer(functions, from, to, id)` moves a whole token."""
+    c = b.deploy(impl, name)
     f = c.functions
     for token, to in ((1, b.holder), (2, b.holder), (3, b.holder), (4, b.holder2)):
         b.tx(f.mint(to, token, 1), b.admin)
     to = fresh("issue/0").address
-    b.measure("oz1155", "issue", f.mint(to, 10, 1), b.admin,
+    b.measure(impl, "issue", f.mint(to, 10, 1), b.admin,
               check=lambda: call(f.balanceOf(to, 10)) == 1)
     to = fresh("issue_batch10/0").address
     ids = list(range(100, 110))
-    b.measure("oz1155", "issue_batch10", f.mintBatch(to, ids, [1] * 10), b.admin,
-              check=lambda: call(f.balanceOfBatch([to] * 10, ids)) == [1] * 10)
-    _transfers(b, "oz1155", lambda a, t, i: f.safeTransferFrom(a, t, i, 1, b""),
+    b.measure(impl, "issue_batch10", f.mintBatch(to, ids, [1] * 10), b.admin,
+              check=lambda: all(call(f.balanceOf(to, i)) == 1 for i in ids))
+    _transfers(b, impl, lambda a, t, i: transfer(f, a, t, i),
                lambda i, who: call(f.balanceOf(who, i)) == 1
                and call(f.balanceOf(b.holder, i)) == 0,
                1, 2)
+
+
+def _safe_transfer_1155(f: Any, sender: str, to: str, token: int) -> Any:
+    return f.safeTransferFrom(sender, to, token, 1, b"")
+
+
+def _transfer_6909(f: Any, sender: str, to: str, token: int) -> Any:
+    return f.transfer(to, token, 1)  # sent by the holder: `sender` is msg.sender
+
+
+def bench_oz1155(b: Bench) -> None:
+    b.log("oz1155: OpenZeppelin ERC-1155 (_mint / _mintBatch, amount 1 per id)")
+    _multi_token(b, "oz1155", "BenchOZ1155", _safe_transfer_1155)
+
+
+def bench_solady1155(b: Bench) -> None:
+    b.log("solady1155: Solady ERC-1155 (_mint / _batchMint, amount 1 per id)")
+    _multi_token(b, "solady1155", "BenchSolady1155", _safe_transfer_1155)
+
+
+def bench_oz6909(b: Bench) -> None:
+    b.log("oz6909: OpenZeppelin ERC-6909 (_mint, batch a loop; holder-sent transfer)")
+    _multi_token(b, "oz6909", "BenchOZ6909", _transfer_6909)
+
+
+def bench_solady6909(b: Bench) -> None:
+    b.log("solady6909: Solady ERC-6909 (_mint, batch a loop; holder-sent transfer)")
+    _multi_token(b, "solady6909", "BenchSolady6909", _transfer_6909)
 
 
 def bench_erc721a(b: Bench) -> None:
@@ -429,8 +460,9 @@ def bench_eth(b: Bench) -> None:
         b.record("eth", op, receipt["gasUsed"], receipt["status"], tx_hash.hex())
 
 
+# New anchors go last: the deployment order (so every earlier contract's address) stays as it was.
 ANCHORS = [bench_oz721, bench_oz1155, bench_erc721a, bench_solady721, bench_erc3525, bench_oz20,
-           bench_eth]
+           bench_eth, bench_solady1155, bench_oz6909, bench_solady6909]
 
 
 # ================================================================== running and reporting
@@ -491,15 +523,17 @@ status 1 whose state change (owner, balance, merchant ledger, payout) was read b
   (steady state, as on a live deployment). `issue` mints to an address that holds nothing.
 - `issue_batch10` is the whole transaction of 10: giftcert issues 10 certificates to 10
   different fresh recipients (the company-CSV case; each distinct recipient costs a cold account
-  access for the ERC-1155 receiver check); oz1155 is `_mintBatch` of 10 ids to one fresh
-  recipient; erc721a is `_mint(to, 10)` to one fresh recipient; oz721, solady721 and erc3525 have
-  no batch mint, so their wrappers loop over `_mint` (10 tokens to one fresh recipient).
+  access for the ERC-1155 receiver check); oz1155 is `_mintBatch` and solady1155 `_batchMint` of
+  10 ids to one fresh recipient; erc721a is `_mint(to, 10)` to one fresh recipient; oz721,
+  solady721, erc3525 and the ERC-6909 variants (oz6909, solady6909) have no batch mint, so their
+  wrappers loop over `_mint` (10 tokens to one fresh recipient).
 - Transfers move a whole token from a holder who keeps other tokens: ERC-721 variants use
   `transferFrom` (no receiver check), ERC-1155 variants `safeTransferFrom` (the standard has only
-  safe transfers), erc721a transfers singly minted tokens (a token inside a batch costs more),
-  erc3525 uses its ERC-721 `transferFrom(address,address,uint256)`. `transfer_holder` goes to an
-  account that already holds a token of that contract (for ERC-1155 the (id, account) balance
-  is still new, since every id has supply 1).
+  safe transfers), ERC-6909 variants `transfer(receiver, id, amount)` sent by the holder (no
+  receiver check, no approval), erc721a transfers singly minted tokens (a token inside a batch
+  costs more), erc3525 uses its ERC-721 `transferFrom(address,address,uint256)`.
+  `transfer_holder` goes to an account that already holds a token of that contract (for ERC-1155
+  and ERC-6909 the (id, account) balance is still new, since every id has supply 1).
 - giftcert `redeem` is holder-sent and credits the merchant's ledger (packed with the merchant's
   account in one slot; the merchant withdraws in bulk); it uses the merchant's second order ref,
   so the order-ref bitmap word (256 refs per slot) already exists. `redeem_signed_first` is the

@@ -5,8 +5,11 @@ are the benchmark's output, not a property of this test); timing is not measured
 from __future__ import annotations
 
 import pytest
+from eth_account import Account
 
 from bench import gas
+from giftcert.compiler import compile_sources
+from giftcert.config import ANVIL_DEV_KEYS
 
 
 @pytest.fixture
@@ -43,6 +46,42 @@ def test_ops_are_measured_from_successful_transactions(w3, snapshot, bench_artif
     gc = w3.eth.contract(address=gc_address, abi=bench_artifacts["GiftCertificates"].abi)
     assert gc.functions.merchantLedger(1, 0).call()[0] == gas.SMALL + gas.PART  # warm-up + measured
     assert gc.functions.merchantLedger(2, 0).call()[0] == 12 * gas.PART  # 2 signed + batch of 10
+
+
+MULTI_TOKEN = {"oz1155": "BenchOZ1155", "solady1155": "BenchSolady1155",
+               "oz6909": "BenchOZ6909", "solady6909": "BenchSolady6909"}
+
+
+@pytest.fixture(scope="module")
+def wrapper_artifacts():
+    """The anchor wrappers alone: this test does not need the project's contracts to compile."""
+    return compile_sources(sorted(gas.WRAPPERS_DIR.glob("*.sol")))
+
+
+def test_multi_token_anchors_are_measured_from_successful_transactions(w3, snapshot,
+                                                                      wrapper_artifacts):
+    t0 = w3.eth.get_block("latest")["timestamp"]
+    results = gas.run(w3, wrapper_artifacts, t0, verbose=False, impls=list(MULTI_TOKEN)).results
+    by_key = {(m.impl, m.op): m for m in results}
+    holder, holder2 = (Account.from_key(k).address for k in ANVIL_DEV_KEYS[2:4])
+
+    for impl, name in MULTI_TOKEN.items():
+        assert impl in gas.IMPLS
+        for op in ["issue", "issue_batch10", "transfer_fresh", "transfer_holder", "deploy"]:
+            m = by_key[(impl, op)]
+            assert m.status == 1 and m.gas > 21_000, m
+            assert w3.eth.get_transaction_receipt(m.tx)["gasUsed"] == m.gas
+        assert by_key[(impl, "runtime_bytes")].gas > 0
+
+        # The state changes, read back independently of the benchmark's own checks.
+        address = w3.eth.get_transaction_receipt(by_key[(impl, "issue")].tx)["to"]
+        token = w3.eth.contract(address=address, abi=wrapper_artifacts[name].abi).functions
+        assert token.balanceOf(gas.fresh("issue/0").address, 10).call() == 1
+        batch_to = gas.fresh("issue_batch10/0").address
+        assert [token.balanceOf(batch_to, i).call() for i in range(100, 110)] == [1] * 10
+        assert token.balanceOf(gas.fresh("transfer_fresh/0").address, 1).call() == 1
+        assert token.balanceOf(holder2, 2).call() == 1
+        assert token.balanceOf(holder, 1).call() == 0 and token.balanceOf(holder, 3).call() == 1
 
 
 def test_table_and_targets_cover_what_was_measured():
