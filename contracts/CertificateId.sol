@@ -4,16 +4,19 @@ pragma solidity ^0.8.28;
 /**
  * @title CertificateId
  * @notice Certificate ids are self-describing: the immutable terms of a certificate are packed
- * into its uint256 id, so issuing one writes a single storage slot (owner, balance, flags).
+ * into its uint256 id, so issuing one writes a single storage word (see {GiftCertStorage}).
  *
  * Layout, most significant bits first:
  *
  * | merchant 32 | currency 8 | occasion 8 | validFrom 40 | expiry 40 | buyerTag 96 | serial 32 |
  *
- * `serial` comes from a contract-wide counter, which alone makes every id unique. `buyerTag` is
- * the low 96 bits of keccak256(buyer): the refund target is proven by presenting an address that
- * hashes to it (a second preimage of 96 bits is out of reach), instead of storing 160 bits.
- * A forged id (terms that were never issued) has an empty storage slot, so it owns nothing.
+ * `serial` is chosen by the buyer (any number not yet used with the same terms); the escrow
+ * refuses an id that exists, and since the buyer tag is derived from the caller, nobody else can
+ * take a buyer's ids. Split derives the new certificate's serial from the source id and nonce.
+ * `buyerTag` is the low 96 bits of keccak256(buyer): the refund target is proven by presenting
+ * an address that hashes to it (a second preimage of 96 bits is out of reach). Buyers that are
+ * contracts, whose addresses a deployer could grind for a 2^48 collision, are also recorded in
+ * full (see {GiftCertStorage-Layout-contractBuyers}).
  */
 library CertificateId {
     uint256 private constant _MERCHANT_SHIFT = 224;

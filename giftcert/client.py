@@ -26,7 +26,8 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from giftcert import eip712
-from giftcert.ids import decode_id, is_buyer
+from giftcert.errors import ContractRevert, decode_revert
+from giftcert.ids import decode_id, is_buyer, random_serial
 from giftcert.money import ETH, CurrencyInfo, Money, from_units
 from giftcert.transactions import Views, call, send
 
@@ -85,6 +86,7 @@ class Certificate:
     expiry: int
     awaiting_claim: bool
     claim_deadline: int
+    nonce: int = 0  # the nonce the holder's next signed authorisation carries
     client: GiftCert | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -117,7 +119,7 @@ class Certificate:
             "currency": self.currency.symbol, "occasion": self.occasion,
             "validFrom": self.valid_from, "expiry": self.expiry,
             "awaitingClaim": self.awaiting_claim, "claimDeadline": self.claim_deadline,
-            "status": self.status(now),
+            "nonce": self.nonce, "status": self.status(now),
         }
 
 
@@ -139,13 +141,15 @@ class SignedRedemption:
     merchant: int
     amount: int
     order_ref: int
+    nonce: int
     deadline: int
     signature: bytes
     typed_data: dict[str, Any] = field(compare=False)
 
     @property
-    def auth(self) -> tuple[int, int, int, int, int]:
-        return (self.certificate, self.merchant, self.amount, self.order_ref, self.deadline)
+    def auth(self) -> tuple[int, int, int, int, int, int]:
+        return (self.certificate, self.merchant, self.amount, self.order_ref, self.nonce,
+                self.deadline)
 
     def to_json(self) -> dict[str, Any]:
         return {"typedData": wallet_json(self.typed_data),
@@ -158,12 +162,35 @@ class SignedRedemption:
             return cls(
                 certificate=int(message["certificate"]), merchant=int(message["merchant"]),
                 amount=int(message["amount"]), order_ref=int(message["orderRef"]),
-                deadline=int(message["deadline"]),
+                nonce=int(message["nonce"]), deadline=int(message["deadline"]),
                 signature=bytes.fromhex(data["signature"].removeprefix("0x")),
                 typed_data=data["typedData"],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a signed redemption (typedData, signature): {exc}") from None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An authorisation a batch settlement refused: its position, certificate and reason."""
+
+    index: int
+    certificate: int
+    reason: ContractRevert
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "certificate": str(self.certificate),
+                "reason": self.reason.error_name,
+                "details": {k: str(v) for k, v in self.reason.args_by_name.items()}}
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The outcome of a batch settlement: what was settled and what was refused, and why."""
+
+    receipt: TxReceipt
+    settled: list[SignedRedemption]
+    refused: list[Refusal]
 
 
 class GiftCert:
@@ -265,10 +292,10 @@ class GiftCert:
         """The certificate's current state (raises UnknownCertificate for a wrong id)."""
         view = self._view("certificate", int(certificate_id))
         (cid, owner, balance, merchant, merchant_name, currency_id, _token, occasion,
-         valid_from, expiry, awaiting, claim_deadline) = view
+         valid_from, expiry, awaiting, claim_deadline, nonce) = view
         info = self._currency_by_id(currency_id)
         return Certificate(cid, owner, from_units(balance, info), merchant, merchant_name, info,
-                           occasion, valid_from, expiry, awaiting, claim_deadline, self)
+                           occasion, valid_from, expiry, awaiting, claim_deadline, nonce, self)
 
     def merchant(self, merchant_id: int) -> Merchant:
         account, name, active = self._view("merchant", merchant_id)
@@ -288,10 +315,6 @@ class GiftCert:
         info = self.currency(currency)
         return from_units(self._view("merchantLedger", merchant_id, info.id)[1], info)
 
-    def order_ref_used(self, merchant_id: int, order_ref: int) -> bool:
-        """Whether the merchant already took a payment with this order reference."""
-        return self._view("orderRefUsed", merchant_id, order_ref)
-
     def token_uri(self, certificate_id: int) -> str:
         """The ERC-1155 metadata URI (a data: URI with JSON and the SVG art)."""
         return self._view("uri", certificate_id)
@@ -309,7 +332,8 @@ class GiftCert:
         if not isinstance(merchant, Merchant):
             merchant = self.merchant(merchant)
         view = (0, ZERO_ADDRESS, info.units(amount, allow_zero=True), merchant.id,
-                merchant.name, info.id, info.token or ZERO_ADDRESS, occasion, 0, expiry, False, 0)
+                merchant.name, info.id, info.token or ZERO_ADDRESS, occasion, 0, expiry, False, 0,
+                0)
         return svg_of(self._renderer()("render", view))
 
     def _renderer(self) -> Views:
@@ -329,11 +353,14 @@ class GiftCert:
     # -- issuing ----------------------------------------------------------------------
 
     def terms(self, merchant: int, currency: int | str = 0, *, occasion: int = 0,
-              valid_from: int = 0, expiry: int | None = None) -> tuple[int, int, int, int, int]:
-        """Terms for issue calls; expiry defaults to the minimum validity plus a day."""
+              valid_from: int = 0, expiry: int | None = None, serial: int | None = None,
+              count: int = 1) -> tuple[int, int, int, int, int, int]:
+        """Terms for issue calls: expiry defaults to the minimum validity (counted from the
+        opening date) plus a day; the serial to a random one with room for `count` ids."""
         if expiry is None:
-            expiry = self.now() + self.min_validity() + DAY
-        return (int(merchant), self.currency(currency).id, occasion, valid_from, expiry)
+            expiry = max(self.now(), valid_from) + self.min_validity() + DAY
+        serial = random_serial(count) if serial is None else int(serial)
+        return (int(merchant), self.currency(currency).id, occasion, valid_from, expiry, serial)
 
     def _payment(self, info: CurrencyInfo, units: int) -> int:
         if info.token is None:
@@ -360,15 +387,16 @@ class GiftCert:
                   for i, (to, amount) in enumerate(rows)]
         if not parsed:
             raise ValueError("no rows to issue")
-        terms = self.terms(merchant, info.id, **terms_kw)
         ids: list[int] = []
         for start in range(0, len(parsed), chunk):
             part = parsed[start:start + chunk]
+            terms = self.terms(merchant, info.id, count=len(part), **terms_kw)
             units = [u for _, u in part]
             value = self._payment(info, sum(units))
             receipt = self._send("issueBatch", [to for to, _ in part], units, terms, message,
                                  value=value)
-            ids += [e["args"]["id"] for e in self._events("Issued", receipt)]
+            first = self._events("IssuedBatch", receipt)[0]["args"]["firstId"]
+            ids += [first + i for i in range(len(part))]
             if progress:
                 progress(len(ids), len(parsed))
         return ids
@@ -436,15 +464,20 @@ class GiftCert:
         return self.certificate(certificate_id)
 
     def sign_redemption(self, certificate_id: int, amount: Money | Any, order_ref: int, *,
-                        deadline: int | None = None, valid_for: int = 3600) -> SignedRedemption:
-        """The holder's authorisation for the merchant (signed by this client's account)."""
+                        deadline: int | None = None, valid_for: int = 3600,
+                        nonce: int | None = None) -> SignedRedemption:
+        """The holder's authorisation for the merchant (signed by this client's account). It
+        carries the certificate's current nonce unless told otherwise: one authorisation per
+        certificate is usable at a time, and any later one of the holder's replaces it."""
         cert = self.certificate(certificate_id)
         units = cert.currency.units(amount)
         deadline = deadline or self.now() + valid_for
+        nonce = cert.nonce if nonce is None else int(nonce)
         document = eip712.redemption(self.chain_id, self.address, certificate=cert.id,
                                      merchant=cert.merchant, amount=units,
-                                     order_ref=_order_ref(order_ref), deadline=deadline)
-        return SignedRedemption(cert.id, cert.merchant, units, int(order_ref), deadline,
+                                     order_ref=_order_ref(order_ref), nonce=nonce,
+                                     deadline=deadline)
+        return SignedRedemption(cert.id, cert.merchant, units, int(order_ref), nonce, deadline,
                                 self._sign_typed(document), document)
 
     def _sign_typed(self, document: dict[str, Any]) -> bytes:
@@ -460,7 +493,8 @@ class GiftCert:
         """The address that signed the authorisation, recovered off-chain."""
         document = eip712.redemption(self.chain_id, self.address, certificate=signed.certificate,
                                      merchant=signed.merchant, amount=signed.amount,
-                                     order_ref=signed.order_ref, deadline=signed.deadline)
+                                     order_ref=signed.order_ref, nonce=signed.nonce,
+                                     deadline=signed.deadline)
         return Account.recover_message(encode_typed_data(full_message=document),
                                        signature=signed.signature)
 
@@ -469,12 +503,21 @@ class GiftCert:
         self._send("redeemWithAuthorization", signed.auth, signed.signature)
         return self.certificate(signed.certificate)
 
-    def settle_batch(self, merchant_id: int, signed: Sequence[SignedRedemption]) -> TxReceipt:
-        """Settles many authorisations in one all-or-nothing transaction."""
+    def settle_batch(self, merchant_id: int, signed: Sequence[SignedRedemption], *,
+                     all_or_nothing: bool = False) -> Settlement:
+        """Settles many authorisations in one transaction. By default every valid one is
+        settled and each refused one is reported with its reason; `all_or_nothing` reverts
+        the whole batch on the first refusal instead."""
         if not signed:
             raise ValueError("nothing to settle")
-        return self._send("settleBatch", merchant_id, [s.auth for s in signed],
-                          [s.signature for s in signed])
+        receipt = self._send("settleBatch", merchant_id, [s.auth for s in signed],
+                             [s.signature for s in signed], all_or_nothing)
+        refused = [Refusal(e["args"]["index"], e["args"]["certificate"],
+                           decode_revert(self.contract.abi, e["args"]["reason"]))
+                   for e in self._events("RedemptionRefused", receipt)]
+        skipped = {r.index for r in refused}
+        settled = [s for i, s in enumerate(signed) if i not in skipped]
+        return Settlement(receipt, settled, refused)
 
     # -- money out --------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -244,7 +244,27 @@ def _artifacts(output: dict[str, Any], roots: list[Path]) -> dict[str, ContractA
             # Same name twice (an interface copied into two files): keep the deployable one.
             if previous is None or (previous.bytecode == "0x" and artifact.bytecode != "0x"):
                 found[name] = artifact
-    return found
+    return _with_module_abi(found)
+
+
+# The escrow answers its admin module's functions too (fallback -> delegatecall), so its ABI is
+# the union of both; the module's own set-up entry and constructor are not callable there.
+_ESCROW, _MODULE, _MODULE_ONLY = "GiftCertificates", "GiftCertificatesAdmin", {"initialize"}
+
+
+def _with_module_abi(found: dict[str, ContractArtifact]) -> dict[str, ContractArtifact]:
+    escrow, module = found.get(_ESCROW), found.get(_MODULE)
+    if escrow is None or module is None:
+        return found
+    seen = {(e.get("type"), e.get("name")) for e in escrow.abi}
+    extra = [e for e in module.abi if e.get("type") in ("function", "event", "error")
+             and e.get("name") not in _MODULE_ONLY and (e.get("type"), e.get("name")) not in seen]
+    identifiers = {**module.method_identifiers, **escrow.method_identifiers}
+    for signature in list(identifiers):
+        if signature.split("(")[0] in _MODULE_ONLY:
+            del identifiers[signature]
+    return {**found, _ESCROW: replace(escrow, abi=escrow.abi + extra,
+                                      method_identifiers=identifiers)}
 
 
 def _artifact(name: str, data: dict[str, Any], source: Path) -> ContractArtifact:

@@ -1,7 +1,7 @@
 """Deploying the system and the per-chain record `deployments/<chain-id>.json`.
 
-`deploy_system` deploys GiftCertificates(admin), its CertificateRenderer and, on the dev chain
-only, TestUSD (allow-listed). Running it again reuses the recorded deployment while its contract
+`deploy_system` deploys the admin module, GiftCertificates(admin, module), its
+CertificateRenderer and, on the dev chain only, TestUSD (allow-listed). Running it again reuses the recorded deployment while its contract
 still has code and the ABI hash matches, unless `fresh=True`. `connect` builds a `GiftCert`
 client from settings and the record, checking the RPC really is the configured chain.
 """
@@ -35,6 +35,7 @@ class DeploymentError(Exception):
 class Deployment:
     chain_id: int
     gift_certificates: str
+    admin_module: str
     renderer: str
     test_usd: str | None
     abi_hash: str
@@ -110,8 +111,9 @@ def _deploy_all(w3: Web3, settings: Settings, artifacts: dict[str, ContractArtif
     key = settings.deployer_key
     admin = Account.from_key(key).address
     steps = 4 if settings.chain_id == DEV_CHAIN_ID else 2
-    say(f"[1/{steps}] deploying GiftCertificates (admin {admin})")
-    gc = _deploy(w3, artifacts["GiftCertificates"], admin, key, admin)
+    say(f"[1/{steps}] deploying GiftCertificates and its admin module (admin {admin})")
+    module = _deploy(w3, artifacts["GiftCertificatesAdmin"], admin, key)
+    gc = _deploy(w3, artifacts["GiftCertificates"], admin, key, admin, module.address)
     block = w3.eth.block_number
     say(f"[2/{steps}] deploying CertificateRenderer")
     renderer = _deploy(w3, artifacts["CertificateRenderer"], admin, key)
@@ -124,7 +126,7 @@ def _deploy_all(w3: Web3, settings: Settings, artifacts: dict[str, ContractArtif
         send(w3, gc.functions.allowCurrency(usd.address), admin, private_key=key)
         usd_address = usd.address
     say(f"GiftCertificates at {gc.address} (block {block}, chain {settings.chain_id})")
-    return Deployment(settings.chain_id, gc.address, renderer.address, usd_address,
+    return Deployment(settings.chain_id, gc.address, module.address, renderer.address, usd_address,
                       abi_hash(artifacts["GiftCertificates"].abi), block, admin, int(time.time()))
 
 

@@ -28,6 +28,7 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "merchant", "type": "uint32"},
         {"name": "amount", "type": "uint256"},
         {"name": "orderRef", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
         {"name": "deadline", "type": "uint256"},
     ],
     "Claim": [
@@ -65,14 +66,17 @@ def redemption(
     merchant: int,
     amount: int,
     order_ref: int,
+    nonce: int,
     deadline: int,
 ) -> dict:
-    """Typed data for a holder's authorisation that a merchant may redeem `amount`."""
+    """Typed data for a holder's authorisation that a merchant may redeem `amount`; `nonce` is
+    the certificate's current nonce (the contract's replay protection, bound to the signer)."""
     message = {
         "certificate": certificate,
         "merchant": merchant,
         "amount": amount,
         "orderRef": order_ref,
+        "nonce": nonce,
         "deadline": deadline,
     }
     return typed_data("Redemption", chain_id, contract, message)

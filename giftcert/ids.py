@@ -1,10 +1,13 @@
 """Certificate ids are self-describing (see contracts/CertificateId.sol); this is the Python twin.
 
 | merchant 32 | currency 8 | occasion 8 | validFrom 40 | expiry 40 | buyerTag 96 | serial 32 |
+
+The serial is chosen by the buyer (`random_serial`), so an id is known before it is mined.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from eth_utils import keccak, to_canonical_address
@@ -47,3 +50,20 @@ def buyer_tag(address: str) -> int:
 def is_buyer(certificate_id: int, address: str) -> bool:
     """Whether `address` is the buyer (refund target) of the certificate."""
     return decode_id(certificate_id).buyer_tag == buyer_tag(address)
+
+
+SERIAL_LIMIT = 2**32
+
+
+def random_serial(count: int = 1) -> int:
+    """A fresh serial for `count` consecutive certificates (a batch uses serial .. serial+n-1)."""
+    if not 1 <= count <= SERIAL_LIMIT:
+        raise ValueError(f"a batch holds 1 to {SERIAL_LIMIT} certificates, not {count}")
+    return secrets.randbelow(SERIAL_LIMIT - count + 1)
+
+
+def encode_id(merchant: int, currency: int, occasion: int, valid_from: int, expiry: int,
+              buyer: str, serial: int) -> int:
+    """The id the contract gives a certificate with these terms bought by `buyer`."""
+    return ((merchant << 224) | (currency << 216) | (occasion << 208) | (valid_from << 168)
+            | (expiry << 128) | (buyer_tag(buyer) << 32) | serial)

@@ -89,8 +89,13 @@ class Harness:
         occasion: int = 1,
         valid_from: int = 0,
         validity: int = 5 * YEAR + 30 * DAY,
+        serial: int | None = None,
     ) -> tuple:
-        return (merchant or self.coffee, currency, occasion, valid_from, self.now() + validity)
+        """Terms valid `validity` from now, with a fresh serial unless one is given."""
+        if serial is None:
+            self._extra["serial"] = serial = self._extra.get("serial", 1000) + 1000
+        return (merchant or self.coffee, currency, occasion, valid_from, self.now() + validity,
+                serial)
 
     def issue(
         self,
@@ -111,7 +116,12 @@ class Harness:
         return self.issued_ids(receipt)[0]
 
     def issued_ids(self, receipt) -> list[int]:
-        return [e["args"]["id"] for e in self.events("Issued", receipt)]
+        """Ids of the certificates an issue call made (single, claimable or batch)."""
+        ids = [e["args"]["id"] for e in self.events("Issued", receipt)]
+        for batch in self.events("IssuedBatch", receipt):
+            first = batch["args"]["firstId"]
+            ids += [first + i for i in range(len(batch["args"]["amounts"]))]
+        return ids
 
     def events(self, name: str, receipt) -> list:
         """Decoded `name` events of the certificate contract in a receipt (others ignored)."""
@@ -141,9 +151,12 @@ class Harness:
         deadline: int | None = None,
         chain_id: int | None = None,
         contract: str | None = None,
+        nonce: int | None = None,
     ) -> tuple[tuple, bytes]:
+        """A Redemption signed by `signer`, with the certificate's current nonce by default."""
         merchant = merchant or (cert_id >> 224)
         deadline = deadline or self.now() + 3600
+        nonce = self.view("nonceOf", cert_id) if nonce is None else nonce
         document = eip712.redemption(
             chain_id or self.w3.eth.chain_id,
             contract or self.gc.address,
@@ -151,9 +164,10 @@ class Harness:
             merchant=merchant,
             amount=amount,
             order_ref=order_ref,
+            nonce=nonce,
             deadline=deadline,
         )
-        auth = (cert_id, merchant, amount, order_ref, deadline)
+        auth = (cert_id, merchant, amount, order_ref, nonce, deadline)
         return auth, eip712.sign_typed_data(self.keys[signer], document)
 
     def sign_claim(
@@ -191,7 +205,8 @@ def system(w3, artifacts, dev_accounts) -> Harness:
     def deploy_as_admin(name: str, *args):
         return deploy(w3, artifacts[name].abi, artifacts[name].bytecode, admin, *args)
 
-    gc = deploy_as_admin("GiftCertificates", admin)
+    module = deploy_as_admin("GiftCertificatesAdmin")
+    gc = deploy_as_admin("GiftCertificates", admin, module.address)
     renderer = deploy_as_admin("CertificateRenderer")
     usd = deploy_as_admin("TestUSD")
     h = Harness(

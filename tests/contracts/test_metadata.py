@@ -51,4 +51,6 @@ def test_interfaces_declared(h):
 def test_merchant_name_cannot_break_json(h):
     h.tx("registerMerchant", h.outsider, 'Bad "name" <script>', sender=h.admin)
     cert = h.issue(amount=1000, merchant=3)
-    assert "Bad _name_ _script_" in _metadata(h, cert)["name"]
+    meta = _metadata(h, cert)  # parses as JSON
+    assert 'Bad "name" <script>' in meta["name"]
+    assert "Bad &quot;name&quot; &lt;script&gt;" in _svg(meta)

@@ -1,11 +1,17 @@
-"""Item 10: pause stops issue, value transfer and redemption, never refunds of expired ones."""
+"""Item 10: pause stops issue, claims, value transfer and redemption, never refunds of expired
+ones."""
 
-from harness import YEAR
+from eth_account import Account
+from harness import DAY, YEAR
 
 
 def test_pause_blocks_value_moving_operations(h):
     cert = h.issue(amount=1000)
     auth, sig = h.sign_redemption(h.holder, cert, 10, order_ref=1)
+    key = Account.create()
+    receipt = h.tx("issueClaimable", key.address, h.terms(), 50, h.now() + 3 * DAY, "",
+                   sender=h.buyer, value=50)
+    link = h.issued_ids(receipt)[0]
     h.tx("pause", sender=h.admin)
     assert h.view("paused")
     blocked = [
@@ -16,8 +22,11 @@ def test_pause_blocks_value_moving_operations(h):
         lambda: h.tx("split", cert, 5, h.friend, sender=h.holder),
         lambda: h.tx("redeem", cert, 5, 1, sender=h.holder),
         lambda: h.tx("redeemWithAuthorization", auth, sig, sender=h.coffee_account),
-        lambda: h.tx("settleBatch", h.coffee, [auth], [sig], sender=h.coffee_account),
+        lambda: h.tx("settleBatch", h.coffee, [auth], [sig], False, sender=h.coffee_account),
         lambda: h.tx("cashOut", cert, sender=h.holder),
+        # v2: a claim is a transfer too, and follows the pause like every other.
+        lambda: h.tx("claim", link, h.friend, h.sign_claim(key.key, link, h.friend),
+                     sender=h.friend),
     ]
     for action in blocked:
         with h.reverts("EnforcedPause"):

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+
+import {IGiftCertificatesAdmin, ICertificateRenderer} from "./interfaces/IGiftCertificates.sol";
+import {CertificateId} from "./CertificateId.sol";
+import {GiftCertStorage, CertWord, MerchantWord} from "./libraries/GiftCertStorage.sol";
+
+/**
+ * @title GiftCertificatesAdmin
+ * @notice The escrow's module for everything off the hot paths: roles (admin, registrar,
+ * pauser), the merchant registry, currencies, policy, pause, ERC-1155 approvals, views and
+ * metadata. {GiftCertificates} delegatecalls it, so it runs on the escrow's storage at the
+ * escrow's address; called directly it only touches its own, empty storage.
+ *
+ * What roles can do, and cannot: the registrar registers and (de)activates merchants, but only a
+ * merchant's own account can change that account (so nobody can redirect a merchant's money);
+ * the admin lists currencies and sets policy and the renderer; the pauser stops issue, transfers
+ * and redemptions, never refunds, voids or withdrawals. No role moves anyone's value.
+ */
+contract GiftCertificatesAdmin is IGiftCertificatesAdmin, IERC1155Errors, AccessControl {
+    using CertificateId for uint256;
+    using CertWord for uint256;
+    using MerchantWord for uint256;
+
+    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice Default minimum validity: 5 years, as US gift-card law requires.
+    uint40 public constant DEFAULT_MIN_VALIDITY = 5 * 365 days + 1 days;
+
+    uint8 private constant _ETH = 0;
+
+    /// @inheritdoc IGiftCertificatesAdmin
+    /// @dev Runs only inside the escrow's constructor (delegatecall), when the escrow has no
+    /// code yet; on the module itself or on a finished escrow it reverts.
+    function initialize(address admin) external {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        if (address(this).code.length != 0 || $.config.initialized) revert AlreadyInitialized();
+        if (admin == address(0)) revert InvalidAccount();
+        $.config.initialized = true;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(REGISTRAR_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+        $.config.minValidity = DEFAULT_MIN_VALIDITY;
+        $.currencies[_ETH] = GiftCertStorage.Currency(address(0), true);
+        $.config.currencyCount = 1;
+    }
+
+    // ================================================================ merchants
+
+    /// @notice Registers a merchant whose `account` redeems and receives payouts.
+    function registerMerchant(address account, string calldata name)
+        external
+        onlyRole(REGISTRAR_ROLE)
+        returns (uint32 merchantId)
+    {
+        if (account == address(0)) revert InvalidAccount();
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        merchantId = ++$.config.merchantCount;
+        $.merchants[merchantId] = MerchantWord.pack(account, 0, true);
+        $.merchantNames[merchantId] = name;
+        emit MerchantRegistered(merchantId, account, name);
+    }
+
+    /// @notice Activates or deactivates a merchant: an inactive merchant gets no new certificates
+    /// and takes no redemptions, but keeps withdrawing what it is owed and voiding.
+    function setMerchantActive(uint32 merchantId, bool active) external onlyRole(REGISTRAR_ROLE) {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 m = _knownMerchant($, merchantId);
+        $.merchants[merchantId] = MerchantWord.pack(m.account(), m.owedEth(), active);
+        emit MerchantStatusChanged(merchantId, active);
+    }
+
+    /// @notice Moves a merchant to a new account. Only the merchant's current account may do it:
+    /// the registrar cannot, so no role can point a merchant's ledger at itself.
+    function setMerchantAccount(uint32 merchantId, address account) external {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 m = _knownMerchant($, merchantId);
+        if (msg.sender != m.account()) revert NotMerchant(merchantId, msg.sender);
+        if (account == address(0)) revert InvalidAccount();
+        $.merchants[merchantId] = MerchantWord.pack(account, m.owedEth(), m.active());
+        emit MerchantAccountChanged(merchantId, account);
+    }
+
+    /// @notice The merchant lets holders cash out balances up to `limit` (0 disables cash-out).
+    function setCashOutLimit(uint32 merchantId, uint8 currencyId, uint128 limit) external {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        if (msg.sender != _knownMerchant($, merchantId).account()) revert NotMerchant(merchantId, msg.sender);
+        $.ledgers[merchantId][currencyId].cashOutLimit = limit;
+        emit CashOutLimitSet(merchantId, currencyId, limit);
+    }
+
+    // ================================================================ admin
+
+    /// @notice Allow-lists an ERC-20 (standard tokens only: fee-on-transfer tokens are refused
+    /// at deposit because amounts must be exact).
+    function allowCurrency(address token) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint8 currencyId) {
+        if (token == address(0) || token.code.length == 0) revert InvalidAccount();
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint8 count = $.config.currencyCount;
+        if (count == type(uint8).max) revert TooManyCurrencies();
+        // One id per token: two ids would split one token's liabilities in two.
+        for (uint8 i = 1; i < count; ++i) {
+            if ($.currencies[i].token == token) revert CurrencyAlreadyListed(i, token);
+        }
+        currencyId = count;
+        $.config.currencyCount = count + 1;
+        $.currencies[currencyId] = GiftCertStorage.Currency(token, true);
+        emit CurrencyAllowed(currencyId, token);
+    }
+
+    /// @notice Suspends or restores new deposits in a currency; existing certificates keep working.
+    function setCurrencyAllowed(uint8 currencyId, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        if (currencyId == _ETH || currencyId >= $.config.currencyCount) revert CurrencyNotAllowed(currencyId);
+        $.currencies[currencyId].allowed = allowed;
+        emit CurrencyStatusChanged(currencyId, allowed);
+    }
+
+    /// @notice Sets the minimum time from opening to expiry for new certificates.
+    function setMinValidity(uint40 seconds_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        GiftCertStorage.layout().config.minValidity = seconds_;
+        emit MinValiditySet(seconds_);
+    }
+
+    /// @notice Sets the metadata renderer (a view-only contract: it cannot move anything).
+    function setRenderer(address newRenderer) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        GiftCertStorage.layout().renderer = newRenderer;
+        emit RendererSet(newRenderer);
+    }
+
+    /// @notice Stops issue, claims, transfers of value and redemptions. Refunds, voids and
+    /// withdrawals go on.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        GiftCertStorage.Config storage config = GiftCertStorage.layout().config;
+        if (config.paused) revert EnforcedPause();
+        config.paused = true;
+        emit Paused(msg.sender);
+    }
+
+    /// @notice Lifts a pause.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        GiftCertStorage.Config storage config = GiftCertStorage.layout().config;
+        if (!config.paused) revert ExpectedPause();
+        config.paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    // ================================================================ ERC-1155 approvals and reads
+
+    /// @notice 1 if `account` holds certificate `id`, else 0.
+    function balanceOf(address account, uint256 id) public view returns (uint256) {
+        return account != address(0) && GiftCertStorage.layout().certs[id].owner() == account ? 1 : 0;
+    }
+
+    /// @notice Batched {balanceOf}.
+    function balanceOfBatch(address[] calldata accounts, uint256[] calldata ids)
+        external
+        view
+        returns (uint256[] memory balances)
+    {
+        if (accounts.length != ids.length) revert ERC1155InvalidArrayLength(ids.length, accounts.length);
+        balances = new uint256[](accounts.length);
+        for (uint256 i; i < accounts.length; ++i) {
+            balances[i] = balanceOf(accounts[i], ids[i]);
+        }
+    }
+
+    /// @notice Lets `operator` move and spend all of the caller's certificates.
+    function setApprovalForAll(address operator, bool approved) external {
+        if (operator == address(0)) revert ERC1155InvalidOperator(address(0));
+        GiftCertStorage.layout().operatorApprovals[msg.sender][operator] = approved;
+        emit IERC1155.ApprovalForAll(msg.sender, operator, approved);
+    }
+
+    /// @notice Whether `operator` may act for `account`.
+    function isApprovedForAll(address account, address operator) external view returns (bool) {
+        return GiftCertStorage.layout().operatorApprovals[account][operator];
+    }
+
+    /// @notice Metadata JSON (data: URI) with on-chain SVG art, from the renderer.
+    function uri(uint256 id) external view returns (string memory) {
+        return ICertificateRenderer(GiftCertStorage.layout().renderer).render(certificate(id));
+    }
+
+    // ================================================================ views
+
+    /// @notice Everything about one certificate (reverts for an unknown id).
+    function certificate(uint256 id) public view returns (CertificateView memory view_) {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 word = $.certs[id];
+        if (word.owner() == address(0)) revert UnknownCertificate(id);
+        uint8 currencyId = id.currency();
+        bool awaiting = word.has(CertWord.FLAG_AWAITING_CLAIM);
+        view_ = CertificateView({
+            id: id,
+            owner: word.owner(),
+            balance: word.balance(),
+            merchant: id.merchant(),
+            merchantName: $.merchantNames[id.merchant()],
+            currency: currencyId,
+            token: $.currencies[currencyId].token,
+            occasion: id.occasion(),
+            validFrom: id.validFrom(),
+            expiry: id.expiry(),
+            awaitingClaim: awaiting,
+            claimDeadline: awaiting ? uint40(word.nonce() * 1 days + 1 days - 1) : 0,
+            nonce: awaiting ? 0 : word.nonce()
+        });
+    }
+
+    /// @notice Owner of a certificate (address(0) if it does not exist or was burned).
+    function ownerOf(uint256 id) external view returns (address) {
+        return GiftCertStorage.layout().certs[id].owner();
+    }
+
+    /// @notice Remaining balance of a certificate in its currency's smallest unit.
+    function balanceOfCertificate(uint256 id) external view returns (uint256) {
+        return GiftCertStorage.layout().certs[id].balance();
+    }
+
+    /// @notice The nonce the holder's next signed authorisation must carry.
+    function nonceOf(uint256 id) external view returns (uint256) {
+        uint256 word = GiftCertStorage.layout().certs[id];
+        return word.has(CertWord.FLAG_AWAITING_CLAIM) ? 0 : word.nonce();
+    }
+
+    /// @notice Whether `buyer` is the certificate's buyer (refund target).
+    function isBuyer(uint256 id, address buyer) external view returns (bool) {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        return GiftCertStorage.isBuyer($, id, $.certs[id], buyer);
+    }
+
+    /// @notice A merchant's account, name and status.
+    function merchant(uint32 merchantId) external view returns (address account, string memory name, bool active) {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 m = $.merchants[merchantId];
+        return (m.account(), $.merchantNames[merchantId], m.active());
+    }
+
+    /// @notice Number of registered merchants (ids are 1..count).
+    function merchantCount() external view returns (uint32) {
+        return GiftCertStorage.layout().config.merchantCount;
+    }
+
+    /// @notice What the merchant can withdraw in a currency, and its cash-out limit there.
+    function merchantLedger(uint32 merchantId, uint8 currencyId)
+        external
+        view
+        returns (uint256 owed, uint256 cashOutLimit)
+    {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        GiftCertStorage.Ledger storage ledger = $.ledgers[merchantId][currencyId];
+        owed = currencyId == _ETH ? $.merchants[merchantId].owedEth() : ledger.owed;
+        cashOutLimit = ledger.cashOutLimit;
+    }
+
+    /// @notice Token address of a currency (address(0) for ETH) and whether deposits are allowed.
+    function currency(uint8 currencyId) external view returns (address token, bool allowed) {
+        GiftCertStorage.Currency storage c = GiftCertStorage.layout().currencies[currencyId];
+        return (c.token, c.allowed);
+    }
+
+    /// @notice Number of currencies (ids are 0..count-1; 0 is ETH).
+    function currencyCount() external view returns (uint8) {
+        return GiftCertStorage.layout().config.currencyCount;
+    }
+
+    /// @notice Payments to `account` that failed and wait for {withdrawDeferred}.
+    function deferredOf(address account, uint8 currencyId) external view returns (uint256) {
+        return GiftCertStorage.layout().deferred[account][currencyId];
+    }
+
+    /// @notice Minimum time from opening to expiry, in seconds.
+    function minValidity() external view returns (uint40) {
+        return GiftCertStorage.layout().config.minValidity;
+    }
+
+    /// @notice Whether the contract is paused.
+    function paused() external view returns (bool) {
+        return GiftCertStorage.layout().config.paused;
+    }
+
+    /// @notice The metadata renderer.
+    function renderer() external view returns (address) {
+        return GiftCertStorage.layout().renderer;
+    }
+
+    function _knownMerchant(GiftCertStorage.Layout storage $, uint32 merchantId) private view returns (uint256 m) {
+        m = $.merchants[merchantId];
+        if (m.account() == address(0)) revert UnknownMerchant(merchantId);
+    }
+}

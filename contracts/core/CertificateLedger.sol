@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ERC1155Utils} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Utils.sol";
+import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
+import {CertificateId} from "../CertificateId.sol";
+import {GiftCertStorage, CertWord, MerchantWord} from "../libraries/GiftCertStorage.sol";
+
+/**
+ * @title CertificateLedger
+ * @notice The certificate ledger: issue, top-up, split, merge and ERC-1155 transfers, and the
+ * checks every other module shares. One storage word per certificate (see {GiftCertStorage}).
+ *
+ * Order inside every function: checks, then every state write and event, then external calls
+ * (token pulls, receiver hooks, payouts), whether or not the function is `nonReentrant`.
+ */
+abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using CertificateId for uint256;
+    using CertWord for uint256;
+    using MerchantWord for uint256;
+
+    /// @dev Currency id 0 is native ETH, always accepted.
+    uint8 internal constant _ETH = 0;
+
+    // ================================================================ issue
+
+    /// @inheritdoc IGiftCertificates
+    function issue(address to, Terms calldata terms, uint256 amount, string calldata message)
+        external
+        payable
+        nonReentrant
+        returns (uint256 id)
+    {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 flags = _beginIssue($, terms);
+        _requireIssuable(amount);
+        _requirePayment($, terms.currency, amount);
+        id = _idOf(terms);
+        _mint($, to, id, CertWord.pack(to, amount, 0, flags));
+        emit Issued(id, msg.sender, amount, message);
+        _collect($, terms.currency, amount);
+        _checkReceiver(address(0), to, id);
+    }
+
+    /// @inheritdoc IGiftCertificates
+    function issueBatch(
+        address[] calldata recipients,
+        uint256[] calldata amounts,
+        Terms calldata terms,
+        string calldata message
+    ) external payable nonReentrant returns (uint256 firstId) {
+        if (recipients.length == 0) revert EmptyBatch();
+        if (recipients.length != amounts.length) revert LengthMismatch();
+        if (uint256(terms.serial) + recipients.length - 1 > type(uint32).max) {
+            revert SerialOverflow(terms.serial, recipients.length);
+        }
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 flags = _beginIssue($, terms);
+        uint256 total;
+        for (uint256 i; i < amounts.length; ++i) {
+            _requireIssuable(amounts[i]);
+            total += amounts[i];
+        }
+        _requirePayment($, terms.currency, total);
+        firstId = _idOf(terms);
+        _mintEach($, recipients, amounts, firstId, flags);
+        emit IssuedBatch(firstId, msg.sender, amounts, message);
+        _collect($, terms.currency, total);
+        for (uint256 i; i < recipients.length; ++i) {
+            _checkReceiver(address(0), recipients[i], firstId + i);
+        }
+    }
+
+    /// @dev The words of a batch: serials are consecutive and never cross into the buyer-tag
+    /// bits (checked by the caller).
+    function _mintEach(
+        GiftCertStorage.Layout storage $,
+        address[] calldata recipients,
+        uint256[] calldata amounts,
+        uint256 firstId,
+        uint256 flags
+    ) private {
+        for (uint256 i; i < recipients.length; ++i) {
+            _mint($, recipients[i], firstId + i, CertWord.pack(recipients[i], amounts[i], 0, flags));
+        }
+    }
+
+    /// @inheritdoc IGiftCertificates
+    function topUp(uint256 id, uint256 amount) external payable nonReentrant {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        _requireNotPaused($);
+        uint256 word = _existing($, id);
+        _requireNotExpired(id);
+        if (amount == 0) revert ZeroAmount();
+        uint8 currencyId = id.currency();
+        _requirePayment($, currencyId, amount);
+        $.certs[id] = word.withBalance(_checkedBalance(word.balance() + amount));
+        emit ToppedUp(id, msg.sender, amount);
+        emit MetadataUpdate(id);
+        _collect($, currencyId, amount);
+    }
+
+    // ================================================================ re-gift
+
+    /// @inheritdoc IGiftCertificates
+    function split(uint256 id, uint256 amount, address to) external nonReentrant returns (uint256 newId) {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        _requireNotPaused($);
+        uint256 word = _existing($, id);
+        _requireHolder($, id, word.owner());
+        _requireSpendable(id, word);
+        uint256 balance = word.balance();
+        if (amount == 0) revert ZeroAmount();
+        if (amount > balance) revert InsufficientBalance(id, balance, amount);
+        // A serial nobody chooses: the source id and its nonce (the nonce moves on below, so
+        // the next split of the same certificate derives another one).
+        newId = id.withSerial(uint32(uint256(keccak256(abi.encode(id, word.nonce())))));
+        (uint256 moved, bool ok) = word.withBalance(balance - amount).withOwnerAndNextNonce(word.owner());
+        if (!ok) revert NonceExhausted(id);
+        $.certs[id] = moved;
+        uint256 inherited = word.flags() & CertWord.FLAG_CONTRACT_BUYER;
+        _mint($, to, newId, CertWord.pack(to, amount, 0, inherited));
+        emit Split(id, newId, to, amount);
+        emit MetadataUpdate(id);
+        _checkReceiver(address(0), to, newId);
+    }
+
+    /// @inheritdoc IGiftCertificates
+    function merge(uint256 fromId, uint256 intoId) external {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        _requireNotPaused($);
+        if (fromId == intoId || !_compatible(fromId, intoId)) revert IncompatibleCertificates(fromId, intoId);
+        uint256 from = _existing($, fromId);
+        uint256 into = _existing($, intoId);
+        _requireHolder($, fromId, from.owner());
+        _requireHolder($, intoId, into.owner());
+        _requireSpendable(fromId, from);
+        _requireSpendable(intoId, into);
+        uint256 amount = from.balance();
+        $.certs[intoId] = into.withBalance(_checkedBalance(into.balance() + amount));
+        _burn($, fromId, from.owner());
+        emit Merged(fromId, intoId, amount);
+        emit MetadataUpdate(intoId);
+    }
+
+    // ================================================================ ERC-1155 transfers
+
+    /// @notice Gives a whole certificate (value must be 1) to `to`.
+    function safeTransferFrom(address from, address to, uint256 id, uint256 value, bytes calldata data)
+        external
+        nonReentrant
+    {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        _requireNotPaused($);
+        _transfer($, from, to, id, value);
+        emit IERC1155.TransferSingle(msg.sender, from, to, id, value);
+        if (to.code.length != 0) ERC1155Utils.checkOnERC1155Received(msg.sender, from, to, id, value, data);
+    }
+
+    /// @notice Gives several whole certificates to `to`.
+    function safeBatchTransferFrom(
+        address from,
+        address to,
+        uint256[] calldata ids,
+        uint256[] calldata values,
+        bytes calldata data
+    ) external nonReentrant {
+        if (ids.length != values.length) revert ERC1155InvalidArrayLength(ids.length, values.length);
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        _requireNotPaused($);
+        for (uint256 i; i < ids.length; ++i) {
+            _transfer($, from, to, ids[i], values[i]);
+        }
+        emit IERC1155.TransferBatch(msg.sender, from, to, ids, values);
+        ERC1155Utils.checkOnERC1155BatchReceived(msg.sender, from, to, ids, values, data);
+    }
+
+    /// @dev Moves the owner field and the nonce (no signature of the old owner survives a move).
+    function _transfer(GiftCertStorage.Layout storage $, address from, address to, uint256 id, uint256 value)
+        private
+    {
+        if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
+        uint256 word = $.certs[id];
+        if (value != 1 || from == address(0) || word.owner() != from) {
+            revert ERC1155InsufficientBalance(from, 0, value, id);
+        }
+        if (msg.sender != from && !$.operatorApprovals[from][msg.sender]) {
+            revert ERC1155MissingApprovalForAll(msg.sender, from);
+        }
+        _requireSpendable(id, word);
+        (uint256 moved, bool ok) = word.withOwnerAndNextNonce(to);
+        if (!ok) revert NonceExhausted(id);
+        $.certs[id] = moved;
+    }
+
+    // ================================================================ internals: issue
+
+    /// @dev Checks an issue call's terms against the pause, the merchant and the policy, and
+    /// returns the flags of the new certificates (a contract buyer is recorded in full).
+    function _beginIssue(GiftCertStorage.Layout storage $, Terms calldata terms) internal returns (uint256 flags) {
+        GiftCertStorage.Config memory config = $.config;
+        if (config.paused) revert EnforcedPause();
+        uint256 m = $.merchants[terms.merchant];
+        if (m.account() == address(0)) revert UnknownMerchant(terms.merchant);
+        if (!m.active()) revert MerchantInactive(terms.merchant);
+        if (terms.validFrom >= terms.expiry) revert InvalidValidFrom(terms.validFrom, terms.expiry);
+        // The minimum validity counts from when the certificate opens, not from now.
+        uint256 start = terms.validFrom > block.timestamp ? terms.validFrom : block.timestamp;
+        uint256 minimumExpiry = start + config.minValidity;
+        if (terms.expiry < minimumExpiry) revert ValidityTooShort(terms.expiry, uint40(minimumExpiry));
+        if (msg.sender != tx.origin) flags = _registerContractBuyer($);
+    }
+
+    /// @dev A contract's address can be ground (CREATE2 salts) for a 96-bit tag collision in
+    /// about 2^48 tries, so a contract buyer's tag is bound to its full address on first use.
+    function _registerContractBuyer(GiftCertStorage.Layout storage $) private returns (uint256) {
+        uint96 tag = CertificateId.tagOf(msg.sender);
+        address registered = $.contractBuyers[tag];
+        if (registered == address(0)) $.contractBuyers[tag] = msg.sender;
+        else if (registered != msg.sender) revert BuyerTagTaken(tag, registered);
+        return CertWord.FLAG_CONTRACT_BUYER;
+    }
+
+    function _idOf(Terms calldata terms) internal view returns (uint256) {
+        return CertificateId.encode(
+            terms.merchant,
+            terms.currency,
+            terms.occasion,
+            terms.validFrom,
+            terms.expiry,
+            CertificateId.tagOf(msg.sender),
+            terms.serial
+        );
+    }
+
+    function _requireIssuable(uint256 amount) internal pure {
+        if (amount == 0) revert ZeroAmount();
+        if (amount > CertWord.MAX_BALANCE) revert AmountTooLarge(amount);
+    }
+
+    /// @dev ETH must come as the exact value; an ERC-20 must be allow-listed (pulled later).
+    function _requirePayment(GiftCertStorage.Layout storage $, uint8 currencyId, uint256 amount) internal view {
+        if (currencyId == _ETH) {
+            if (msg.value != amount) revert WrongPayment(msg.value, amount);
+            return;
+        }
+        if (msg.value != 0) revert UnexpectedEth();
+        if (!$.currencies[currencyId].allowed) revert CurrencyNotAllowed(currencyId);
+    }
+
+    /// @dev Pulls an ERC-20 into escrow after the state is written; the exact amount must
+    /// arrive (fee-on-transfer tokens are refused). ETH came with the call.
+    function _collect(GiftCertStorage.Layout storage $, uint8 currencyId, uint256 amount) internal {
+        if (currencyId == _ETH) return;
+        IERC20 token = IERC20($.currencies[currencyId].token);
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received != amount) revert TokenAmountMismatch(received, amount);
+    }
+
+    /// @dev Writes a new certificate's word; the id must be unused.
+    function _mint(GiftCertStorage.Layout storage $, address to, uint256 id, uint256 word) internal {
+        if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
+        if ($.certs[id] != 0) revert CertificateExists(id);
+        $.certs[id] = word;
+        emit IERC1155.TransferSingle(msg.sender, address(0), to, id, 1);
+    }
+
+    /// @dev The ERC-1155 receiver hook, called last.
+    function _checkReceiver(address from, address to, uint256 id) internal {
+        if (to.code.length != 0) ERC1155Utils.checkOnERC1155Received(msg.sender, from, to, id, 1, "");
+    }
+
+    /// @dev Clears a certificate's word (gas refund).
+    function _burn(GiftCertStorage.Layout storage $, uint256 id, address owner) internal {
+        delete $.certs[id];
+        emit IERC1155.TransferSingle(msg.sender, owner, address(0), id, 1);
+    }
+
+    // ================================================================ internals: checks
+
+    function _existing(GiftCertStorage.Layout storage $, uint256 id) internal view returns (uint256 word) {
+        word = $.certs[id];
+        if (word.owner() == address(0)) revert UnknownCertificate(id);
+    }
+
+    function _checkedBalance(uint256 balance) internal pure returns (uint256) {
+        if (balance > CertWord.MAX_BALANCE) revert AmountTooLarge(balance);
+        return balance;
+    }
+
+    /// @dev Why a certificate cannot be spent or moved now (empty when it can): open (past
+    /// validFrom), not expired and not waiting for a claim. Batch settlement reports it.
+    function _spendRefusal(uint256 id, uint256 word) internal view returns (bytes memory) {
+        if (word.has(CertWord.FLAG_AWAITING_CLAIM)) return abi.encodeWithSelector(AwaitingClaim.selector, id);
+        uint40 validFrom = id.validFrom();
+        if (block.timestamp < validFrom) return abi.encodeWithSelector(NotYetValid.selector, id, validFrom);
+        uint40 expiry = id.expiry();
+        if (block.timestamp >= expiry) return abi.encodeWithSelector(Expired.selector, id, expiry);
+        return "";
+    }
+
+    function _requireSpendable(uint256 id, uint256 word) internal view {
+        _revertWith(_spendRefusal(id, word));
+    }
+
+    /// @dev Reverts with `reason` (ABI-encoded custom error) unless it is empty.
+    function _revertWith(bytes memory reason) internal pure {
+        if (reason.length != 0) {
+            assembly ("memory-safe") {
+                revert(add(reason, 0x20), mload(reason))
+            }
+        }
+    }
+
+    function _requireNotExpired(uint256 id) internal view {
+        uint40 expiry = id.expiry();
+        if (block.timestamp >= expiry) revert Expired(id, expiry);
+    }
+
+    function _requireHolder(GiftCertStorage.Layout storage $, uint256 id, address owner) internal view {
+        if (msg.sender != owner && !$.operatorApprovals[owner][msg.sender]) revert NotHolder(id, msg.sender);
+    }
+
+    function _requireNotPaused(GiftCertStorage.Layout storage $) internal view {
+        if ($.config.paused) revert EnforcedPause();
+    }
+
+    /// @dev Same merchant, currency and buyer, and `into` lasts at least as long.
+    function _compatible(uint256 fromId, uint256 intoId) internal pure returns (bool) {
+        return fromId.merchant() == intoId.merchant() && fromId.currency() == intoId.currency()
+            && fromId.buyerTag() == intoId.buyerTag() && intoId.expiry() >= fromId.expiry();
+    }
+
+    /// @dev The merchant word, which must exist.
+    function _knownMerchant(GiftCertStorage.Layout storage $, uint32 merchantId) internal view returns (uint256 m) {
+        m = $.merchants[merchantId];
+        if (m.account() == address(0)) revert UnknownMerchant(merchantId);
+    }
+
+    /// @dev The merchant word; the caller must be the merchant's own account.
+    function _callerMerchant(GiftCertStorage.Layout storage $, uint32 merchantId) internal view returns (uint256 m) {
+        m = _knownMerchant($, merchantId);
+        if (msg.sender != m.account()) revert NotMerchant(merchantId, msg.sender);
+    }
+}

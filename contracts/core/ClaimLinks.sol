@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
+import {CertificateId} from "../CertificateId.sol";
+import {GiftCertStorage, CertWord} from "../libraries/GiftCertStorage.sol";
+import {CertificateLedger} from "./CertificateLedger.sol";
+import {Payouts} from "./Payouts.sol";
+
+/**
+ * @title ClaimLinks
+ * @notice Gifts sent as a link: the certificate is held by a claim key (an address whose private
+ * key travels in the link after `#`) until someone claims it with that key's EIP-712 signature
+ * over the recipient, chain and contract, so a copied claim cannot be redirected. The buyer may
+ * take an unclaimed gift back after the claim deadline; no claim is possible after it.
+ *
+ * The claim deadline lives in the certificate word's nonce field, in days since 1970: the
+ * deadline is the last second of that UTC day.
+ */
+abstract contract ClaimLinks is Payouts, EIP712 {
+    using CertificateId for uint256;
+    using CertWord for uint256;
+
+    bytes32 internal constant _CLAIM_TYPEHASH = keccak256("Claim(uint256 certificate,address recipient)");
+
+    /// @inheritdoc IGiftCertificates
+    function issueClaimable(
+        address claimKey,
+        Terms calldata terms,
+        uint256 amount,
+        uint40 claimDeadline,
+        string calldata message
+    ) external payable nonReentrant returns (uint256 id) {
+        if (claimDeadline <= block.timestamp || claimDeadline > terms.expiry) {
+            revert InvalidClaimDeadline(claimDeadline);
+        }
+        uint256 day = claimDeadline / 1 days;
+        if (day > CertWord.MAX_NONCE) revert InvalidClaimDeadline(claimDeadline);
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 flags = _beginIssue($, terms) | CertWord.FLAG_AWAITING_CLAIM;
+        _requireIssuable(amount);
+        _requirePayment($, terms.currency, amount);
+        id = _idOf(terms);
+        _mint($, claimKey, id, CertWord.pack(claimKey, amount, day, flags));
+        emit Issued(id, msg.sender, amount, message);
+        emit ClaimLinkCreated(id, claimKey, _endOfDay(day));
+        _collect($, terms.currency, amount);
+    }
+
+    /// @inheritdoc IGiftCertificates
+    function claim(uint256 id, address recipient, bytes calldata signature) external nonReentrant {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        _requireNotPaused($);
+        uint256 word = _awaitingClaim($, id);
+        uint40 deadline = _endOfDay(word.nonce());
+        if (block.timestamp > deadline) revert ClaimWindowClosed(id, deadline);
+        _requireNotExpired(id);
+        if (recipient == address(0)) revert ERC1155InvalidReceiver(address(0));
+        address claimKey = word.owner();
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(_CLAIM_TYPEHASH, id, recipient)));
+        // The claim key is a plain key made for the link: ECDSA only (high-s refused).
+        // slither-disable-next-line unused-return
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err != ECDSA.RecoverError.NoError || signer != claimKey) revert InvalidSignature();
+        $.certs[id] = CertWord.pack(recipient, word.balance(), 0, word.flags() & ~CertWord.FLAG_AWAITING_CLAIM);
+        emit Claimed(id, recipient);
+        emit IERC1155.TransferSingle(msg.sender, claimKey, recipient, id, 1);
+        _checkReceiver(claimKey, recipient, id);
+    }
+
+    /// @inheritdoc IGiftCertificates
+    function reclaim(uint256 id) external nonReentrant {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 word = _awaitingClaim($, id);
+        if (!GiftCertStorage.isBuyer($, id, word, msg.sender)) revert NotBuyer(id, msg.sender);
+        uint40 deadline = _endOfDay(word.nonce());
+        if (block.timestamp <= deadline) revert ClaimWindowOpen(id, deadline);
+        _burn($, id, word.owner());
+        emit Reclaimed(id, msg.sender, word.balance());
+        _pay($, id.currency(), msg.sender, word.balance());
+    }
+
+    function _awaitingClaim(GiftCertStorage.Layout storage $, uint256 id) private view returns (uint256 word) {
+        word = _existing($, id);
+        if (!word.has(CertWord.FLAG_AWAITING_CLAIM)) revert NotClaimable(id);
+    }
+
+    function _endOfDay(uint256 day) private pure returns (uint40) {
+        return uint40(day * 1 days + 1 days - 1); // day < 2^16, so this fits 40 bits
+    }
+}

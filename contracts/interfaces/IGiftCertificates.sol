@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/**
+ * @title IGiftCertificatesTypes
+ * @notice The structs, events and errors of the gift-certificate system, declared once. The
+ * escrow contract ({GiftCertificates}), its admin module ({GiftCertificatesAdmin}), the renderer
+ * and the Python SDK's ABI all take them from here.
+ */
+interface IGiftCertificatesTypes {
+    // ---------------------------------------------------------------- structs
+
+    /// @notice Terms shared by every certificate of an issue call. `serial` is any number the
+    /// buyer has not used with the same terms: it makes the id unique without a contract-wide
+    /// counter (a batch of n uses serial .. serial + n - 1).
+    struct Terms {
+        uint32 merchant;
+        uint8 currency;
+        uint8 occasion;
+        uint40 validFrom;
+        uint40 expiry;
+        uint32 serial;
+    }
+
+    /// @notice A holder's authorisation for a merchant to redeem `amount` from `certificate`.
+    /// `nonce` is the certificate's current nonce (see {IGiftCertificatesAdmin-certificate}):
+    /// replay protection belongs to the signer, so nobody else can use it up. `orderRef` is the
+    /// merchant's order reference, carried into the {Redeemed} event as data.
+    struct Redemption {
+        uint256 certificate;
+        uint32 merchant;
+        uint256 amount;
+        uint256 orderRef;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// @notice Everything a renderer or client needs to show one certificate.
+    struct CertificateView {
+        uint256 id;
+        address owner;
+        uint256 balance;
+        uint32 merchant;
+        string merchantName;
+        uint8 currency;
+        address token;
+        uint8 occasion;
+        uint40 validFrom;
+        uint40 expiry;
+        bool awaitingClaim;
+        uint40 claimDeadline;
+        uint256 nonce;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice A certificate was bought: `buyer` escrowed `amount`; `message` is the giver's note.
+    event Issued(uint256 indexed id, address indexed buyer, uint256 amount, string message);
+    /// @notice Certificates `firstId` .. `firstId + amounts.length - 1` were bought in one call,
+    /// the i-th holding `amounts[i]` (their recipients are in the TransferSingle events).
+    event IssuedBatch(uint256 indexed firstId, address indexed buyer, uint256[] amounts, string message);
+    /// @notice A certificate was issued to a claim key; the buyer may reclaim after `deadline`.
+    event ClaimLinkCreated(uint256 indexed id, address indexed claimKey, uint40 deadline);
+    event Claimed(uint256 indexed id, address indexed recipient);
+    event Reclaimed(uint256 indexed id, address indexed buyer, uint256 amount);
+    event ToppedUp(uint256 indexed id, address indexed from, uint256 amount);
+    event Split(uint256 indexed fromId, uint256 indexed newId, address indexed to, uint256 amount);
+    event Merged(uint256 indexed fromId, uint256 indexed intoId, uint256 amount);
+    /// @notice `amount` of certificate `id` was paid to `merchant` for the merchant's `orderRef`.
+    event Redeemed(uint256 indexed id, uint32 indexed merchant, uint256 indexed orderRef, uint256 amount);
+    /// @notice Item `index` of a batch settlement was refused; `reason` is the revert data the
+    /// same authorisation would raise alone (a custom error of this interface).
+    event RedemptionRefused(uint256 indexed index, uint256 indexed certificate, bytes reason);
+    event Refunded(uint256 indexed id, address indexed buyer, uint256 amount);
+    event Voided(uint256 indexed id, uint32 indexed merchant, address indexed holder, uint256 amount);
+    event CashedOut(uint256 indexed id, address indexed holder, uint256 amount);
+    /// @notice ERC-4906: wallets should refresh this token's metadata (its balance changed).
+    event MetadataUpdate(uint256 _tokenId);
+
+    event MerchantRegistered(uint32 indexed merchant, address indexed account, string name);
+    event MerchantStatusChanged(uint32 indexed merchant, bool active);
+    event MerchantAccountChanged(uint32 indexed merchant, address indexed account);
+    event CashOutLimitSet(uint32 indexed merchant, uint8 indexed currency, uint256 limit);
+    event MerchantWithdrawal(uint32 indexed merchant, uint8 indexed currency, address to, uint256 amount);
+    event CurrencyAllowed(uint8 indexed currency, address indexed token);
+    event CurrencyStatusChanged(uint8 indexed currency, bool allowed);
+    event MinValiditySet(uint40 minValidity);
+    event RendererSet(address indexed renderer);
+    event Paused(address indexed account);
+    event Unpaused(address indexed account);
+    /// @notice A push payment failed; `to` can withdraw it with {withdrawDeferred}.
+    event PaymentDeferred(address indexed to, uint8 indexed currency, uint256 amount);
+    event DeferredWithdrawn(address indexed to, uint8 indexed currency, uint256 amount);
+
+    // ---------------------------------------------------------------- errors
+
+    error EnforcedPause();
+    error ExpectedPause();
+    error UnknownCertificate(uint256 id);
+    error CertificateExists(uint256 id);
+    error SerialOverflow(uint32 serial, uint256 count);
+    error NotHolder(uint256 id, address caller);
+    error NotBuyer(uint256 id, address caller);
+    error NotMerchant(uint32 merchant, address caller);
+    error UnknownMerchant(uint32 merchant);
+    error MerchantInactive(uint32 merchant);
+    error WrongMerchant(uint256 id, uint32 merchant);
+    error CurrencyNotAllowed(uint8 currency);
+    error TooManyCurrencies();
+    error CurrencyAlreadyListed(uint8 currency, address token);
+    error ZeroAmount();
+    error AmountTooLarge(uint256 amount);
+    error WrongPayment(uint256 sent, uint256 expected);
+    error UnexpectedEth();
+    error TokenAmountMismatch(uint256 received, uint256 expected);
+    error ValidityTooShort(uint40 expiry, uint40 minimumExpiry);
+    error InvalidValidFrom(uint40 validFrom, uint40 expiry);
+    error NotYetValid(uint256 id, uint40 validFrom);
+    error Expired(uint256 id, uint40 expiry);
+    error NotExpired(uint256 id, uint40 expiry);
+    error InsufficientBalance(uint256 id, uint256 balance, uint256 needed);
+    error WrongNonce(uint256 id, uint256 expected, uint256 given);
+    error NonceExhausted(uint256 id);
+    error AuthorizationExpired(uint256 deadline);
+    error InvalidSignature();
+    error AwaitingClaim(uint256 id);
+    error NotClaimable(uint256 id);
+    error ClaimWindowOpen(uint256 id, uint40 deadline);
+    error ClaimWindowClosed(uint256 id, uint40 deadline);
+    error InvalidClaimDeadline(uint40 deadline);
+    error BuyerTagTaken(uint96 tag, address registered);
+    error IncompatibleCertificates(uint256 fromId, uint256 intoId);
+    error CashOutNotAllowed(uint256 id, uint256 balance, uint256 limit);
+    error NothingToWithdraw();
+    error LengthMismatch();
+    error EmptyBatch();
+    error TransferFailed();
+    error InvalidAccount();
+    error AlreadyInitialized();
+}
+
+/**
+ * @title IGiftCertificates
+ * @notice The escrow's value-moving functions (the hot paths). Administration and views are in
+ * {IGiftCertificatesAdmin}; the deployed contract answers both at one address.
+ */
+interface IGiftCertificates is IGiftCertificatesTypes {
+    /// @notice Buys a certificate for `to` and escrows `amount` of the terms' currency in it.
+    function issue(address to, Terms calldata terms, uint256 amount, string calldata message)
+        external
+        payable
+        returns (uint256 id);
+
+    /// @notice Buys one certificate per recipient, all on the same terms, in one transaction.
+    function issueBatch(
+        address[] calldata recipients,
+        uint256[] calldata amounts,
+        Terms calldata terms,
+        string calldata message
+    ) external payable returns (uint256 firstId);
+
+    /// @notice Buys a certificate held by `claimKey` until claimed with that key's signature.
+    function issueClaimable(
+        address claimKey,
+        Terms calldata terms,
+        uint256 amount,
+        uint40 claimDeadline,
+        string calldata message
+    ) external payable returns (uint256 id);
+
+    /// @notice Adds `amount` to a certificate's balance (reload).
+    function topUp(uint256 id, uint256 amount) external payable;
+
+    /// @notice Delivers a claim-link certificate to `recipient` with the claim key's signature.
+    function claim(uint256 id, address recipient, bytes calldata signature) external;
+
+    /// @notice The buyer takes back an unclaimed claim-link gift after its claim deadline.
+    function reclaim(uint256 id) external;
+
+    /// @notice Moves `amount` of a certificate's balance into a new certificate for `to`.
+    function split(uint256 id, uint256 amount, address to) external returns (uint256 newId);
+
+    /// @notice Moves the whole balance of `fromId` into `intoId` and burns `fromId`.
+    function merge(uint256 fromId, uint256 intoId) external;
+
+    /// @notice The holder pays `amount` to the certificate's merchant for order `orderRef`.
+    function redeem(uint256 id, uint256 amount, uint256 orderRef) external;
+
+    /// @notice The merchant redeems with the holder's EIP-712 authorisation.
+    function redeemWithAuthorization(Redemption calldata auth, bytes calldata signature) external;
+
+    /// @notice Settles many authorisations for one merchant in one transaction.
+    function settleBatch(
+        uint32 merchantId,
+        Redemption[] calldata auths,
+        bytes[] calldata signatures,
+        bool allOrNothing
+    ) external returns (uint256 settled);
+
+    /// @notice After expiry, returns the remaining balance to the buyer.
+    function refund(uint256 id, address buyer) external;
+
+    /// @notice The merchant voids a certificate: its balance goes back to the holder.
+    function void(uint256 id) external;
+
+    /// @notice The holder takes out a small remaining balance, where the merchant allows it.
+    function cashOut(uint256 id) external;
+
+    /// @notice Pays the merchant's accumulated redemptions in a currency to its own account.
+    function withdrawMerchant(uint32 merchantId, uint8 currencyId) external;
+
+    /// @notice Withdraws payments to the caller that could not be pushed.
+    function withdrawDeferred(uint8 currencyId) external;
+
+    /// @notice The EIP-712 domain separator (chain id and this contract are bound into it).
+    function domainSeparator() external view returns (bytes32);
+}
+
+/**
+ * @title IGiftCertificatesAdmin
+ * @notice Roles, the merchant registry, currencies, policy, ERC-1155 approvals and every view.
+ * Implemented by {GiftCertificatesAdmin}, reached through the escrow's fallback (delegatecall),
+ * so it reads and writes the escrow's storage at the escrow's address.
+ */
+interface IGiftCertificatesAdmin is IGiftCertificatesTypes {
+    /// @notice Sets up roles and defaults; only callable while the escrow is being constructed.
+    function initialize(address admin) external;
+
+    function registerMerchant(address account, string calldata name) external returns (uint32 merchantId);
+    function setMerchantActive(uint32 merchantId, bool active) external;
+    function setMerchantAccount(uint32 merchantId, address account) external;
+    function setCashOutLimit(uint32 merchantId, uint8 currencyId, uint128 limit) external;
+    function allowCurrency(address token) external returns (uint8 currencyId);
+    function setCurrencyAllowed(uint8 currencyId, bool allowed) external;
+    function setMinValidity(uint40 seconds_) external;
+    function setRenderer(address newRenderer) external;
+    function pause() external;
+    function unpause() external;
+
+    function certificate(uint256 id) external view returns (CertificateView memory);
+    function ownerOf(uint256 id) external view returns (address);
+    function balanceOfCertificate(uint256 id) external view returns (uint256);
+    function nonceOf(uint256 id) external view returns (uint256);
+    function isBuyer(uint256 id, address buyer) external view returns (bool);
+    function merchant(uint32 merchantId) external view returns (address account, string memory name, bool active);
+    function merchantCount() external view returns (uint32);
+    function merchantLedger(uint32 merchantId, uint8 currencyId) external view returns (uint256 owed, uint256 cashOutLimit);
+    function currency(uint8 currencyId) external view returns (address token, bool allowed);
+    function currencyCount() external view returns (uint8);
+    function deferredOf(address account, uint8 currencyId) external view returns (uint256);
+    function minValidity() external view returns (uint40);
+    function paused() external view returns (bool);
+    function renderer() external view returns (address);
+    function uri(uint256 id) external view returns (string memory);
+}
+
+/// @notice Renders a certificate's metadata JSON (with on-chain SVG art) for wallets.
+interface ICertificateRenderer {
+    /// @notice Metadata JSON (a data: URI) for `cert`.
+    function render(IGiftCertificatesTypes.CertificateView calldata cert) external view returns (string memory);
+}

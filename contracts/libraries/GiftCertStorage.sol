@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {CertificateId} from "../CertificateId.sol";
+
+/**
+ * @title GiftCertStorage
+ * @notice The escrow's state in one ERC-7201 namespace, shared by the escrow and the admin
+ * module it delegatecalls (so both read and write the same slots at the escrow's address).
+ *
+ * Packed words (bit 0 is the least significant):
+ *
+ * Certificate, one word per id:
+ * | flags 8 (248..255) | nonce 16 (232..247) | balance 72 (160..231) | owner 160 (0..159) |
+ * While a certificate awaits its claim the nonce field holds the claim deadline in days since
+ * 1970 (no signature can use it then: the claim key signs claims, not redemptions).
+ *
+ * Merchant, one word per merchant id:
+ * | flags 8 (248..255) | owedEth 88 (160..247) | account 160 (0..159) |
+ */
+library GiftCertStorage {
+    /// @custom:storage-location erc7201:giftcert.storage.GiftCertificates
+    struct Layout {
+        mapping(uint256 id => uint256) certs;
+        mapping(uint32 merchantId => uint256) merchants;
+        mapping(uint32 merchantId => string) merchantNames;
+        mapping(uint32 merchantId => mapping(uint8 currencyId => Ledger)) ledgers;
+        mapping(uint8 currencyId => Currency) currencies;
+        mapping(address account => mapping(uint8 currencyId => uint256)) deferred;
+        mapping(address account => mapping(address operator => bool)) operatorApprovals;
+        mapping(uint96 tag => address) contractBuyers;
+        Config config;
+        address renderer;
+    }
+
+    /// @dev What a merchant is owed in one ERC-20 and its cash-out limit there (ETH owed lives
+    /// in the merchant word, the hot path).
+    struct Ledger {
+        uint128 owed;
+        uint128 cashOutLimit;
+    }
+
+    struct Currency {
+        address token;
+        bool allowed;
+    }
+
+    /// @dev Contract-wide settings in one slot; the hot paths read it once (for `paused`).
+    struct Config {
+        bool paused;
+        bool initialized;
+        uint40 minValidity;
+        uint8 currencyCount;
+        uint32 merchantCount;
+    }
+
+    // keccak256(abi.encode(uint256(keccak256("giftcert.storage.GiftCertificates")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant _SLOT = 0x3e0f186b91510aaff27e81f4e2807e7d45010da0307dd256e0e6b713a75d6600;
+
+    function layout() internal pure returns (Layout storage $) {
+        assembly ("memory-safe") {
+            $.slot := _SLOT
+        }
+    }
+
+    /// @dev Whether `buyer` is the refund target of certificate `id` (whose word is `word`):
+    /// the id's buyer tag, and for a contract buyer also the full address recorded at issue.
+    function isBuyer(Layout storage $, uint256 id, uint256 word, address buyer) internal view returns (bool) {
+        uint96 tag = CertificateId.buyerTag(id);
+        if (tag != CertificateId.tagOf(buyer)) return false;
+        return !CertWord.has(word, CertWord.FLAG_CONTRACT_BUYER) || $.contractBuyers[tag] == buyer;
+    }
+}
+
+/**
+ * @title CertWord
+ * @notice Reads and writes the fields of a packed certificate word (layout in {GiftCertStorage}).
+ */
+library CertWord {
+    uint256 internal constant MAX_BALANCE = (1 << 72) - 1;
+    uint256 internal constant MAX_NONCE = (1 << 16) - 1;
+
+    uint256 private constant _BALANCE_SHIFT = 160;
+    uint256 private constant _NONCE_SHIFT = 232;
+    uint256 private constant _FLAGS_SHIFT = 248;
+    uint256 private constant _ADDRESS_MASK = (1 << 160) - 1;
+
+    /// @dev Held by a claim key until claimed.
+    uint256 internal constant FLAG_AWAITING_CLAIM = 1;
+    /// @dev Bought by a contract: its refund target is the full address in `contractBuyers`.
+    uint256 internal constant FLAG_CONTRACT_BUYER = 2;
+
+    function pack(address owner_, uint256 balance_, uint256 nonce_, uint256 flags_) internal pure returns (uint256) {
+        return uint256(uint160(owner_)) | (balance_ << _BALANCE_SHIFT) | (nonce_ << _NONCE_SHIFT)
+            | (flags_ << _FLAGS_SHIFT);
+    }
+
+    function owner(uint256 word) internal pure returns (address) {
+        return address(uint160(word));
+    }
+
+    function balance(uint256 word) internal pure returns (uint256) {
+        return (word >> _BALANCE_SHIFT) & MAX_BALANCE;
+    }
+
+    function nonce(uint256 word) internal pure returns (uint256) {
+        return (word >> _NONCE_SHIFT) & MAX_NONCE;
+    }
+
+    function flags(uint256 word) internal pure returns (uint256) {
+        return word >> _FLAGS_SHIFT;
+    }
+
+    function has(uint256 word, uint256 flag) internal pure returns (bool) {
+        return (word >> _FLAGS_SHIFT) & flag != 0;
+    }
+
+    /// @dev The word with another balance (the caller has checked it fits 72 bits).
+    function withBalance(uint256 word, uint256 balance_) internal pure returns (uint256) {
+        return (word & ~(MAX_BALANCE << _BALANCE_SHIFT)) | (balance_ << _BALANCE_SHIFT);
+    }
+
+    /// @dev The word with another owner and the nonce moved on, so no signature of an earlier
+    /// owner (or of this owner before the move) stays usable; `false` when the nonce is spent.
+    function withOwnerAndNextNonce(uint256 word, address owner_) internal pure returns (uint256, bool) {
+        uint256 next = nonce(word) + 1;
+        if (next > MAX_NONCE) return (word, false);
+        return ((word & ~(_ADDRESS_MASK | (MAX_NONCE << _NONCE_SHIFT))) | uint256(uint160(owner_))
+            | (next << _NONCE_SHIFT), true);
+    }
+}
+
+/**
+ * @title MerchantWord
+ * @notice Reads and writes the fields of a packed merchant word (layout in {GiftCertStorage}).
+ */
+library MerchantWord {
+    uint256 internal constant MAX_OWED_ETH = (1 << 88) - 1;
+    uint256 private constant _OWED_SHIFT = 160;
+    uint256 private constant _FLAGS_SHIFT = 248;
+    uint256 internal constant FLAG_ACTIVE = 1;
+
+    function pack(address account_, uint256 owedEth_, bool active_) internal pure returns (uint256) {
+        return uint256(uint160(account_)) | (owedEth_ << _OWED_SHIFT) | ((active_ ? FLAG_ACTIVE : 0) << _FLAGS_SHIFT);
+    }
+
+    function account(uint256 word) internal pure returns (address) {
+        return address(uint160(word));
+    }
+
+    function owedEth(uint256 word) internal pure returns (uint256) {
+        return (word >> _OWED_SHIFT) & MAX_OWED_ETH;
+    }
+
+    function active(uint256 word) internal pure returns (bool) {
+        return (word >> _FLAGS_SHIFT) & FLAG_ACTIVE != 0;
+    }
+
+    function withOwedEth(uint256 word, uint256 owed) internal pure returns (uint256) {
+        return (word & ~(MAX_OWED_ETH << _OWED_SHIFT)) | (owed << _OWED_SHIFT);
+    }
+}
