@@ -51,14 +51,23 @@ OPS = [
     "redeem_signed", "settle_batch10", "topup", "claim", "refund", "deploy", "runtime_bytes",
 ]
 
-# Targets for giftcert's own figures (issue 4): (label, op, divisor, limit).
+# Targets for giftcert's own figures (contract v2, issue 12): (label, op, divisor, limit).
+# Floors are the state each operation must touch (DESIGN.md); "within 3,500 of floor" targets
+# are written as floor + 3,500.
 TARGETS = [
-    ("issue to a fresh address <= OZ ERC-721 mint", "issue", 1, 68_769),
-    ("issue to a fresh address <= OZ ERC-1155 mint (stretch)", "issue", 1, 50_512),
-    ("holder-sent partial redemption", "redeem", 1, 38_750),
-    ("signed redemption by the merchant, after the first", "redeem_signed", 1, 47_655),
-    ("batch issue, per certificate (batch of 10)", "issue_batch10", 10, 26_536),
-    ("batch settlement, per redemption (batch of 10)", "settle_batch10", 10, 30_000),
+    ("issue to a fresh recipient (floor 49,724)", "issue", 1, 56_000),
+    ("batch issue, average per certificate, 10 distinct recipients (floor 30,817)",
+     "issue_batch10", 10, 32_500),
+    ("holder-sent partial redeem (floor 33,857)", "redeem", 1, 38_000),
+    ("merchant-submitted signed redeem, a merchant's first (floor 39,388)",
+     "redeem_signed_first", 1, 44_000),
+    ("merchant-submitted signed redeem (floor 39,388)", "redeem_signed", 1, 44_000),
+    ("settle, average per redemption in a batch of 10 (floor 15,895)", "settle_batch10", 10,
+     17_500),
+    ("transfer (floor 32,427)", "transfer_fresh", 1, 32_427 + 3_500),
+    ("claim (floor 37,592)", "claim", 1, 37_592 + 3_500),
+    ("top-up (floor 28,443)", "topup", 1, 28_443 + 3_500),
+    ("refund (floor 34,173)", "refund", 1, 34_173 + 3_500),
 ]
 
 T0 = 4_000_000_000  # pinned chain start (2096): far from wall-clock time, fits uint40
@@ -151,6 +160,15 @@ class Bench:
         self.record(impl, "runtime_bytes", len(code))
         return self.w3.eth.contract(address=address, abi=artifact.abi)
 
+    def tx_deploy(self, name: str, *args: Any) -> str:
+        """An unmeasured deployment (a helper contract); returns its address."""
+        artifact = self.artifacts[name]
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        receipt = send(self.w3, factory.constructor(*args), self.admin)
+        if receipt["status"] != 1:
+            raise AssertionError(f"{name} deploy failed")
+        return receipt["contractAddress"]
+
     def gas(self, impl: str, op: str) -> int | None:
         for m in self.results:
             if (m.impl, m.op) == (impl, op):
@@ -174,14 +192,17 @@ class Bench:
 def bench_giftcert(b: Bench, refund: bool = True) -> None:
     """Every giftcert op. `refund` moves the chain clock past expiry, so it runs last."""
     b.log("giftcert: GiftCertificates (ERC-1155, terms packed in the id, one slot per certificate)")
-    gc = b.deploy("giftcert", "GiftCertificates", b.admin)
+    module = b.tx_deploy("GiftCertificatesAdmin")
+    gc = b.deploy("giftcert", "GiftCertificates", b.admin, module)
     f = gc.functions
     b.tx(f.registerMerchant(b.merchant1, "Corner Coffee"), b.admin)
     b.tx(f.registerMerchant(b.merchant2, "Page Turner Books"), b.admin)
     coffee, books = 1, 2
 
+    serials = iter(range(1, 1_000_000, 100))  # the buyer's serials: a fresh block per call
+
     def terms(merchant: int) -> tuple:
-        return (merchant, 0, 1, 0, b.expiry)
+        return (merchant, 0, 1, 0, b.expiry, next(serials))
 
     def owner(cid: int) -> str:
         return call(f.ownerOf(cid))
@@ -193,8 +214,8 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
         return call(f.merchantLedger(merchant, 0))[0]
 
     def issued(receipt: Any) -> list[int]:
-        events = gc.events.Issued().process_receipt(receipt, errors=DISCARD)
-        return [e["args"]["id"] for e in events]
+        (batch,) = gc.events.IssuedBatch().process_receipt(receipt, errors=DISCARD)
+        return [batch["args"]["firstId"] + i for i in range(len(batch["args"]["amounts"]))]
 
     def issue(to: str, merchant: int = coffee) -> int:
         receipt = b.tx(f.issue(to, terms(merchant), AMOUNT, MESSAGE), b.buyer, value=AMOUNT)
@@ -206,7 +227,8 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
                        value=AMOUNT * n)
         return issued(receipt)
 
-    # Warm-up: the serial counter becomes non-zero, as on any live deployment.
+    # Warm-up, as on any live deployment (v2 keeps no contract-wide counter, so it changes
+    # nothing measured; kept so every implementation starts the same way).
     issue(b.holder)
 
     # issue to a fresh address
@@ -246,8 +268,8 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
               f.safeTransferFrom(b.holder, b.holder2, cert_holder, 1, b""),
               b.holder, check=lambda: owner(cert_holder) == b.holder2)
 
-    # holder-sent partial redemption; the warm-up uses order ref 0, so the measured one (ref 1)
-    # shares the merchant's order-ref word, as all but one in 256 sequential refs do.
+    # holder-sent partial redemption; the warm-up makes the merchant's ETH ledger non-zero, as
+    # it is for any merchant after its first sale.
     b.tx(f.redeem(cert_redeem, SMALL, 0), b.holder)
     before_owed, before_bal = owed(coffee), balance(cert_redeem)
     b.measure("giftcert", "redeem", f.redeem(cert_redeem, PART, 1), b.holder,
@@ -255,23 +277,25 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
               and owed(coffee) == before_owed + PART)
 
     # signed redemptions submitted by the merchant: the holder is a key that never sends a tx.
-    # "first" is the merchant's first order ref ever (its order-ref word is written from zero);
-    # the second uses the next sequential ref of the same merchant.
+    # "first" is the merchant's first sale ever (its ETH ledger goes from zero) and the
+    # certificate's first signature (nonce 0); the second is the next one (nonce 1).
     signer = fresh("signed-holder/0")
     (cert_signed,) = issue_many([signer.address], books)
 
     def authorisation(key: Any, cert: int, amount: int, ref: int) -> tuple[tuple, bytes]:
+        nonce = call(f.nonceOf(cert))
         doc = eip712.redemption(b.chain_id, gc.address, certificate=cert, merchant=books,
-                                amount=amount, order_ref=ref, deadline=b.deadline)
-        return (cert, books, amount, ref, b.deadline), eip712.sign_typed_data(key.key, doc)
+                                amount=amount, order_ref=ref, nonce=nonce, deadline=b.deadline)
+        return ((cert, books, amount, ref, nonce, b.deadline),
+                eip712.sign_typed_data(key.key, doc))
 
     for op, ref in (("redeem_signed_first", 0), ("redeem_signed", 1)):
         auth, sig = authorisation(signer, cert_signed, PART, ref)
         before_owed, before_bal = owed(books), balance(cert_signed)
         b.measure("giftcert", op, f.redeemWithAuthorization(auth, sig), b.merchant2,
-                  check=lambda bal=before_bal, due=before_owed, ref=ref:
+                  check=lambda bal=before_bal, due=before_owed, nonce=auth[4]:
                   balance(cert_signed) == bal - PART and owed(books) == due + PART
-                  and call(f.orderRefUsed(books, ref)))
+                  and call(f.nonceOf(cert_signed)) == nonce + 1)
 
     # batch settlement: 10 customers' certificates, next sequential refs of the same merchant
     customers = [fresh(f"settle-holder/{i}") for i in range(10)]
@@ -280,7 +304,8 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
               for i, (c, cert) in enumerate(zip(customers, certs, strict=True))]
     before_owed = owed(books)
     b.measure("giftcert", "settle_batch10",
-              f.settleBatch(books, [a for a, _ in signed], [s for _, s in signed]), b.merchant2,
+              f.settleBatch(books, [a for a, _ in signed], [s for _, s in signed], False),
+              b.merchant2,
               check=lambda: owed(books) == before_owed + 10 * PART
               and all(balance(c) == AMOUNT - PART for c in certs))
 
@@ -292,6 +317,7 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
     receipt = b.tx(f.issueClaimable(claim_key.address, terms(coffee), AMOUNT, b.deadline, MESSAGE),
                    b.buyer, value=AMOUNT)
     cert_claim = gc.events.Issued().process_receipt(receipt, errors=DISCARD)[0]["args"]["id"]
+    assert owner(cert_claim) == claim_key.address
     recipient = fresh("claim/0").address
     doc = eip712.claim(b.chain_id, gc.address, certificate=cert_claim, recipient=recipient)
     b.measure("giftcert", "claim",
@@ -535,11 +561,13 @@ status 1 whose state change (owner, balance, merchant ledger, payout) was read b
   `transfer_holder` goes to an account that already holds a token of that contract (for ERC-1155
   and ERC-6909 the (id, account) balance is still new, since every id has supply 1).
 - giftcert `redeem` is holder-sent and credits the merchant's ledger (packed with the merchant's
-  account in one slot; the merchant withdraws in bulk); it uses the merchant's second order ref,
-  so the order-ref bitmap word (256 refs per slot) already exists. `redeem_signed_first` is the
-  merchant's first order ref ever (the bitmap word is written from zero), `redeem_signed` the
-  next ref. `settle_batch10` settles 10 authorisations signed by 10 different holders on 10
-  certificates, whole transaction. `claim` is submitted by a relayer with the claim key's
+  account in one word; the merchant withdraws in bulk). `redeem_signed_first` is the merchant's
+  first sale and the certificate's first signature (nonce 0), `redeem_signed` the next one
+  (replay protection is the nonce inside the certificate's word, so neither writes another
+  word). `settle_batch10` settles 10 authorisations signed by 10 different holders on 10
+  certificates, whole transaction, in the skip-failed mode the site uses. `deploy` and
+  `runtime_bytes` are the escrow's; its admin module (views, roles, registry) is a second
+  contract it delegatecalls, deployed once. `claim` is submitted by a relayer with the claim key's
   EIP-712 signature. `refund` after expiry pays the buyer in ETH and clears the slot.
 - The giver's message is empty in these figures; each 32 bytes of message add about 0.4k gas
   (calldata plus event data).
