@@ -1,8 +1,9 @@
 """Deploying the system and the per-chain record `deployments/<chain-id>.json`.
 
 `deploy_system` deploys the admin module, GiftCertificates(admin, module), its
-CertificateRenderer and, on the dev chain only, TestUSD (allow-listed). Running it again reuses the recorded deployment while its contract
-still has code and the ABI hash matches, unless `fresh=True`. `connect` builds a `GiftCert`
+CertificateRenderer and, on the dev chain only, TestUSD (allow-listed). Running it again reuses
+the recorded deployment while its contract still has code and the ABI hash matches, unless
+`fresh=True`. `connect` builds a `GiftCert`
 client from settings and the record, checking the RPC really is the configured chain.
 """
 
