@@ -519,6 +519,13 @@ class GiftCert:
         settled = [s for i, s in enumerate(signed) if i not in skipped]
         return Settlement(receipt, settled, refused)
 
+    def refusals(self, receipt: TxReceipt) -> list[Refusal]:
+        """The items a mined batch settlement refused, with their reasons (for a settlement
+        sent by someone else, e.g. a browser wallet)."""
+        return [Refusal(e["args"]["index"], e["args"]["certificate"],
+                        decode_revert(self.contract.abi, e["args"]["reason"]))
+                for e in self._events("RedemptionRefused", receipt)]
+
     # -- money out --------------------------------------------------------------------
 
     def refund(self, certificate_id: int, buyer: str | None = None) -> Money:
