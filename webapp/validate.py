@@ -158,54 +158,93 @@ def text(value: Any, field: str, *, max_length: int = MAX_MESSAGE, default: str 
 
 # Which input a contract error is about, for `field` in the JSON error.
 REVERT_FIELDS = {
-    "UnknownCertificate": "certificate", "NotHolder": "from", "NotBuyer": "from",
-    "NotMerchant": "from", "UnknownMerchant": "merchant", "MerchantInactive": "merchant",
-    "WrongMerchant": "merchant", "CurrencyNotAllowed": "currency", "CurrencyAlreadyListed": "token",
-    "CurrencyMismatch": "currency", "ZeroAmount": "amount", "AmountTooLarge": "amount",
-    "WrongPayment": "amount", "ValidityTooShort": "expiry", "InvalidValidFrom": "validFrom",
+    "UnknownCertificate": "certificate", "CertificateExists": "certificate",
+    "NotHolder": "from", "NotBuyer": "from", "NotMerchant": "from",
+    "UnknownMerchant": "merchant", "MerchantInactive": "merchant", "WrongMerchant": "merchant",
+    "CurrencyNotAllowed": "currency", "CurrencyAlreadyListed": "token",
+    "TooManyCurrencies": "token", "ZeroAmount": "amount", "AmountTooLarge": "amount",
+    "WrongPayment": "amount", "UnexpectedEth": "currency", "TokenAmountMismatch": "currency",
+    "ValidityTooShort": "expiry", "InvalidValidFrom": "validFrom",
     "NotYetValid": "certificate", "Expired": "certificate", "NotExpired": "certificate",
-    "InsufficientBalance": "amount", "OrderRefUsed": "orderRef",
-    "AuthorizationExpired": "deadline", "InvalidSignature": "signature",
-    "AwaitingClaim": "certificate", "NotClaimable": "certificate",
-    "ClaimWindowOpen": "certificate", "InvalidClaimDeadline": "claimDeadline",
-    "IncompatibleCertificates": "into", "CashOutNotAllowed": "certificate",
-    "NothingToWithdraw": "currency", "EmptyBatch": "authorizations",
+    "InsufficientBalance": "amount", "WrongNonce": "authorization",
+    "NonceExhausted": "certificate", "AuthorizationExpired": "deadline",
+    "InvalidSignature": "signature", "AwaitingClaim": "certificate",
+    "NotClaimable": "certificate", "ClaimWindowOpen": "certificate",
+    "ClaimWindowClosed": "certificate", "InvalidClaimDeadline": "claimDeadline",
+    "BuyerTagTaken": "from", "IncompatibleCertificates": "into",
+    "CashOutNotAllowed": "certificate", "NothingToWithdraw": "currency",
+    "EmptyBatch": "authorizations", "LengthMismatch": "authorizations",
     "AccessControlUnauthorizedAccount": "from", "InvalidAccount": "account",
     "ERC1155InvalidReceiver": "to", "ERC20InsufficientBalance": "from",
     "ERC20InsufficientAllowance": "from",
 }
 
+# Every custom error of the contract (contracts/interfaces/IGiftCertificates.sol) in plain
+# words, plus the library errors a person can meet. Batch settlement refusals use these too.
 REVERT_MESSAGES = {
     "EnforcedPause": "the contract is paused: try again later",
-    "UnknownCertificate": "no such certificate",
+    "ExpectedPause": "the contract is not paused",
+    "UnknownCertificate": "no such certificate (or it was closed)",
+    "CertificateExists": "a certificate with these terms and serial number exists already: "
+                         "review again to get a new serial number",
+    "SerialOverflow": "the serial numbers of this batch would run past the last one: "
+                      "review again to get a new starting number",
     "NotHolder": "this account does not hold the certificate",
     "NotBuyer": "only the buyer of the certificate can do this",
-    "NotMerchant": "this account is not the merchant's account",
+    "NotMerchant": "only the merchant's own account can do this",
     "UnknownMerchant": "no such merchant",
     "MerchantInactive": "the merchant is not active",
     "WrongMerchant": "the certificate is for another merchant",
     "CurrencyNotAllowed": "the currency is not allowed",
+    "TooManyCurrencies": "no more currencies can be listed",
     "CurrencyAlreadyListed": "this token is already listed: allow it again instead",
-    "ValidityTooShort": "the expiry is earlier than the policy's minimum validity",
+    "ZeroAmount": "the amount must be greater than zero",
+    "AmountTooLarge": "the amount is too large",
+    "WrongPayment": "the ETH sent does not match the amount",
+    "UnexpectedEth": "this currency is a token: no ETH should be sent with it",
+    "TokenAmountMismatch": "the token delivered a different amount than asked "
+                           "(tokens that take a fee on transfer cannot be used)",
+    "ValidityTooShort": "the expiry is earlier than the policy's minimum validity "
+                        "(counted from the opening date)",
     "InvalidValidFrom": "the opens-on date must be before the expiry",
     "NotYetValid": "the certificate is not open yet",
     "Expired": "the certificate has expired",
     "NotExpired": "the certificate has not expired yet",
     "InsufficientBalance": "the certificate's balance is too small",
-    "OrderRefUsed": "this order reference was already used",
-    "AuthorizationExpired": "the authorisation has expired",
+    "WrongNonce": "this authorisation was already used or replaced: since it was signed, the "
+                  "holder has paid with it, signed a newer one or passed the certificate on. "
+                  "Ask the customer to sign again",
+    "NonceExhausted": "this certificate has reached its limit of signed payments and "
+                      "transfers: its holder can still pay from the wallet directly",
+    "AuthorizationExpired": "the authorisation has expired: ask the customer to sign again",
     "InvalidSignature": "the signature is not valid for this authorisation",
     "AwaitingClaim": "the certificate is waiting to be claimed",
     "NotClaimable": "this gift has already been claimed (or is not a claim-link gift)",
     "ClaimWindowOpen": "the claim window is still open",
+    "ClaimWindowClosed": "the claim window has closed: the gift can no longer be claimed "
+                         "(the giver may take it back)",
     "InvalidClaimDeadline": "the claim deadline must be in the future and before expiry",
+    "BuyerTagTaken": "another contract already buys under this account's tag: buy from "
+                     "another account",
     "IncompatibleCertificates": "these certificates cannot be merged",
     "CashOutNotAllowed": "the merchant does not allow cashing out this balance",
     "NothingToWithdraw": "nothing to withdraw",
+    "LengthMismatch": "every authorisation needs its own signature",
+    "EmptyBatch": "there is nothing to settle",
+    "TransferFailed": "the payment could not be sent",
+    "InvalidAccount": "that is not an account that can be used here",
+    "AlreadyInitialized": "the contract is already set up",
     "AccessControlUnauthorizedAccount": "this account lacks the role for this action",
+    "ERC1155InvalidReceiver": "that address cannot receive certificates",
     "ERC20InsufficientBalance": "the account does not have enough tokens",
-    "ZeroAmount": "the amount must be greater than zero",
+    "ERC20InsufficientAllowance": "the contract may not take that many tokens yet: "
+                                  "approve first",
 }
+
+
+def revert_message(name: str) -> str:
+    """A contract error's name in plain words."""
+    return REVERT_MESSAGES.get(name, f"the contract refuses: {name}")
 
 
 def from_revert(exc: ContractRevert) -> ApiError:
@@ -216,5 +255,4 @@ def from_revert(exc: ContractRevert) -> ApiError:
             return ApiError(422, "the account does not have enough ETH for this", "from",
                             "InsufficientFunds")
         return ApiError(422, f"the transaction would fail: {message[:200]}", None, name)
-    message = REVERT_MESSAGES.get(name, f"the contract refuses: {name}")
-    return ApiError(422, message, REVERT_FIELDS.get(name), name, exc.args_by_name)
+    return ApiError(422, revert_message(name), REVERT_FIELDS.get(name), name, exc.args_by_name)
