@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from eth_account import Account
@@ -19,8 +20,9 @@ from web3.exceptions import TransactionNotFound
 from web3.logs import DISCARD
 
 from giftcert import eip712
-from giftcert.client import DAY, SignedRedemption, wallet_json
+from giftcert.client import DAY, Refusal, SignedRedemption, wallet_json
 from giftcert.errors import ContractRevert
+from giftcert.ids import decode_id, random_serial
 from giftcert.money import CurrencyInfo, from_units
 from giftcert.wallet import approval_needed, build_approve, build_tx
 from webapp import siwe
@@ -36,7 +38,8 @@ MAX_BATCH_ROWS = 200
 MAX_SETTLE = 100
 PAGE_SIZE = 50  # certificates per page of a holder's list (`next` fetches the rest)
 MAX_PAGE_SIZE = 500
-AUTH_PREFIX = "gc1"
+AUTH_PREFIX = "gc2"  # gc1: the v1 contract's format, without the nonce
+OLD_AUTH_PREFIX = "gc1"
 
 
 def _body() -> dict[str, Any]:
@@ -208,8 +211,9 @@ def holder_certificates(holder: str):
 
 @bp.get("/transactions/<txHash>")
 def transaction(txHash: str):  # noqa: N803 - the documented name
+    """A mined transaction's outcome: status, the certificates it created or split off, the
+    payments it made and, for a batch settlement, each refused item and why."""
     tx_hash = txHash
-    """A mined transaction's outcome: status and the certificates it created or touched."""
     if not isinstance(tx_hash, str) or len(tx_hash) != 66 or not v._HEX_RE.match(tx_hash):
         raise v.bad("txHash must be 0x followed by 64 hex digits", "txHash")
     st = state()
@@ -218,12 +222,28 @@ def transaction(txHash: str):  # noqa: N803 - the documented name
     except TransactionNotFound:
         return jsonify({"txHash": tx_hash, "status": "pending"}), 202
     events = st.client.contract.events
-    issued = [str(e["args"]["id"]) for e in events.Issued().process_receipt(
-        receipt, errors=DISCARD)]
-    split = [str(e["args"]["newId"]) for e in events.Split().process_receipt(
-        receipt, errors=DISCARD)]
+
+    def logs(event: Any) -> list[Any]:
+        return event().process_receipt(receipt, errors=DISCARD)
+
+    issued = [str(e["args"]["id"]) for e in logs(events.Issued)]
+    for e in logs(events.IssuedBatch):  # ids firstId .. firstId + n - 1
+        issued += [str(e["args"]["firstId"] + i) for i in range(len(e["args"]["amounts"]))]
+    split = [str(e["args"]["newId"]) for e in logs(events.Split)]
+    redeemed = [{"certificate": str(e["args"]["id"]), "merchant": e["args"]["merchant"],
+                 "orderRef": str(e["args"]["orderRef"]), "units": str(e["args"]["amount"])}
+                for e in logs(events.Redeemed)]
+    refused = [refusal_json(r) for r in st.client.refusals(receipt)]
     return jsonify({"txHash": tx_hash, "status": "success" if receipt["status"] else "reverted",
-                    "block": receipt["blockNumber"], "issued": issued, "split": split})
+                    "block": receipt["blockNumber"], "issued": issued, "split": split,
+                    "redeemed": redeemed, "refused": refused})
+
+
+def refusal_json(refusal: Refusal) -> dict[str, Any]:
+    """A refused batch item in words: its position (1-based, as the desk numbers lines), the
+    contract's error and what it means."""
+    return {**refusal.to_json(), "item": refusal.index + 1,
+            "message": v.revert_message(refusal.reason.error_name)}
 
 
 # ---------------------------------------------------------------- transactions
@@ -254,7 +274,11 @@ def _tx(name: str, sender: str, *args: Any, value: int = 0) -> dict[str, Any]:
     return {"tx": build_tx(state().client, name, sender, *args, value=value)}
 
 
-def _terms(data: dict[str, Any], info: CurrencyInfo) -> tuple[tuple[int, ...], int]:
+def _terms(data: dict[str, Any], info: CurrencyInfo,
+           count: int = 1) -> tuple[tuple[int, ...], int]:
+    """The contract's Terms for `count` certificates (a fresh random serial with room for
+    them all) and the expiry. The minimum validity counts from the opening date, as the
+    contract counts it."""
     st = state()
     m = merchant_arg(v.required(data, "merchant"), active=True)
     occasion = v.integer(data.get("occasion", 0), "occasion", maximum=255)
@@ -262,20 +286,22 @@ def _terms(data: dict[str, Any], info: CurrencyInfo) -> tuple[tuple[int, ...], i
     valid_from = v.integer(data.get("validFrom") or 0, "validFrom", maximum=2**40 - 1)
     if data.get("validFromDate"):
         valid_from = v.date_timestamp(data["validFromDate"], "validFrom")
+    start = max(now, valid_from)
     min_validity = st.policy()["minValidity"]
-    default_expiry = now + min_validity + DAY
+    default_expiry = start + min_validity + DAY
     expiry = v.integer(data.get("expiry") or default_expiry, "expiry", maximum=2**40 - 1)
     if data.get("expiryDays"):
         expiry = now + v.integer(data["expiryDays"], "expiry", minimum=1, maximum=36500) * DAY
-    if expiry < now + min_validity:
-        raise ApiError(422, f"expiry must be at least {min_validity // DAY} days "
-                       f"({min_validity} s) from now", "expiry", "ValidityTooShort")
     if valid_from and valid_from >= expiry:
         raise ApiError(422, "the opens-on date must be before the expiry", "validFrom",
                        "InvalidValidFrom")
+    if expiry < start + min_validity:
+        since = "it opens" if valid_from > now else "now"
+        raise ApiError(422, f"expiry must be at least {min_validity // DAY} days "
+                       f"({min_validity} s) after {since}", "expiry", "ValidityTooShort")
     if not info.allowed:
         raise ApiError(422, "the currency is not allowed", "currency", "CurrencyNotAllowed")
-    return (m.id, info.id, occasion, valid_from, expiry), expiry
+    return (m.id, info.id, occasion, valid_from, expiry, random_serial(count)), expiry
 
 
 def _paying(info: CurrencyInfo, sender: str, units: int, build: Callable[[int], dict]):
@@ -301,7 +327,8 @@ def op_issue(data: dict[str, Any], sender: str) -> dict[str, Any]:
         deadline = min(now + days * DAY, expiry)
         result = _paying(info, sender, units, lambda value: _tx(
             "issueClaimable", sender, key, terms, units, deadline, message, value=value))
-        return {**result, "total": total, "claimDeadline": deadline}
+        # The contract keeps the day: the link can be claimed until that UTC day ends.
+        return {**result, "total": total, "claimDeadline": end_of_day(deadline)}
     to = v.address(v.required(data, "to"), "to")
     result = _paying(info, sender, units, lambda value: _tx(
         "issue", sender, to, terms, units, message, value=value))
@@ -364,7 +391,7 @@ def op_issue_batch(data: dict[str, Any], sender: str) -> dict[str, Any]:
     if len(good) != len(rows):
         raise ApiError(400, "some rows are invalid: fix them first", "rows",
                        details={"rows": rows})
-    terms, _ = _terms(data, info)
+    terms, _ = _terms(data, info, count=len(good))
     message = v.text(data.get("message"), "message")
     total = sum(u for _, u in good)
     result = _paying(info, sender, total, lambda value: _tx(
@@ -421,11 +448,26 @@ def op_claim(data: dict[str, Any], sender: str) -> dict[str, Any]:
     return _tx("claim", sender, cert.id, recipient, signature)
 
 
+def end_of_day(timestamp: int) -> int:
+    """The last second of the UTC day of `timestamp`: a claim deadline as the contract keeps
+    it (a day number)."""
+    return timestamp // DAY * DAY + DAY - 1
+
+
 def _check_claimable(cert) -> None:
+    """The contract's `claim` rules, in the order a person needs them."""
+    st = state()
     if not cert.awaiting_claim:
         raise ApiError(409, "this gift has already been claimed", "certificate", "NotClaimable")
-    if state().client.now() >= cert.expiry:
+    now = st.client.now()
+    if now >= cert.expiry:
         raise ApiError(410, "this gift has expired", "certificate", "Expired")
+    if now > cert.claim_deadline:
+        raise ApiError(410, v.REVERT_MESSAGES["ClaimWindowClosed"], "certificate",
+                       "ClaimWindowClosed")
+    if st.policy()["paused"]:
+        raise ApiError(422, "claims are stopped while the contract is paused: try again later",
+                       "certificate", "EnforcedPause")
 
 
 @operation("reclaim", "The buyer takes back an unclaimed claim-link gift after its deadline")
@@ -449,7 +491,8 @@ def op_redeem_authorized(data: dict[str, Any], sender: str) -> dict[str, Any]:
     return {**result, "redemption": _redemption_json(signed)}
 
 
-@operation("settle-batch", "The merchant settles many authorisations in one transaction")
+@operation("settle-batch", "The merchant settles many authorisations in one transaction: "
+                           "every valid one is paid, each refused one is reported")
 def op_settle_batch(data: dict[str, Any], sender: str) -> dict[str, Any]:
     m = merchant_arg(v.required(data, "merchant"))
     raw = v.required(data, "authorizations")
@@ -464,9 +507,22 @@ def op_settle_batch(data: dict[str, Any], sender: str) -> dict[str, Any]:
         if s.merchant != m.id:
             raise v.bad(f"authorisation {i + 1} is for merchant {s.merchant}",
                         f"authorizations[{i}]")
+    preflight = Preflight(m.id)
+    refused = [{"item": i + 1, "certificate": str(s.certificate), "reason": reason,
+                "message": v.revert_message(reason)}
+               for i, s in enumerate(signed) if (reason := preflight.refusal(s)) is not None]
+    if len(refused) == len(signed):
+        # The transaction would go through and pay nothing: say why instead of sending it.
+        only = refused[0]["reason"] if len(refused) == 1 else "RedemptionRefused"
+        raise ApiError(422, "nothing in this batch can be settled: " + "; ".join(
+            f"{r['item']}: {r['message']}" for r in refused), "authorizations", only,
+            {"refused": refused})
+    # Never all-or-nothing: the valid items are settled and each refused one is reported
+    # (RedemptionRefused in the receipt; GET /transactions/{txHash} reads it).
     result = _tx("settleBatch", sender, m.id, [s.auth for s in signed],
-                 [s.signature for s in signed])
-    return {**result, "count": len(signed)}
+                 [s.signature for s in signed], False)
+    return {**result, "count": len(signed), "willSettle": len(signed) - len(refused),
+            "refused": refused}
 
 
 @operation("refund", "After expiry: the remaining balance back to the buyer")
@@ -578,19 +634,27 @@ def typed_redemption():
         raise ApiError(422, "the certificate has expired", "certificate", "Expired")
     if status == "not-yet-valid":
         raise ApiError(422, "the certificate is not open yet", "certificate", "NotYetValid")
-    if units > cert.currency.units(cert.balance):
+    if units > cert.currency.units(cert.balance, allow_zero=True):
         raise ApiError(422, f"the balance is only {cert.balance}", "amount",
                        "InsufficientBalance")
-    # A fresh random 63-bit reference cannot be taken: only a chosen one costs a node call.
-    if chosen and st.client.order_ref_used(cert.merchant, ref):
-        raise ApiError(422, "this order reference was already used", "orderRef", "OrderRefUsed")
+    # The certificate's current nonce: this authorisation replaces any unused earlier one.
     doc = eip712.redemption(st.client.chain_id, st.client.address, certificate=cert.id,
                             merchant=cert.merchant, amount=units, order_ref=ref,
-                            deadline=deadline)
+                            nonce=cert.nonce, deadline=deadline)
+    # Order references are the merchant's: one order may be paid in parts, so a paid one is
+    # said, not refused (a fresh random reference cannot have been paid: no index query).
+    paid = bool(chosen) and order_paid(cert.merchant, ref)
     return jsonify({"typedData": wallet_json(doc), "holder": cert.owner,
                     "merchant": cert.merchant, "merchantName": cert.merchant_name,
                     "amount": from_units(units, cert.currency).to_json(),
-                    "orderRef": str(ref), "deadline": deadline})
+                    "orderRef": str(ref), "nonce": str(cert.nonce), "deadline": deadline,
+                    "orderPaid": paid})
+
+
+def order_paid(merchant: int, order_ref: int) -> bool:
+    """Whether the index holds a payment to `merchant` for this order reference (the chain
+    keeps no record of order references: they are data of the Redeemed event)."""
+    return state().indexer.order_paid(merchant, order_ref)
 
 
 @bp.post("/typed-data/claim")
@@ -607,10 +671,11 @@ def typed_claim():
 
 
 def encode_authorization(signed: SignedRedemption) -> str:
-    """The compact string shown as QR code: gc1:cert:merchant:amount:orderRef:deadline:sig."""
+    """The compact string shown as QR code:
+    gc2:certificate:merchant:amount:orderRef:nonce:deadline:signature."""
     return ":".join([AUTH_PREFIX, str(signed.certificate), str(signed.merchant),
-                     str(signed.amount), str(signed.order_ref), str(signed.deadline),
-                     "0x" + signed.signature.hex()])
+                     str(signed.amount), str(signed.order_ref), str(signed.nonce),
+                     str(signed.deadline), "0x" + signed.signature.hex()])
 
 
 def parse_authorization(raw: Any, field: str = "authorization") -> SignedRedemption:
@@ -625,17 +690,22 @@ def parse_authorization(raw: Any, field: str = "authorization") -> SignedRedempt
         try:
             message, domain = raw["typedData"]["message"], raw["typedData"]["domain"]
             parts = [message["certificate"], message["merchant"], message["amount"],
-                     message["orderRef"], message["deadline"], raw["signature"]]
+                     message["orderRef"], message["nonce"], message["deadline"],
+                     raw["signature"]]
         except (KeyError, TypeError):
-            raise v.bad(f"{field} needs typedData.message and signature", field) from None
+            raise v.bad(f"{field} needs typedData.message (with its nonce) and signature",
+                        field) from None
         if (int(str(domain.get("chainId", -1)), 0) != st.client.chain_id
                 or str(domain.get("verifyingContract", "")).lower()
                 != st.client.address.lower()):
             raise v.bad(f"{field} was signed for another chain or contract", field)
     elif isinstance(raw, str):
         parts = raw.strip().split(":")
-        if len(parts) != 7 or parts[0] != AUTH_PREFIX:
-            raise v.bad(f"{field} is not a payment authorisation (gc1:...)", field)
+        if parts[0] == OLD_AUTH_PREFIX:
+            raise v.bad(f"{field} was made for the previous version of the contract: ask "
+                        "the customer to sign the payment again", field)
+        if len(parts) != 8 or parts[0] != AUTH_PREFIX:
+            raise v.bad(f"{field} is not a payment authorisation ({AUTH_PREFIX}:...)", field)
         parts = parts[1:]
     else:
         raise v.bad(f"{field} must be the authorisation text", field)
@@ -643,20 +713,27 @@ def parse_authorization(raw: Any, field: str = "authorization") -> SignedRedempt
     merchant = v.merchant_id(parts[1], field)
     amount = v.integer(parts[2], field, minimum=1)
     ref = v.integer(parts[3], field)
-    deadline = v.integer(parts[4], field)
-    sig = v.signature(parts[5], field)
+    nonce = v.integer(parts[4], field)
+    deadline = v.integer(parts[5], field)
+    sig = v.signature(parts[6], field)
     doc = eip712.redemption(st.client.chain_id, st.client.address, certificate=cert_id,
-                            merchant=merchant, amount=amount, order_ref=ref, deadline=deadline)
-    return SignedRedemption(cert_id, merchant, amount, ref, deadline, sig, doc)
+                            merchant=merchant, amount=amount, order_ref=ref, nonce=nonce,
+                            deadline=deadline)
+    return SignedRedemption(cert_id, merchant, amount, ref, nonce, deadline, sig, doc)
+
+
+def _signer(signed: SignedRedemption) -> str:
+    return Account.recover_message(encode_typed_data(full_message=signed.typed_data),
+                                   signature=signed.signature)
 
 
 def _redemption_json(signed: SignedRedemption) -> dict[str, Any]:
     st = state()
-    signer = Account.recover_message(encode_typed_data(full_message=signed.typed_data),
-                                     signature=signed.signature)
+    signer = _signer(signed)
     out: dict[str, Any] = {"certificate": str(signed.certificate), "merchant": signed.merchant,
-                           "orderRef": str(signed.order_ref), "deadline": signed.deadline,
-                           "signer": signer, "authorization": encode_authorization(signed)}
+                           "orderRef": str(signed.order_ref), "nonce": str(signed.nonce),
+                           "deadline": signed.deadline, "signer": signer,
+                           "authorization": encode_authorization(signed)}
     try:
         cert = st.client.certificate(signed.certificate)
     except ContractRevert:
@@ -666,21 +743,77 @@ def _redemption_json(signed: SignedRedemption) -> dict[str, Any]:
         out["holder"] = cert.owner
         out["balance"] = cert.balance.to_json()
         out["signedByHolder"] = signer == cert.owner
+        out["currentNonce"] = str(cert.nonce)
     return out
+
+
+class Preflight:
+    """The contract's checks of signed redemptions (SignedRedemptions._termsRefusal and the
+    signature), off-chain and in batch order: a settled item lowers its certificate's balance
+    and moves its nonce for the items after it. It says why an item would be refused, in the
+    contract's own error names, before anything is sent; the receipt has the last word."""
+
+    def __init__(self, merchant_id: int) -> None:
+        self.merchant_id = merchant_id
+        self.now = state().client.now()
+        self._certs: dict[int, Any] = {}  # certificate id -> its state as the batch left it
+
+    def _cert(self, cert_id: int) -> Any:
+        if cert_id not in self._certs:
+            try:
+                found = state().client.certificate(cert_id)
+            except ContractRevert:
+                found = None
+            self._certs[cert_id] = found if found is not None and found.exists else None
+        return self._certs[cert_id]
+
+    def refusal(self, signed: SignedRedemption) -> str | None:
+        """The error the contract would raise for this item (None: it would be settled)."""
+        cert_id = signed.certificate
+        if signed.merchant != self.merchant_id or decode_id(cert_id).merchant != signed.merchant:
+            return "WrongMerchant"
+        if self.now > signed.deadline:
+            return "AuthorizationExpired"
+        cert = self._cert(cert_id)
+        if cert is None:
+            return "UnknownCertificate"
+        if cert.awaiting_claim:
+            return "AwaitingClaim"
+        if self.now < cert.valid_from:
+            return "NotYetValid"
+        if self.now >= cert.expiry:
+            return "Expired"
+        units = cert.currency.units(cert.balance, allow_zero=True)
+        if signed.amount > units:
+            return "InsufficientBalance"
+        if signed.nonce != cert.nonce:
+            return "WrongNonce"
+        if _signer(signed) != cert.owner and not state().client.w3.eth.get_code(cert.owner):
+            return "InvalidSignature"  # a contract holder's wallet answers on chain (ERC-1271)
+        self._certs[cert_id] = replace(cert, nonce=cert.nonce + 1,
+                                       balance=from_units(units - signed.amount, cert.currency))
+        return None
 
 
 @bp.post("/authorizations/decode")
 def decode_authorization():
-    """Reads a pasted authorisation: what it pays, who signed it, whether it would go through."""
+    """Reads a pasted authorisation: what it pays, who signed it, whether it would go through
+    (the contract's checks, said in plain words; a stale nonce is "already used or replaced"),
+    and whether the index already holds a payment for its order reference."""
     data = _body()
     signed = parse_authorization(v.required(data, "authorization"))
     out = _redemption_json(signed)
     if "holder" not in out:
         raise ApiError(404, "no such certificate (or it was closed)", "authorization",
                        "UnknownCertificate")
-    if not out["signedByHolder"]:
+    problem = Preflight(signed.merchant).refusal(signed)
+    if problem == "InvalidSignature":
         raise ApiError(422, "the authorisation is not signed by the certificate's holder",
                        "authorization", "InvalidSignature", {"signer": out["signer"]})
+    if problem is not None:
+        raise ApiError(422, v.revert_message(problem), "authorization", problem,
+                       {k: out[k] for k in ("nonce", "currentNonce", "deadline")})
+    out["orderPaid"] = order_paid(signed.merchant, signed.order_ref)
     return jsonify(out)
 
 

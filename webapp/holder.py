@@ -36,8 +36,11 @@ def claim(cert: str):
         problem = "This gift has already been claimed."
     elif now >= found.expiry:
         problem = "This gift has expired."
-    elif found.claim_deadline and now > found.claim_deadline:
-        problem = "The claim window has passed; the giver may take the gift back."
+    elif now > found.claim_deadline:
+        problem = (f"The claim window closed at {date(found.claim_deadline)}: the gift can no "
+                   "longer be claimed, and the giver may take it back.")
+    elif st.policy()["paused"]:
+        problem = "Claims are stopped for now (the contract is paused): try again later."
     return render_template("claim.html", cert=chain_cert(found) if found and found.exists
                            else None, cert_id=str(cert_id), problem=problem, date=date)
 

@@ -11,6 +11,7 @@ from flask import current_app
 from giftcert.client import Certificate
 from giftcert.money import ETH, CurrencyInfo, from_units
 from webapp.state import AppState
+from webapp.validate import revert_message
 
 OCCASIONS = ["Gift", "Happy Birthday", "Thank You", "Happy Holidays", "Congratulations",
              "Get Well Soon", "Happy Wedding", "Welcome Baby"]
@@ -22,11 +23,13 @@ def state() -> AppState:
 
 # What a certificate's history says, in words (the API also keeps the event's name).
 EVENT_LABELS = {
-    "Issued": "Bought", "ClaimLinkCreated": "Claim link made", "Claimed": "Claimed",
-    "Reclaimed": "Taken back by the giver", "ToppedUp": "Topped up", "Split": "Part re-gifted",
+    "Issued": "Bought", "IssuedBatch": "Bought", "ClaimLinkCreated": "Claim link made",
+    "Claimed": "Claimed", "Reclaimed": "Taken back by the giver", "ToppedUp": "Topped up",
+    "Split": "Part re-gifted",
     "Merged": "Merged", "Redeemed": "Paid at the merchant", "Refunded": "Refunded to the giver",
     "Voided": "Voided by the merchant", "CashedOut": "Cashed out",
     "TransferSingle": "Changed hands", "TransferBatch": "Changed hands",
+    "RedemptionRefused": "Payment refused",
 }
 
 
@@ -85,7 +88,10 @@ def activity(st: AppState, entry: dict[str, Any], currency: CurrencyInfo) -> dic
     args = dict(entry["args"])
     amount = args.get("amount")
     shown = from_units(int(amount), currency).to_json() if amount is not None else None
-    return {"event": entry["event"], "label": EVENT_LABELS.get(entry["event"], entry["event"]),
+    label = EVENT_LABELS.get(entry["event"], entry["event"])
+    if entry["event"] == "RedemptionRefused" and args.get("error"):
+        label = f"{label}: {revert_message(args['error'])}"  # why, as the merchant was told
+    return {"event": entry["event"], "label": label,
             "block": entry["block"], "txHash": entry["tx_hash"],
             "timestamp": entry["timestamp"], "date": date(entry["timestamp"]),
             "amount": shown, "args": {k: str(v) if isinstance(v, int) and not isinstance(

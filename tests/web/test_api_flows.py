@@ -134,18 +134,27 @@ def test_claim_link_flow(web):
 def test_pay_by_signature_and_merchant_redeems(web):
     cert = issue_eth(web, web.holder.sender, "1")
     auth = sign_redemption(web, cert, "0.3", order_ref=77)
-    assert auth.startswith("gc1:")
+    assert auth.startswith("gc2:") and auth.split(":")[5] == "0"  # the certificate's nonce
     decoded = post(web, "/authorizations/decode", {"authorization": auth}).get_json()
     assert decoded["signedByHolder"] and decoded["amount"]["amount"] == "0.30"
+    assert decoded["nonce"] == decoded["currentNonce"] == "0"
+    assert decoded["orderPaid"] is False
     out = build(web, "redeem-authorized", web.coffee.sender, authorization=auth)
     web.send(out["tx"])
     assert web.admin.certificate(cert).balance.amount == Decimal("0.7")
-    # the same authorisation again: the order reference is used (the simulation says so)
+    assert web.admin.certificate(cert).nonce == 1
+    # the same authorisation again: its nonce is used (the simulation says so, in words)
     r = post(web, "/tx/redeem-authorized", {"from": web.coffee.sender, "authorization": auth})
-    assert r.status_code == 422 and r.get_json()["code"] == "OrderRefUsed"
+    assert r.status_code == 422 and r.get_json()["code"] == "WrongNonce"
+    assert "already used or replaced" in r.get_json()["error"]
+    # An order reference is the merchant's data: the same order may be paid again (in
+    # parts, from another certificate); the index says it already has a payment.
+    web.sync()
     r = post(web, "/typed-data/redemption", {"certificate": str(cert), "amount": "0.1",
                                              "orderRef": "77"})
-    assert r.status_code == 422 and r.get_json()["field"] == "orderRef"
+    assert r.status_code == 200 and r.get_json()["orderPaid"] is True
+    assert r.get_json()["nonce"] == "1"
+    assert r.get_json()["typedData"]["message"]["nonce"] == "1"
 
 
 def test_settle_batch_and_merchant_stats(web):
@@ -154,8 +163,12 @@ def test_settle_batch_and_merchant_stats(web):
     auths = [sign_redemption(web, a, "0.1", 1), sign_redemption(web, b, "0.2", 2)]
     out = build(web, "settle-batch", web.coffee.sender, merchant=1,
                 authorizations="\n".join(auths))
-    assert out["count"] == 2
-    web.send(out["tx"])
+    assert out["count"] == 2 and out["willSettle"] == 2 and out["refused"] == []
+    receipt = web.send(out["tx"])
+    outcome = web.http.get(f"/api/v1/transactions/{receipt['transactionHash'].to_0x_hex()}")
+    assert outcome.get_json()["refused"] == []
+    assert {(r["certificate"], r["orderRef"]) for r in outcome.get_json()["redeemed"]} == {
+        (str(a), "1"), (str(b), "2")}
     web.sync()
     stats = web.http.get("/api/v1/merchants/1/stats").get_json()
     assert stats["liability"] == [{"amount": "1.70", "currency": "ETH"}]
@@ -205,10 +218,21 @@ def test_bulk_preview_and_issue(web):
         first = build(web, "issue-batch", web.buyer.sender, merchant=2, currency="tUSD",
                       rows=rows)
     assert first["count"] == 2
-    web.send(first["tx"])
+    receipt = web.send(first["tx"])
+    # One IssuedBatch event: the ids are firstId and the one after it, in row order.
+    issued = web.http.get(f"/api/v1/transactions/{receipt['transactionHash'].to_0x_hex()}"
+                          ).get_json()["issued"]
+    assert len(issued) == 2 and int(issued[1]) == int(issued[0]) + 1
+    assert web.admin.certificate(int(issued[0])).owner == web.holder.sender
+    assert web.admin.certificate(int(issued[1])).owner == web.friend.sender
     web.sync()
-    assert len(web.http.get(f"/api/v1/holders/{web.friend.sender}/certificates")
-               .get_json()["certificates"]) == 1
+    mine = web.http.get(f"/api/v1/holders/{web.friend.sender}/certificates").get_json()
+    assert [c["id"] for c in mine["certificates"]] == [issued[1]]
+    assert mine["certificates"][0]["balance"] == {"amount": "2.50", "currency": "tUSD"}
+    history = web.http.get(f"/api/v1/certificates/{issued[1]}/history").get_json()
+    bought = [h for h in history if h["label"] == "Bought"]
+    assert [(h["event"], h["amount"]) for h in bought] == [
+        ("IssuedBatch", {"amount": "2.50", "currency": "tUSD"})]
 
 
 def test_admin_operations_build_for_admin_and_refuse_others(web):

@@ -61,6 +61,8 @@ function fieldsOf(form) {
   return data;
 }
 
+const SETTLED_KEY = "giftcert.settled";
+
 async function afterTx(meta, hash) {
   const s = wallet.current();
   if (meta.after === "gift") {
@@ -68,6 +70,13 @@ async function afterTx(meta, hash) {
     const id = (outcome.issued || [])[0];
     wallet.clearPending();
     if (id) { location.href = `/gift/${id}${meta.claimKey ? "#" + meta.claimKey : ""}`; return; }
+  }
+  if (meta.after === "settle") {
+    // Every valid item was paid; the receipt says which were refused and why (shown after
+    // the reload, with the desk's figures brought up to date).
+    const outcome = await api(`/transactions/${hash}`);
+    sessionStorage.setItem(SETTLED_KEY, JSON.stringify({ hash, paid: outcome.redeemed.length,
+      refused: outcome.refused }));
   }
   wallet.clearPending();
   if (meta.after === "holder" && s.account) { location.href = `/holder/${s.account}`; return; }
@@ -106,6 +115,26 @@ async function buildFor(form) {
   return { built, meta };
 }
 
+// Refused batch items as list entries: "line 2 (certificate …1234): why".
+function refusedItems(refused) {
+  return refused.map((r) => {
+    const item = document.createElement("li");
+    item.dataset.testid = "refused-item";
+    item.textContent = `line ${r.item} (certificate …${r.certificate.slice(-8)}): ${r.message}`;
+    return item;
+  });
+}
+
+// What the review box says besides total and fee (a batch settlement: what will be refused).
+function noteOf(built) {
+  if (built.operation !== "settle-batch" || !built.refused?.length) return [];
+  const head = document.createElement("p");
+  head.textContent = `${built.willSettle} of ${built.count} will be paid. Refused, and why:`;
+  const list = document.createElement("ul");
+  list.append(...refusedItems(built.refused));
+  return [head, list];
+}
+
 function wireTxForm(form) {
   const review = $(".tx-review", form);
   let plan = null;
@@ -123,6 +152,11 @@ function wireTxForm(form) {
         + (built.needsApproval ? " (first approve the token, then confirm again)" : "")
         : (form.dataset.total || "—");
       $(".tx-fee", form).textContent = (Number(BigInt(tx.estimatedFee)) / 1e18).toFixed(6);
+      const note = $(".tx-note", form);
+      if (note) {
+        note.replaceChildren(...noteOf(built));
+        note.hidden = !note.childNodes.length;
+      }
       review.hidden = false;
     } catch (err) { showError(form, err); }
   });
@@ -251,6 +285,7 @@ function payPage() {
       await wallet.ensureReady();
       const data = { certificate: form.dataset.certId, ...fieldsOf(form) };
       const built = await api("/typed-data/redemption", data);
+      $("#pay-order-paid").hidden = !built.orderPaid;
       const signature = await wallet.signTypedData(built.typedData);
       const out = await api("/authorizations", { typedData: built.typedData, signature });
       $("#pay-authorization").value = out.authorization;
@@ -301,9 +336,23 @@ function merchantDesk() {
     try {
       const d = await api("/authorizations/decode", { authorization: text.value.trim() });
       details.textContent = `${d.amount.amount} ${d.amount.currency} from certificate …${d.certificate.slice(-8)} `
-        + `(balance ${d.balance.amount}), order ${d.orderRef}, signed by the holder ${short(d.holder)}`;
-    } catch (err) { details.textContent = err.message; }
+        + `(balance ${d.balance.amount}), order ${d.orderRef}, signed by the holder ${short(d.holder)}`
+        + (d.orderPaid ? `. Note: order ${d.orderRef} already has a payment here.` : "");
+    } catch (err) { details.textContent = `Cannot be redeemed: ${err.message}.`; }
   });
+  const settled = sessionStorage.getItem(SETTLED_KEY);
+  const result = $("#settle-result");
+  if (settled && result) {
+    sessionStorage.removeItem(SETTLED_KEY);
+    const { paid, refused } = JSON.parse(settled);
+    const head = document.createElement("p");
+    head.dataset.testid = "settle-summary";
+    head.textContent = `Last batch: ${paid} paid, ${refused.length} refused${refused.length ? ":" : "."}`;
+    const list = document.createElement("ul");
+    list.append(...refusedItems(refused));
+    result.replaceChildren(head, ...(refused.length ? [list] : []));
+    result.hidden = false;
+  }
   const update = async () => {
     const query = new URLSearchParams({ merchant: $("[data-merchant-id]").dataset.merchantId,
       currency: $("#request-currency").value, amount: $("#request-amount").value.trim(),

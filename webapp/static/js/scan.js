@@ -10,7 +10,7 @@
 // app.js shows the same preview it shows for a paste. Decoding: the browser's BarcodeDetector
 // where it reads QR codes, else jsQR (vendored from npm by scripts/setup.sh; no CDN).
 
-const PREFIX = "gc1:";
+const PREFIX = "gc2:";
 const FRAME_INTERVAL_MS = 120;
 const MAX_SIDE = 1280; // pixels decoded per image side (a phone photo is scaled down first)
 
