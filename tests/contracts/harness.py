@@ -261,6 +261,7 @@ class ModelledCertificates:
     harness: Harness
     certs: dict[int, dict]
     owed: dict[tuple[int, int], int]
+    tracks_nonce = False  # a machine that models every nonce move checks them at teardown
 
     def _pick(self, index: int) -> int | None:
         live = sorted(self.certs)
@@ -277,7 +278,7 @@ class ModelledCertificates:
             h.fund_usd(buyer, amount)
         cert_id = h.issue(to=holder, amount=amount, sender=buyer, merchant=merchant,
                           currency=currency, validity=5 * YEAR + 2 * DAY + extra_days * DAY)
-        cert = {"owner": holder, "balance": amount, "currency": currency,
+        cert = {"owner": holder, "balance": amount, "currency": currency, "nonce": 0,
                 "merchant": merchant, "buyer": buyer, "expiry": (cert_id >> 128) & (2**40 - 1)}
         self.certs[cert_id] = cert
         return cert
@@ -287,5 +288,7 @@ class ModelledCertificates:
         for cert_id, cert in self.certs.items():  # every certificate, once per sequence
             assert h.balance(cert_id) == cert["balance"], cert_id
             assert h.view("ownerOf", cert_id) == cert["owner"], cert_id
+            if self.tracks_nonce:
+                assert h.view("nonceOf", cert_id) == cert["nonce"], cert_id
         for (merchant, currency), owed in self.owed.items():
             assert h.owed(merchant, currency) == owed, (merchant, currency)

@@ -1,6 +1,9 @@
 """Property-based stateful test: random sequences of every value-moving operation across several
 accounts, two merchants and two currencies. After every step the chain must agree with a simple
-Python model, and for each currency holdings == certificate balances + merchant ledgers.
+Python model, and for each currency holdings == certificate balances + merchant ledgers. The
+model keeps each certificate's nonce too, and batches settle in the skip-failed mode with stale,
+over-balance and mis-signed items mixed in: the refused ones must be exactly those the model
+refuses, with its reason.
 
 HYPOTHESIS_SEQUENCES (default 200) sets how many sequences run; `make audit` raises it.
 """
@@ -22,7 +25,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from giftcert.errors import ContractRevert
+from giftcert.errors import ContractRevert, decode_revert
 
 SEQUENCES = int(os.environ.get("HYPOTHESIS_SEQUENCES", "200"))
 STEPS = int(os.environ.get("HYPOTHESIS_STEPS", "8"))
@@ -35,6 +38,7 @@ def make_machine(h: Harness, sequences_run: list[int]):
 
     class GiftMachine(ModelledCertificates, RuleBasedStateMachine):
         harness = h
+        tracks_nonce = True
 
         @initialize()
         def start(self):
@@ -114,6 +118,7 @@ def make_machine(h: Harness, sequences_run: list[int]):
                 error, lambda: h.tx("safeTransferFrom", owner, to, cert_id, 1, b"", sender=owner)
             ):
                 cert["owner"] = to
+                cert["nonce"] += 1
 
         @precondition(lambda self: self.certs)
         @rule(index=st.integers(0, 10**6), part=st.integers(0, 1200), to=st.sampled_from(people))
@@ -135,8 +140,9 @@ def make_machine(h: Harness, sequences_run: list[int]):
             )
             if receipt:
                 new_id = h.events("Split", receipt)[0]["args"]["newId"]
-                self.certs[new_id] = {**cert, "owner": to, "balance": amount}
+                self.certs[new_id] = {**cert, "owner": to, "balance": amount, "nonce": 0}
                 cert["balance"] -= amount
+                cert["nonce"] += 1
 
         @precondition(lambda self: len(self.certs) >= 2)
         @rule(a=st.integers(0, 10**6), b=st.integers(0, 10**6))
@@ -186,7 +192,55 @@ def make_machine(h: Harness, sequences_run: list[int]):
                 action = lambda: h.tx("redeem", cert_id, amount, ref, sender=cert["owner"])  # noqa: E731
             if self._attempt(error, action):
                 cert["balance"] -= amount
+                cert["nonce"] += int(signed)
                 self.owed[(cert["merchant"], cert["currency"])] += amount
+
+        @precondition(lambda self: self.certs)
+        @rule(
+            merchant=st.sampled_from([1, 2]),
+            picks=st.lists(
+                st.tuples(st.integers(0, 10**6), st.integers(1, 1100),
+                          st.sampled_from(["good", "good", "stale", "forged"])),
+                min_size=1, max_size=5),
+        )
+        def settle_batch(self, merchant, picks):
+            """Skip-failed settlement: every valid item settles, each refused one is reported."""
+            items, expected = [], {}
+            nonces = {cid: c["nonce"] for cid, c in self.certs.items()}
+            balances = {cid: c["balance"] for cid, c in self.certs.items()}
+            for i, (index, part, kind) in enumerate(picks):
+                cert_id = self._pick(index)
+                cert = self.certs[cert_id]
+                amount = max(1, cert["balance"] * part // 1000)
+                nonce = nonces[cert_id] + (1 if kind == "stale" else 0)
+                signer = h.outsider if kind == "forged" and cert["owner"] != h.outsider else (
+                    h.friend if kind == "forged" else cert["owner"])
+                auth, sig = h.sign_redemption(signer, cert_id, amount, order_ref=self._next_ref(),
+                                              deadline=h.now() + 3600, nonce=nonce,
+                                              merchant=merchant)
+                items.append((auth, sig))
+                if cert["merchant"] != merchant:
+                    expected[i] = "WrongMerchant"
+                elif self._expired(cert):
+                    expected[i] = "Expired"
+                elif amount > balances[cert_id]:
+                    expected[i] = "InsufficientBalance"
+                elif nonce != nonces[cert_id]:
+                    expected[i] = "WrongNonce"
+                elif kind == "forged":
+                    expected[i] = "InvalidSignature"
+                else:
+                    balances[cert_id] -= amount
+                    nonces[cert_id] += 1
+            receipt = h.tx("settleBatch", merchant, [a for a, _ in items], [s for _, s in items],
+                           False, sender=merchants[merchant])
+            refused = {e["args"]["index"]: decode_revert(h.gc.abi, e["args"]["reason"]).error_name
+                       for e in h.events("RedemptionRefused", receipt)}
+            assert refused == expected, (refused, expected)
+            for cert_id, cert in self.certs.items():
+                paid = cert["balance"] - balances[cert_id]
+                self.owed[(cert["merchant"], cert["currency"])] += paid
+                cert["balance"], cert["nonce"] = balances[cert_id], nonces[cert_id]
 
         @precondition(lambda self: self.certs)
         @rule(index=st.integers(0, 10**6))
@@ -205,9 +259,11 @@ def make_machine(h: Harness, sequences_run: list[int]):
         def void(self, index):
             cert_id = self._pick(index)
             cert = self.certs[cert_id]
-            h.tx("void", cert_id, sender=merchants[cert["merchant"]])
-            self.held[cert["currency"]] -= cert["balance"]
-            del self.certs[cert_id]
+            error = "Expired" if self._expired(cert) else None  # after expiry it is the buyer's
+            account = merchants[cert["merchant"]]
+            if self._attempt(error, lambda: h.tx("void", cert_id, sender=account)):
+                self.held[cert["currency"]] -= cert["balance"]
+                del self.certs[cert_id]
 
         @rule(merchant=st.sampled_from([1, 2]), currency=st.sampled_from([0, 1]))
         def withdraw(self, merchant, currency):
