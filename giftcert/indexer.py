@@ -7,6 +7,15 @@ of recent blocks are kept; when the chain no longer has one of them (a reorganis
 row from blocks after the last common ancestor is deleted, the touched certificates are rebuilt
 from their remaining history, and indexing continues from the ancestor.
 
+A batch issue is one `IssuedBatch(firstId, buyer, amounts, message)` event for the ids
+firstId .. firstId + n - 1: its activity row names firstId, and `batch_items` maps every id of
+the batch to that row, so each certificate's history (and a rebuild) finds its issue. Refused
+items of a batch settlement (`RedemptionRefused`) are kept as activity of their certificate with
+the reason decoded (`reason` stays the raw hex, `error` is the contract error's name).
+
+Order references are data of the `Redeemed` event only (the contract keeps no record of them),
+so whether an order was paid is answered here: `order_paid`, `order_redemptions`.
+
 Amounts and ids are stored as decimal text (ids are 256-bit; balances up to 88 bits), so any
 database keeps them exact. Queries never touch the chain.
 """
@@ -46,6 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from web3 import Web3
 
+from giftcert.errors import decode_revert
 from giftcert.ids import decode_id
 
 ZERO = "0x" + "00" * 20
@@ -117,6 +127,7 @@ redemptions_table = Table(
     Column("day", String(10), nullable=False),
     UniqueConstraint("tx_hash", "log_index", name="uq_redemption_log"),
     Index("ix_redemptions_merchant_day", "merchant", "day"),
+    Index("ix_redemptions_merchant_ref", "merchant", "order_ref"),
 )
 merchants_table = Table(
     "merchants", metadata,
@@ -125,6 +136,15 @@ merchants_table = Table(
     Column("name", Text, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("block", Integer, nullable=False),
+)
+batch_items_table = Table(
+    "batch_items", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("certificate", String(78), nullable=False, index=True),
+    Column("block", Integer, nullable=False, index=True),
+    Column("tx_hash", String(66), nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("position", Integer, nullable=False),  # index into the event's amounts
 )
 merchant_days_table = Table(
     "merchant_days", metadata,
@@ -189,6 +209,8 @@ def _normalise(kind: str, value: Any) -> Any:
         return to_checksum_address(value)
     if kind.endswith("[]"):
         return list(value)
+    if isinstance(value, bytes):  # bytes / bytesN: kept as 0x-hex text (JSON-safe)
+        return "0x" + value.hex()
     return value
 
 
@@ -214,6 +236,7 @@ class Batch:
     new_ids: set[str] = field(default_factory=set)
     holders: dict[str, int] = field(default_factory=dict)
     redemptions: list[dict[str, Any]] = field(default_factory=list)
+    batch_items: list[dict[str, Any]] = field(default_factory=list)
     days: dict[tuple[int, int, str], list[int]] = field(default_factory=dict)
     merchant_events: list[Event] = field(default_factory=list)
 
@@ -260,16 +283,21 @@ class Applier:
             row["balance"] = 0
 
     def on_TransferSingle(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
-        self._move(ev, a["id"], a["to"])
+        self._move(ev, a["id"], a["from"], a["to"])
 
     def on_TransferBatch(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
         for cert_id in a["ids"]:
-            self._move(ev, cert_id, a["to"])
+            self._move(ev, cert_id, a["from"], a["to"])
 
-    def _move(self, ev: Event, cert_id: int, to: str) -> None:
+    def _move(self, ev: Event, cert_id: int, source: str, to: str) -> None:
         row = self.cert(cert_id, ev.block)
         if row is None:
             return
+        if source == ZERO:
+            # A mint. Ids carry a buyer-chosen serial, so a burned id can be issued again: its
+            # new life starts from nothing (the issue event that follows fills it in).
+            fresh = _new_cert(int(cert_id), ev.block)
+            row.update({k: v for k, v in fresh.items() if k != "id"})
         row["owner"] = to
         if to == ZERO:
             row["burned"], row["balance"], row["awaiting_claim"] = True, 0, False
@@ -280,6 +308,16 @@ class Applier:
         row = self.cert(a["id"], ev.block)
         if row is not None:
             row["buyer"], row["balance"], row["issued"] = a["buyer"], a["amount"], a["amount"]
+
+    def on_IssuedBatch(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
+        for position, (cert_id, amount) in enumerate(_batch_members(a)):
+            row = self.cert(cert_id, ev.block)
+            if row is not None:
+                row["buyer"], row["balance"], row["issued"] = a["buyer"], amount, amount
+            if self.only is None:
+                self.batch.batch_items.append({
+                    "certificate": str(cert_id), "block": ev.block, "tx_hash": ev.tx_hash,
+                    "log_index": ev.log_index, "position": position})
 
     def on_ClaimLinkCreated(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
         row = self.cert(a["id"], ev.block)
@@ -334,8 +372,18 @@ class Applier:
     on_MerchantStatusChanged = on_MerchantAccountChanged = on_MerchantRegistered
 
 
+def _batch_members(a: dict[str, Any]) -> list[tuple[int, int]]:
+    """(id, amount) of each certificate of an IssuedBatch event."""
+    first = int(a["firstId"])
+    return [(first + i, int(amount)) for i, amount in enumerate(a["amounts"])]
+
+
 def _cert_ids(ev: Event) -> tuple[str | None, str | None]:
     a = ev.args
+    if ev.name == "IssuedBatch":
+        return str(a["firstId"]), None
+    if ev.name == "RedemptionRefused":
+        return str(a["certificate"]), None
     if ev.name == "Split":
         return str(a["fromId"]), str(a["newId"])
     if ev.name == "Merged":
@@ -350,6 +398,8 @@ def _touched(events: Iterable[Event]) -> set[str]:
     for ev in events:
         if ev.name == "TransferBatch":
             ids.update(str(i) for i in ev.args["ids"])
+        elif ev.name == "IssuedBatch":
+            ids.update(str(i) for i, _ in _batch_members(ev.args))
         ids.update(i for i in _cert_ids(ev) if i is not None)
     return ids
 
@@ -369,6 +419,7 @@ class Indexer:
                  block_range: int = 2000) -> None:
         self.w3 = w3
         self.address = contract.address
+        self.abi = contract.abi
         self.specs = event_specs(contract.abi)
         self.topics = [t for t, s in self.specs.items() if s.name != "MetadataUpdate"]
         self.start_block = start_block
@@ -467,7 +518,12 @@ class Indexer:
             if block not in stamps:
                 raw = log.get("blockTimestamp")
                 stamps[block] = int(raw or self._block(int(block, 16))["timestamp"], 16)
-            events.append(decode_log(self.specs[log["topics"][0]], log, stamps[block]))
+            ev = decode_log(self.specs[log["topics"][0]], log, stamps[block])
+            if ev.name == "RedemptionRefused":
+                reason = decode_revert(self.abi, ev.args["reason"])
+                ev.args["error"] = reason.error_name
+                ev.args["details"] = {k: str(v) for k, v in reason.args_by_name.items()}
+            events.append(ev)
         return events
 
     def _store(self, conn: Connection, events: list[Event]) -> None:
@@ -515,7 +571,7 @@ class Indexer:
             affected = _touched(gone)
             days = {(r.merchant, r.currency, r.day) for r in conn.execute(
                 select(redemptions_table).where(redemptions_table.c.block > ancestor))}
-            for table in (activity_table, redemptions_table):
+            for table in (activity_table, redemptions_table, batch_items_table):
                 conn.execute(delete(table).where(table.c.block > ancestor))
             conn.execute(delete(blocks_table).where(blocks_table.c.number > ancestor))
             conn.execute(delete(holders_table).where(holders_table.c.first_block > ancestor))
@@ -530,12 +586,7 @@ class Indexer:
             conn.execute(delete(certificates_table).where(certificates_table.c.id.in_(part)))
         if not ids:
             return
-        history: list[Event] = []
-        for part in _chunks(sorted(ids)):
-            query = select(activity_table).where(
-                or_(activity_table.c.certificate.in_(part), activity_table.c.other.in_(part)))
-            history += [_row_event(r) for r in conn.execute(query)]
-        unique = {(e.block, e.log_index): e for e in history}
+        unique = {(r.block, r.log_index): _row_event(r) for r in _activity_of(conn, ids)}
         batch = Batch()
         applier = Applier(batch, only=ids)
         for key in sorted(unique):
@@ -577,12 +628,40 @@ class Indexer:
         return dict(row._mapping) if row else None
 
     def history(self, cert_id: int | str) -> list[dict[str, Any]]:
-        t = activity_table
+        """A certificate's events, oldest first. Its batch issue (`IssuedBatch`) is shown with
+        the certificate's own `id` and `amount` added to the event's arguments."""
         key = str(cert_id)
-        query = select(t).where(or_(t.c.certificate == key, t.c.other == key)).order_by(
-            t.c.block, t.c.log_index)
         with self.engine.connect() as conn:
-            return [{**dict(r._mapping), "args": json.loads(r.args)} for r in conn.execute(query)]
+            rows = sorted(_activity_of(conn, {key}), key=lambda r: (r.block, r.log_index))
+        entries = []
+        for r in rows:
+            args = json.loads(r.args)
+            if r.event == "IssuedBatch":
+                position = int(key) - int(args["firstId"])
+                if 0 <= position < len(args["amounts"]):
+                    args = {**args, "id": int(key), "amount": args["amounts"][position]}
+            entries.append({**dict(r._mapping), "args": args})
+        return entries
+
+    def order_redemptions(self, merchant: int, order_ref: int | str) -> list[dict[str, Any]]:
+        """Every indexed payment to `merchant` carrying the merchant's `order_ref`, oldest first
+        (an order may be paid in parts, from several certificates). The chain keeps no record of
+        order references (they are `Redeemed` event data), so this is where to ask."""
+        t = redemptions_table
+        query = select(t).where(and_(t.c.merchant == int(merchant),
+                                     t.c.order_ref == str(int(order_ref))))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(t.c.block,
+                                                                          t.c.log_index))]
+
+    def order_paid(self, merchant: int, order_ref: int | str) -> bool:
+        """Whether the index holds any payment to `merchant` for `order_ref` (as of the last
+        sync: sync first for an answer about the chain's head)."""
+        t = redemptions_table
+        query = select(t.c.id).where(and_(t.c.merchant == int(merchant),
+                                          t.c.order_ref == str(int(order_ref)))).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def merchant_totals(self, merchant: int) -> list[dict[str, Any]]:
         """Redeemed totals per day (and currency) for a merchant, oldest first."""
@@ -618,6 +697,21 @@ def _row_event(row: Any) -> Event:
                  json.loads(row.args))
 
 
+def _activity_of(conn: Connection, ids: set[str]) -> list[Any]:
+    """Activity rows of these certificates (each row once): rows naming them, and the batch
+    issues they were minted in."""
+    t, b = activity_table, batch_items_table
+    found: dict[int, Any] = {}
+    for part in _chunks(sorted(ids)):
+        query = select(t).where(or_(t.c.certificate.in_(part), t.c.other.in_(part)))
+        found.update((r.id, r) for r in conn.execute(query))
+        joined = select(t).join(b, and_(t.c.tx_hash == b.c.tx_hash,
+                                        t.c.log_index == b.c.log_index)).where(
+            b.c.certificate.in_(part))
+        found.update((r.id, r) for r in conn.execute(joined))
+    return list(found.values())
+
+
 def _load_certs(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for part in _chunks(sorted(ids)):
@@ -640,6 +734,8 @@ def _write_batch(conn: Connection, batch: Batch) -> None:
     _write_holders(conn, batch.holders)
     if batch.redemptions:
         conn.execute(insert(redemptions_table), batch.redemptions)
+    if batch.batch_items:
+        conn.execute(insert(batch_items_table), batch.batch_items)
     _add_days(conn, batch.days)
     for ev in batch.merchant_events:
         _apply_merchant(conn, ev)

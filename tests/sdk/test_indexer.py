@@ -81,3 +81,95 @@ def test_reorg_rolls_back_and_reindexes(sdk, tmp_path):
     refs = [e["args"].get("orderRef") for e in index.history(cert.id) if e["event"] == "Redeemed"]
     assert refs == [2, 3]
     assert all(e["block"] > fork_point for e in index.history(cert.id)[2:])
+
+
+def test_batch_issue_refusals_and_order_lookups(sdk, tmp_path):
+    """v2: one IssuedBatch for a whole batch (amount per id), refused batch items kept as
+    activity with their reason, and "was order X paid" answered by the index."""
+    ids = sdk.buyer.issue_batch([(sdk.holder.sender, "5"), (sdk.friend.sender, "7.25"),
+                                 (sdk.holder.sender, "1")], sdk.coffee_id, "tUSD",
+                                message="team gifts")
+    assert ids == [ids[0], ids[0] + 1, ids[0] + 2]
+    good = sdk.holder.sign_redemption(ids[0], "2", order_ref=500)
+    settled = sdk.coffee.settle_batch(sdk.coffee_id, [good, good])  # the second is a replay
+    assert [r.reason.error_name for r in settled.refused] == ["WrongNonce"]
+    sdk.holder.redeem(ids[2], "0.5", order_ref=500)  # the same order, paid in a second part
+    index = _indexer(sdk, tmp_path)
+    index.sync()
+
+    rows = {r["id"]: r for r in index.certificates_of(sdk.holder.sender)}
+    assert {k: (v["balance"], v["issued"], v["buyer"]) for k, v in rows.items()} == {
+        str(ids[0]): ("3000000", "5000000", sdk.buyer.sender),
+        str(ids[2]): ("500000", "1000000", sdk.buyer.sender)}
+    friend = index.certificate(ids[1])
+    assert (friend["owner"], friend["balance"], friend["buyer"]) == (
+        sdk.friend.sender, "7250000", sdk.buyer.sender)
+
+    middle = index.history(ids[1])
+    assert [e["event"] for e in middle] == ["TransferSingle", "IssuedBatch"]
+    issued = middle[1]["args"]
+    assert (issued["id"], issued["amount"], issued["firstId"]) == (ids[1], 7_250_000, ids[0])
+    assert issued["amounts"] == [5_000_000, 7_250_000, 1_000_000]
+    assert issued["message"] == "team gifts" and issued["buyer"] == sdk.buyer.sender
+
+    first = index.history(ids[0])
+    assert [e["event"] for e in first] == ["TransferSingle", "IssuedBatch", "Redeemed",
+                                           "RedemptionRefused"]
+    refused = first[3]["args"]
+    assert (refused["index"], refused["certificate"], refused["error"]) == (1, ids[0],
+                                                                            "WrongNonce")
+    assert refused["reason"].startswith("0x") and refused["details"]["expected"] == "1"
+
+    assert index.order_paid(sdk.coffee_id, 500) and index.order_paid(sdk.coffee_id, "500")
+    assert not index.order_paid(sdk.books_id, 500) and not index.order_paid(sdk.coffee_id, 501)
+    paid = index.order_redemptions(sdk.coffee_id, 500)
+    assert [(p["certificate"], p["amount"]) for p in paid] == [(str(ids[0]), "2000000"),
+                                                              (str(ids[2]), "500000")]
+    assert index.order_redemptions(sdk.coffee_id, 501) == []
+
+
+def test_reorg_rebuilds_batch_issued_certificates(sdk, tmp_path):
+    ids = sdk.buyer.issue_batch([(sdk.holder.sender, "4"), (sdk.holder.sender, "6")],
+                                sdk.coffee_id, "tUSD")
+    index = _indexer(sdk, tmp_path)
+    index.sync()
+    snapshot = _rpc(sdk, "evm_snapshot")
+    sdk.holder.redeem(ids[1], "5", order_ref=1)
+    later = sdk.buyer.issue_batch([(sdk.friend.sender, "2")], sdk.books_id, "tUSD")
+    index.sync()
+    assert index.certificate(ids[1])["balance"] == "1000000"
+    assert index.order_paid(sdk.coffee_id, 1)
+    _rpc(sdk, "evm_revert", snapshot)
+    sdk.w3.provider.make_request("evm_mine", [])
+    sdk.holder.redeem(ids[1], "2", order_ref=2)
+    index.sync()
+    # rebuilt from the batch issue before the fork: the amount of the second id, not zero
+    row = index.certificate(ids[1])
+    assert (row["balance"], row["issued"], row["buyer"]) == ("4000000", "6000000",
+                                                             sdk.buyer.sender)
+    assert index.certificate(later[0]) is None and index.certificates_of(sdk.friend.sender) == []
+    assert not index.order_paid(sdk.coffee_id, 1) and index.order_paid(sdk.coffee_id, 2)
+    assert [e["event"] for e in index.history(ids[1])] == ["TransferSingle", "IssuedBatch",
+                                                          "Redeemed"]
+    fresh = _indexer(sdk, tmp_path, "fresh.db")
+    fresh.sync()
+    assert fresh.certificate(ids[1]) == index.certificate(ids[1])
+    assert fresh.counts() == index.counts()
+
+
+def test_an_id_issued_again_after_its_burn_starts_afresh(sdk, tmp_path):
+    """Serials are the buyer's, so a burned id can be minted again with the same terms."""
+    terms = {"serial": 77, "expiry": sdk.buyer.now() + sdk.buyer.min_validity() + 3 * 86400}
+    cert = sdk.buyer.issue(sdk.holder.sender, "3", sdk.coffee_id, "tUSD", **terms)
+    index = _indexer(sdk, tmp_path)
+    index.sync()
+    sdk.coffee.void(cert.id)
+    index.sync()
+    assert index.certificate(cert.id)["burned"]
+    again = sdk.buyer.issue(sdk.friend.sender, "8", sdk.coffee_id, "tUSD", **terms)
+    assert again.id == cert.id
+    index.sync()
+    row = index.certificate(cert.id)
+    assert (row["burned"], row["owner"], row["balance"]) == (False, sdk.friend.sender, "8000000")
+    assert [c["id"] for c in index.certificates_of(sdk.friend.sender)] == [str(cert.id)]
+    assert index.certificates_of(sdk.holder.sender) == []
