@@ -18,13 +18,15 @@ import click
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 
-from giftcert.client import DAY, GiftCert, SignedRedemption, read_csv_rows
+from giftcert.client import DAY, GiftCert, Refusal, SignedRedemption, read_csv_rows
 from giftcert.config import ANVIL_DEV_KEYS, DEV_CHAIN_ID, ConfigError, load_settings
 from giftcert.demo import DemoError, run_demo
 from giftcert.deploy import Deployment, DeploymentError, connect, connect_web3, deploy_system
 from giftcert.errors import ContractRevert
+from giftcert.ids import decode_id
 from giftcert.indexer import Indexer
-from giftcert.money import format_decimal
+from giftcert.money import format_decimal, from_units
+from giftcert.transactions import call
 
 
 @click.group()
@@ -343,7 +345,8 @@ def _listed(client: GiftCert, row: dict[str, Any], now: int) -> dict[str, Any]:
 @click.argument("certificate_id", type=CERT_ID)
 @click.option("--amount", required=True, help="Amount to pay, e.g. 4.50.")
 @click.option("--order-ref", type=click.IntRange(min=0), required=True,
-              help="The merchant's order number (each usable once).")
+              help="The merchant's order number (recorded with the payment; `giftcert order` "
+                   "looks it up).")
 @json_option
 @click.pass_context
 @friendly
@@ -364,7 +367,11 @@ def redeem_command(ctx: click.Context, certificate_id: int, amount: str, order_r
 @friendly
 def sign_redeem_command(ctx: click.Context, certificate_id: int, amount: str, order_ref: int,
                         valid_minutes: int) -> None:
-    """Print a signed redemption authorisation (JSON) for the merchant to settle."""
+    """Print a signed redemption authorisation (JSON) for the merchant to settle.
+
+    It carries the certificate's current nonce, so one authorisation per certificate is usable
+    at a time: settling it, signing another one that is settled first, or moving the
+    certificate (transfer, split) makes it unusable."""
     client, _ = client_from(ctx)
     signed = client.sign_redemption(certificate_id, amount, order_ref,
                                     valid_for=valid_minutes * 60)
@@ -377,19 +384,120 @@ def sign_redeem_command(ctx: click.Context, certificate_id: int, amount: str, or
 @click.pass_context
 @friendly
 def settle_command(ctx: click.Context, file: str, as_json: bool) -> None:
-    """Submit signed authorisations (a JSON object or list, as sign-redeem prints) in one batch."""
+    """Submit signed authorisations (a JSON object or list, as sign-redeem prints) in one batch.
+
+    Every valid authorisation is settled; each refused one is reported with its position in
+    FILE (from 0), its certificate and why (e.g. already used or replaced, not enough balance,
+    past its deadline). When none would settle, nothing is sent (no gas is spent).
+
+    Exit status: 0 when at least one was settled (even if others were refused); 1 when nothing
+    was settled because every authorisation was refused (or FILE is unusable)."""
     try:
         data = json.loads(Path(file).read_text())
     except ValueError as exc:
         raise click.ClickException(f"{file} is not JSON: {exc}") from None
     signed = [SignedRedemption.from_json(d) for d in (data if isinstance(data, list) else [data])]
+    if not signed:
+        raise click.ClickException(f"{file} holds no authorisations")
     merchants = {s.merchant for s in signed}
     if len(merchants) != 1:
         raise click.ClickException("all authorisations in FILE must be for one merchant")
+    merchant = merchants.pop()
     client, _ = client_from(ctx)
-    receipt = client.settle_batch(merchants.pop(), signed)
-    tx = receipt["transactionHash"].hex()
-    emit(as_json, {"settled": len(signed), "tx": tx}, [f"settled {len(signed)} in {tx}"])
+    tx, settled, refused = None, 0, _refused_if_none_settles(client, merchant, signed)
+    if not refused:
+        settlement = client.settle_batch(merchant, signed)
+        tx = settlement.receipt["transactionHash"].hex()
+        settled, refused = len(settlement.settled), settlement.refused
+    words = [_refusal_words(client, r) for r in refused]
+    data = {"settled": settled, "refused": [{**r.to_json(), "message": w}
+                                            for r, w in zip(refused, words, strict=True)],
+            "total": len(signed), "tx": tx}
+    head = (f"settled {settled} of {len(signed)} in {tx}" if tx else
+            f"settled 0 of {len(signed)}: nothing sent")
+    emit(as_json, data, [head] + [f"  refused #{r.index} (certificate {r.certificate}): {w}"
+                                  for r, w in zip(refused, words, strict=True)])
+    if settled == 0:
+        reasons = ", ".join(sorted({r.reason.error_name for r in refused}))
+        raise click.ClickException(f"nothing settled: {len(refused)} of {len(signed)} "
+                                   f"authorisations refused ({reasons})")
+
+
+def _refused_if_none_settles(client: GiftCert, merchant: int,
+                             signed: list[SignedRedemption]) -> list[Refusal]:
+    """Simulates the batch; when not one authorisation would settle, each one's reason (every
+    item then meets the chain as it is now, so simulating it alone gives its reason)."""
+    batch = client.contract.functions.settleBatch(
+        merchant, [s.auth for s in signed], [s.signature for s in signed], False)
+    if call(batch, client.sender) > 0:
+        return []
+    refused = []
+    for i, s in enumerate(signed):
+        alone = client.contract.functions.settleBatch(merchant, [s.auth], [s.signature], True)
+        try:
+            call(alone, client.sender)
+        except ContractRevert as exc:
+            refused.append(Refusal(i, s.certificate, exc))
+    return refused
+
+
+def _refusal_words(client: GiftCert, refusal: Refusal) -> str:
+    """Why an authorisation was refused, for the merchant at the till."""
+    reason, args = refusal.reason, refusal.reason.args_by_name
+
+    def money(units: Any) -> str:
+        try:
+            return str(from_units(int(units), client.currency(decode_id(refusal.certificate)
+                                                              .currency)))
+        except (ValueError, ContractRevert):
+            return f"{units} units"
+
+    words = {
+        "WrongNonce": "already used or replaced (the certificate's nonce moved on: it was "
+                      "settled, a newer authorisation was, or the certificate was moved); "
+                      "ask the holder to sign again",
+        "InsufficientBalance": f"the certificate holds {money(args.get('balance', 0))}, "
+                               f"less than the {money(args.get('needed', 0))} asked",
+        "AuthorizationExpired": "its deadline has passed; ask the holder to sign again",
+        "InvalidSignature": "not signed by the certificate's holder (or changed after signing)",
+        "WrongMerchant": "it is for another merchant",
+        "UnknownCertificate": "no such certificate (spent in full, merged or refunded)",
+        "Expired": "the certificate has expired",
+        "NotYetValid": "the certificate is not open yet",
+        "AwaitingClaim": "the certificate's claim link has not been claimed yet",
+        "ZeroAmount": "the amount is zero",
+        "NonceExhausted": "the certificate cannot take any more signed payments",
+    }
+    text = words.get(reason.error_name)
+    return f"{reason.error_name}: {text}" if text else str(reason)
+
+
+@main.command("order")
+@click.argument("order_ref", type=click.IntRange(min=0))
+@click.option("--merchant", type=int, required=True, help="Merchant id.")
+@json_option
+@click.pass_context
+@friendly
+def order_command(ctx: click.Context, order_ref: int, merchant: int, as_json: bool) -> None:
+    """Was ORDER_REF paid? The payments to --merchant carrying that order reference, from the
+    index (brought up to date first): the contract keeps no record of order references."""
+    index, client = _indexer(ctx)
+    index.sync()
+    rows = index.order_redemptions(merchant, order_ref)
+    paid = []
+    for r in rows:
+        amount = from_units(int(r["amount"]), client.currency(r["currency"]))
+        paid.append({"certificate": r["certificate"], "amount": amount.to_json(),
+                     "block": r["block"], "tx": r["tx_hash"], "timestamp": r["timestamp"],
+                     "shown": str(amount)})
+    lines = ([f"order {order_ref} at merchant {merchant}: paid in {len(paid)} "
+              f"payment{'s' if len(paid) != 1 else ''}"]
+             + [f"  {p['shown']} from certificate {p['certificate']} (block {p['block']})"
+                for p in paid]) if paid else [f"order {order_ref} at merchant {merchant}: "
+                                              "no payment found"]
+    emit(as_json, {"merchant": merchant, "orderRef": str(order_ref), "paid": bool(paid),
+                   "payments": [{k: v for k, v in p.items() if k != "shown"} for p in paid]},
+         lines)
 
 
 @main.command("refund")

@@ -42,7 +42,7 @@ def _one_line_error(result, *needles: str) -> None:
 
 def test_every_subcommand_has_help(run):
     for command in ("deploy", "demo", "issue", "show", "list", "redeem", "sign-redeem", "settle",
-                    "refund", "merchant", "index", "serve", "chain", "compile"):
+                    "order", "refund", "merchant", "index", "serve", "chain", "compile"):
         assert "Usage:" in run(command, "--help").output
     assert "add" in run("merchant", "--help").output
 
@@ -72,9 +72,50 @@ def test_sign_redeem_then_settle(run, sdk, tmp_path):
     assert json.loads(auth)["typedData"]["primaryType"] == "Redemption"
     path = tmp_path / "auths.json"
     path.write_text(f"[{auth}]")
-    assert "settled 1" in run("--account", "4", "settle", str(path)).output
+    assert "settled 1 of 1 in " in run("--account", "4", "settle", str(path)).output
     assert sdk.holder.certificate(cert.id).balance.amount == 3.75
-    _one_line_error(run("--account", "4", "settle", str(path), ok=False), "OrderRefUsed")
+    assert "settle [OPTIONS] FILE" in run("settle", "--help").output
+    assert "Exit status" in run("settle", "--help").output
+
+    # The same file again: its nonce is used, nothing would settle, so nothing is sent.
+    block = sdk.w3.eth.block_number
+    again = run("--account", "4", "settle", str(path), "--json", ok=False)
+    assert again.exit_code == 1 and sdk.w3.eth.block_number == block
+    data = json.loads(again.stdout)
+    assert data["settled"] == 0 and data["tx"] is None and data["total"] == 1
+    assert [(r["index"], r["certificate"], r["reason"]) for r in data["refused"]] == [
+        (0, str(cert.id), "WrongNonce")]
+    assert "ask the holder to sign again" in data["refused"][0]["message"]
+    _one_line_error(run("--account", "4", "settle", str(path), ok=False), "nothing settled",
+                    "WrongNonce")
+
+    # Mixed: the valid one settles (exit 0), the others are reported with their reasons.
+    small = sdk.buyer.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD")
+    fresh = run("--account", "2", "sign-redeem", str(cert.id), "--amount", "1",
+                "--order-ref", "43").output
+    too_much = run("--account", "2", "sign-redeem", str(small.id), "--amount", "2",
+                   "--order-ref", "44").output
+    path.write_text(f"[{auth}, {fresh}, {too_much}]")
+    out = run("--account", "4", "settle", str(path)).output
+    assert "settled 1 of 3 in " in out
+    assert f"refused #0 (certificate {cert.id}): WrongNonce" in out
+    assert (f"refused #2 (certificate {small.id}): InsufficientBalance: the certificate holds "
+            "1 tUSD, less than the 2 tUSD asked") in out
+    assert sdk.holder.certificate(cert.id).balance.amount == Decimal("2.75")
+
+
+def test_order_lookup_answers_from_the_index(run, sdk):
+    """Order references are event data only: `giftcert order` asks the index."""
+    cert = sdk.buyer.issue(sdk.holder.sender, "5", sdk.coffee_id, "tUSD")
+    sdk.holder.redeem(cert.id, "1.25", order_ref=42)
+    sdk.holder.redeem(cert.id, "0.75", order_ref=42)  # one order paid in two parts
+    data = json.loads(run("order", "42", "--merchant", str(sdk.coffee_id), "--json").stdout)
+    assert data["paid"] and data["orderRef"] == "42"
+    assert [p["amount"]["amount"] for p in data["payments"]] == ["1.25", "0.75"]
+    assert all(p["certificate"] == str(cert.id) for p in data["payments"])
+    assert "paid in 2 payments" in run("order", "42", "--merchant", str(sdk.coffee_id)).output
+    assert "no payment found" in run("order", "42", "--merchant", str(sdk.books_id)).output
+    assert not json.loads(run("order", "43", "--merchant", "1", "--json").stdout)["paid"]
 
 
 def test_merchant_add_list_and_claim_link_and_refund(run, sdk):
