@@ -3,9 +3,11 @@
 On its own anvil (100 unlocked accounts, a 1e9 block gas limit): issue the certificates with
 `issueBatch` (1,000 per transaction), have the holders sign redemption authorisations (anvil signs
 `eth_signTypedData_v4` in JSON-RPC batches) and the merchants settle them with `settleBatch`
-(500 per transaction), moving the clock a day now and then so the daily totals have several days.
-Then index everything into a fresh SQLite file and report events per second and the median time
-of each query. `python -m bench.index_bench --certificates 200 --redemptions 400` runs it small.
+(500 per transaction; a certificate's successive authorisations carry its successive nonces, so
+they settle in order, also within one batch), moving the clock a day now and then so the daily
+totals have several days. Then index everything into a fresh SQLite file and report events per
+second and the median time of each query. `python -m bench.index_bench --certificates 200
+--redemptions 400` runs it small.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ def _redeem_all(w3: Web3, url: str, admin: GiftCert, certs: list[int], owners: d
     for cert_id in plan:
         by_merchant.setdefault(cert_id >> 224, []).append(cert_id)
     done, next_ref = 0, dict.fromkeys(by_merchant, 1)
+    nonces = dict.fromkeys(certs, 0)  # fresh certificates: nonce 0, +1 per signed redemption
     deadline = admin.now() + 60 * DAY
     for merchant, cert_ids in sorted(by_merchant.items()):
         settler = admin.acting_as(sender=merchants[merchant])
@@ -110,9 +113,13 @@ def _redeem_all(w3: Web3, url: str, admin: GiftCert, certs: list[int], owners: d
             part = cert_ids[start:start + SETTLE_CHUNK]
             refs = range(next_ref[merchant], next_ref[merchant] + len(part))
             next_ref[merchant] += len(part)
-            signed = _sign(url, admin, part, refs, merchant, deadline, owners)
-            settler.settle_batch(merchant, signed)
-            done += len(part)
+            signed = _sign(url, admin, part, refs, merchant, deadline, owners, nonces)
+            settlement = settler.settle_batch(merchant, signed)
+            if settlement.refused:
+                first = settlement.refused[0]
+                raise RuntimeError(f"{len(settlement.refused)} redemptions refused, e.g. item "
+                                   f"{first.index}: {first.reason}")
+            done += len(settlement.settled)
             if done % (4 * SETTLE_CHUNK) == 0:
                 w3.provider.make_request("evm_increaseTime", [DAY])  # spread over days
             say(f"  settled {done}/{n_redemptions} redemptions")
@@ -120,15 +127,22 @@ def _redeem_all(w3: Web3, url: str, admin: GiftCert, certs: list[int], owners: d
 
 
 def _sign(url: str, admin: GiftCert, cert_ids: list[int], refs: range, merchant: int,
-          deadline: int, owners: dict[int, str]) -> list[SignedRedemption]:
+          deadline: int, owners: dict[int, str], nonces: dict[int, int]
+          ) -> list[SignedRedemption]:
+    """Authorisations in settlement order; `nonces` (each certificate's next nonce) moves on."""
+    used = []
+    for c in cert_ids:
+        used.append(nonces[c])
+        nonces[c] += 1
     documents = [eip712.redemption(admin.chain_id, admin.address, certificate=c,
-                                   merchant=merchant, amount=UNIT, order_ref=r, deadline=deadline)
-                 for c, r in zip(cert_ids, refs, strict=True)]
+                                   merchant=merchant, amount=UNIT, order_ref=r, nonce=n,
+                                   deadline=deadline)
+                 for c, r, n in zip(cert_ids, refs, used, strict=True)]
     calls = [("eth_signTypedData_v4", [owners[c], wallet_json(d)])
              for c, d in zip(cert_ids, documents, strict=True)]
     signatures = rpc_batch(url, calls)
-    return [SignedRedemption(c, merchant, UNIT, r, deadline, bytes.fromhex(s[2:]), d)
-            for c, r, s, d in zip(cert_ids, refs, signatures, documents, strict=True)]
+    return [SignedRedemption(c, merchant, UNIT, r, n, deadline, bytes.fromhex(s[2:]), d)
+            for c, r, n, s, d in zip(cert_ids, refs, used, signatures, documents, strict=True)]
 
 
 def median_ms(fn: Callable[[], Any], runs: int = QUERY_RUNS) -> float:
