@@ -51,12 +51,10 @@ def test_views_answer_as_web3_does(sdk):
     fns = sdk.buyer.contract.functions
     for name, args in (("certificate", (cert.id,)), ("merchant", (sdk.coffee_id,)),
                        ("currency", (1,)), ("merchantLedger", (sdk.coffee_id, 1)),
-                       ("paused", ()), ("uri", (cert.id,))):
+                       ("paused", ()), ("uri", (cert.id,)), ("nonceOf", (cert.id,))):
         assert sdk.buyer._view(name, *args) == getattr(fns, name)(*args).call(), name
     assert sdk.buyer.certificate(cert.id).owner == sdk.holder.sender  # checksummed
-    assert sdk.buyer.order_ref_used(sdk.coffee_id, 7) is False
-    sdk.holder.redeem(cert.id, "1", order_ref=7)
-    assert sdk.buyer.order_ref_used(sdk.coffee_id, 7) is True
+    assert not hasattr(sdk.buyer, "order_ref_used")  # v2: order refs are event data only
     with pytest.raises(ContractRevert) as info:
         sdk.buyer._view("certificate", cert.id + 1)
     assert info.value.error_name == "UnknownCertificate"
@@ -115,12 +113,13 @@ def test_redeem_and_withdraw(sdk):
     cert = _issue_usd(sdk, "10")
     after = sdk.holder.redeem(cert.id, "3.75", order_ref=1)
     assert str(after.balance) == "6.25 tUSD"
-    with pytest.raises(ContractRevert, match="OrderRefUsed"):
-        sdk.holder.redeem(cert.id, "1", order_ref=1)
+    # An order reference is the merchant's data, not a lock: one order may be paid in parts.
+    assert str(sdk.holder.redeem(cert.id, "0.25", order_ref=1).balance) == "6 tUSD"
+    assert after.nonce == 0 and sdk.holder.certificate(cert.id).nonce == 0  # unsigned: no move
     with pytest.raises(ContractRevert, match="InsufficientBalance"):
         sdk.holder.redeem(cert.id, "7", order_ref=2)
-    assert sdk.coffee.merchant_owed(sdk.coffee_id, "tUSD").amount == Decimal("3.75")
-    assert sdk.coffee.withdraw(sdk.coffee_id, "tUSD").amount == Decimal("3.75")
+    assert sdk.coffee.merchant_owed(sdk.coffee_id, "tUSD").amount == Decimal("4")
+    assert sdk.coffee.withdraw(sdk.coffee_id, "tUSD").amount == Decimal("4")
 
 
 def test_sign_verify_and_redeem_with_authorization(sdk):
@@ -129,21 +128,70 @@ def test_sign_verify_and_redeem_with_authorization(sdk):
     assert sdk.coffee.verify_redemption(signed) == sdk.holder.sender
     again = SignedRedemption.from_json(signed.to_json())
     assert again == signed
-    assert sdk.coffee.redeem_with_authorization(again).balance.amount == 8
+    assert signed.nonce == 0
+    after = sdk.coffee.redeem_with_authorization(again)
+    assert after.balance.amount == 8 and after.nonce == 1
+    with pytest.raises(ContractRevert, match="WrongNonce"):  # a replay: the nonce moved on
+        sdk.coffee.redeem_with_authorization(signed)
     forged = sdk.friend.sign_redemption(cert.id, "2", order_ref=8)
     assert sdk.coffee.verify_redemption(forged) == sdk.friend.sender
     with pytest.raises(ContractRevert, match="InvalidSignature"):
         sdk.coffee.redeem_with_authorization(forged)
 
 
+def test_one_usable_authorisation_per_certificate(sdk):
+    """A later authorisation replaces an unused earlier one; moving the certificate voids
+    both; successive nonces may be signed ahead and settle in order."""
+    cert = _issue_usd(sdk, "10")
+    first = sdk.holder.sign_redemption(cert.id, "1", order_ref=1)
+    second = sdk.holder.sign_redemption(cert.id, "2", order_ref=2)
+    assert first.nonce == second.nonce == 0
+    sdk.coffee.redeem_with_authorization(second)
+    with pytest.raises(ContractRevert, match="WrongNonce"):
+        sdk.coffee.redeem_with_authorization(first)
+    pending = sdk.holder.sign_redemption(cert.id, "1", order_ref=3)
+    sdk.holder.transfer(cert.id, sdk.friend.sender)
+    sdk.friend.transfer(cert.id, sdk.holder.sender)
+    with pytest.raises(ContractRevert, match="WrongNonce"):  # signed before the move
+        sdk.coffee.redeem_with_authorization(pending)
+    nonce = sdk.holder.certificate(cert.id).nonce
+    assert nonce == 3  # one signed redemption, two transfers
+    ahead = [sdk.holder.sign_redemption(cert.id, "1", order_ref=10 + i, nonce=nonce + i)
+             for i in range(3)]
+    settlement = sdk.coffee.settle_batch(sdk.coffee_id, ahead)
+    assert len(settlement.settled) == 3 and settlement.refused == []
+    assert sdk.holder.certificate(cert.id).balance.amount == 5
+
+
 def test_settle_batch(sdk):
     certs = [_issue_usd(sdk, "10") for _ in range(3)]
     signed = [sdk.holder.sign_redemption(c.id, "1.5", order_ref=100 + i)
               for i, c in enumerate(certs)]
-    sdk.coffee.settle_batch(sdk.coffee_id, signed)
+    settlement = sdk.coffee.settle_batch(sdk.coffee_id, signed)
+    assert settlement.settled == signed and settlement.refused == []
+    assert settlement.receipt["status"] == 1
     assert [sdk.coffee.certificate(c.id).balance.amount for c in certs] == [Decimal("8.5")] * 3
     with pytest.raises(ValueError):
         sdk.coffee.settle_batch(sdk.coffee_id, [])
+
+    # Skip-failed (the default): the valid items settle, each refused one says why.
+    fresh = sdk.holder.sign_redemption(certs[0].id, "1", order_ref=200)
+    too_much = sdk.holder.sign_redemption(certs[1].id, "9", order_ref=201)
+    mixed = [signed[2], fresh, too_much]  # a replay, a good one, an overspend
+    settlement = sdk.coffee.settle_batch(sdk.coffee_id, mixed)
+    assert settlement.settled == [fresh]
+    assert [(r.index, r.certificate, r.reason.error_name) for r in settlement.refused] == [
+        (0, certs[2].id, "WrongNonce"), (2, certs[1].id, "InsufficientBalance")]
+    assert settlement.refused[1].reason.args_by_name == {
+        "id": certs[1].id, "balance": 8_500_000, "needed": 9_000_000}
+    assert settlement.refused[0].to_json()["reason"] == "WrongNonce"
+    assert sdk.coffee.certificate(certs[0].id).balance.amount == Decimal("7.5")
+
+    # All or nothing: the first refusal reverts the whole batch.
+    again = sdk.holder.sign_redemption(certs[0].id, "1", order_ref=300)
+    with pytest.raises(ContractRevert, match="InsufficientBalance"):
+        sdk.coffee.settle_batch(sdk.coffee_id, [again, too_much], all_or_nothing=True)
+    assert sdk.coffee.certificate(certs[0].id).balance.amount == Decimal("7.5")
 
 
 def test_refund_void_cash_out(sdk):

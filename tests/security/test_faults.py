@@ -30,8 +30,9 @@ ADMIN, MERCHANT, HOLDER, FRIEND = DEV[0], DEV[1], DEV[2], DEV[3]
 
 
 def _system(w3: Web3, artifacts) -> tuple[GiftCert, int]:
-    art = artifacts["GiftCertificates"]
-    contract = deploy(w3, art.abi, art.bytecode, ADMIN, ADMIN)
+    module, art = artifacts["GiftCertificatesAdmin"], artifacts["GiftCertificates"]
+    admin_module = deploy(w3, module.abi, module.bytecode, ADMIN)
+    contract = deploy(w3, art.abi, art.bytecode, ADMIN, ADMIN, admin_module.address)
     admin = GiftCert(w3, contract, ADMIN)
     return admin, admin.register_merchant(MERCHANT, "Fault Shop").id
 
@@ -42,8 +43,12 @@ def _activity(admin: GiftCert, merchant: int, redemptions: int = 3) -> list[int]
     holder = admin.acting_as(sender=HOLDER)
     holder.transfer(ids[1], FRIEND)
     holder.redeem(ids[0], "0.001", 1)
-    signed = [holder.sign_redemption(ids[0], "0.0001", 10 + i) for i in range(redemptions)]
-    admin.acting_as(sender=MERCHANT).settle_batch(merchant, signed)
+    # successive nonces of one certificate, signed ahead: the batch settles them in order
+    nonce = holder.certificate(ids[0]).nonce
+    signed = [holder.sign_redemption(ids[0], "0.0001", 10 + i, nonce=nonce + i)
+              for i in range(redemptions)]
+    settlement = admin.acting_as(sender=MERCHANT).settle_batch(merchant, signed)
+    assert settlement.refused == [] and len(settlement.settled) == redemptions
     return ids
 
 
@@ -144,7 +149,7 @@ def test_conflicting_transactions_one_lands_the_other_reports_why(h):
     # The SDK names the reason whether the duplicate failed in simulation or was mined in the
     # same block as the first (it then replays on that block's state).
     assert isinstance(failures[0], ContractRevert), failures[0]
-    assert failures[0].error_name == "OrderRefUsed"
+    assert failures[0].error_name == "WrongNonce"  # the first one moved the nonce on
     assert h.owed(h.coffee) == 10**15  # credited once
     assert h.balance(cert) == 10**16 - 10**15
 
@@ -177,7 +182,7 @@ def test_dropped_transaction_is_reported_and_resubmitting_cannot_double_spend(h,
     merchant.redeem_with_authorization(signed)  # the merchant sends it again: lands once
     with pytest.raises(ContractRevert) as info:  # a third time: refused
         merchant.redeem_with_authorization(signed)
-    assert info.value.error_name == "OrderRefUsed"
+    assert info.value.error_name == "WrongNonce"
     assert h.owed(h.coffee) == 2 * 10**15 and h.balance(cert) == 10**16 - 2 * 10**15
 
 
