@@ -189,10 +189,13 @@ def test_bulk_give_from_csv(open_browser, e2e_chain: Chain):
     confirm_purchase(form, "22.25 tUSD")
     page.wait_for_url(re.compile(rf"/holder/{giver.wallet.account}$", re.I))
 
-    issued = events(e2e_chain, giver.wallet.sent[-1:], "Issued")  # all in one transaction
-    assert len(issued) == 3
-    for event, to, amount in zip(issued, recipients, amounts, strict=True):
-        cert = e2e_chain.sdk.certificate(event["id"])
+    # All in one transaction, one IssuedBatch event: ids firstId, firstId + 1, ...
+    batch = events(e2e_chain, giver.wallet.sent[-1:], "IssuedBatch")
+    assert len(batch) == 1 and batch[0]["buyer"] == giver.wallet.account
+    assert batch[0]["amounts"] == [int(Decimal(a) * 10**6) for a in amounts]
+    assert events(e2e_chain, giver.wallet.sent[-1:], "Issued") == []
+    for offset, (to, amount) in enumerate(zip(recipients, amounts, strict=True)):
+        cert = e2e_chain.sdk.certificate(batch[0]["firstId"] + offset)
         assert cert.owner == to
         assert cert.balance == Money(Decimal(amount), "tUSD")
         assert cert.merchant == e2e_chain.merchant_id("Page Turner Books")

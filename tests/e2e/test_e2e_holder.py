@@ -92,7 +92,7 @@ def test_payment_request_qr_leads_the_holder_to_a_filled_in_pay_page(open_browse
     expect(page.get_by_test_id("pay-ref")).to_have_value(str(order_ref))
     page.get_by_test_id("pay-sign").click()
     authorization = page.get_by_test_id("pay-authorization")
-    expect(authorization).to_have_value(re.compile(f"^gc1:.*:{order_ref}:"))
+    expect(authorization).to_have_value(re.compile(f"^gc2:.*:{order_ref}:"))
 
 
 def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chain):
@@ -107,7 +107,7 @@ def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chai
     expect(page.get_by_test_id("pay-result")).to_be_visible()
     expect(page.get_by_test_id("pay-qr").locator("svg, canvas, img").first).to_be_visible()
     authorization = page.get_by_test_id("pay-authorization").input_value()
-    assert authorization.startswith("gc1:") and f":{order_ref}:" in authorization
+    assert authorization.startswith("gc2:") and f":{order_ref}:" in authorization
     holder.screenshot("pay")
     assert holder.wallet.sent == []  # the holder pays no gas
     assert [r.outcome for r in holder.wallet.asked("eth_signTypedData_v4")] == ["ok"]
@@ -128,20 +128,28 @@ def test_holder_signs_payment_and_merchant_redeems(open_browser, e2e_chain: Chai
     redeemed = events(e2e_chain, merchant.wallet.sent, "Redeemed")
     assert [(r["id"], r["orderRef"], r["amount"]) for r in redeemed] == [
         (cert_id, order_ref, 4_500_000)]
-    assert e2e_chain.sdk.order_ref_used(cert.merchant, order_ref)
+    assert cert.nonce == 1  # the authorisation is used up
     row = desk.get_by_test_id("recent-redemptions").locator("tr", has_text=str(order_ref))
     reload_until(desk, row)
     expect(row).to_contain_text("4.50 tUSD")
     merchant.screenshot("merchant-desk")
+    # The same authorisation pasted again: the desk says, in words, that it is spent.
+    desk.get_by_test_id("redeem-authorization").fill(authorization)
+    expect(desk.get_by_test_id("redeem-details")).to_contain_text(
+        "Cannot be redeemed: this authorisation was already used or replaced")
 
 
 def test_merchant_settles_a_batch(open_browser, e2e_chain: Chain):
+    """Every valid line is paid in one transaction; a line whose certificate the holder has
+    since passed on (its nonce moved) is refused, and the desk says which and why."""
     holder = e2e_chain.client(HOLDER)
-    certs = [gift_for_holder(e2e_chain, "20"), gift_for_holder(e2e_chain, "15")]
+    certs = [gift_for_holder(e2e_chain, "20"), gift_for_holder(e2e_chain, "15"),
+             gift_for_holder(e2e_chain, "5")]
     refs = [secrets.randbelow(10**9) + 1 for _ in certs]
-    amounts = ["3.25", "1.75"]
+    amounts = ["3.25", "1.75", "1"]
     signed = [holder.sign_redemption(c, a, r)
               for c, a, r in zip(certs, amounts, refs, strict=True)]
+    holder.transfer(certs[2], e2e_chain.address(FRIEND))  # replaces line 3's authorisation
     lines = "\n".join(json.dumps(s.to_json()) for s in signed)
 
     merchant = open_browser(COFFEE)
@@ -149,18 +157,32 @@ def test_merchant_settles_a_batch(open_browser, e2e_chain: Chain):
     form = desk.get_by_test_id("settle-form")
     form.get_by_test_id("settle-authorizations").fill(lines)
     form.get_by_test_id("settle-submit").click()
+    note = form.get_by_test_id("tx-note")
+    expect(note).to_contain_text("2 of 3 will be paid")
+    expect(note.get_by_test_id("refused-item")).to_have_text(re.compile(
+        r"^line 3 \(certificate …\d{8}\): this authorisation was already used or replaced"))
     with desk.expect_navigation():
         confirm(form)
     expect(desk.get_by_test_id("merchant-name")).to_have_text("Corner Coffee")
+    result = desk.get_by_test_id("settle-result")
+    expect(result.get_by_test_id("settle-summary")).to_have_text(
+        "Last batch: 2 paid, 1 refused:")
+    expect(result.get_by_test_id("refused-item")).to_contain_text(
+        f"line 3 (certificate …{str(certs[2])[-8:]}): this authorisation was already used")
+    merchant.screenshot("merchant-settle-refused")
 
     assert len(merchant.wallet.sent) == 1  # one transaction for the batch
     redeemed = events(e2e_chain, merchant.wallet.sent, "Redeemed")
     assert sorted((r["id"], r["orderRef"]) for r in redeemed) == sorted(
-        zip(certs, refs, strict=True))
+        zip(certs[:2], refs[:2], strict=True))
+    refused = events(e2e_chain, merchant.wallet.sent, "RedemptionRefused")
+    assert [(r["index"], r["certificate"]) for r in refused] == [(2, certs[2])]
     assert e2e_chain.sdk.certificate(certs[0]).balance == Money(Decimal("16.75"), "tUSD")
     assert e2e_chain.sdk.certificate(certs[1]).balance == Money(Decimal("13.25"), "tUSD")
+    assert e2e_chain.sdk.certificate(certs[2]).balance == Money(Decimal("5"), "tUSD")
     row = desk.get_by_test_id("recent-redemptions").locator("tr", has_text=str(refs[1]))
     reload_until(desk, row)
+    expect(desk.get_by_test_id("settle-result")).to_be_hidden()  # said once
 
 
 def test_merchant_desk_shows_amounts_to_withdraw_as_on_chain(open_browser, e2e_chain: Chain):

@@ -120,7 +120,7 @@ function refusedItems(refused) {
   return refused.map((r) => {
     const item = document.createElement("li");
     item.dataset.testid = "refused-item";
-    item.textContent = `line ${r.item} (certificate …${r.certificate.slice(-8)}): ${r.message}`;
+    item.textContent = `line ${r.item} (certificate …${r.certificate.slice(-8)}): ${r.message}.`;
     return item;
   });
 }
