@@ -213,6 +213,9 @@ def step_load() -> StepResult:
         figures[f"{via} refused by reason"] = (
             " ".join(f"{k}:{v}" for k, v in refused.items()) or "-"
         )
+        # WrongNonce split: replays of a landed authorisation / superseded before landing
+        figures[f"{via} replays refused"] = result.get("replays_refused", 0)
+        figures[f"{via} superseded"] = result.get("superseded", 0)
         figures[f"{via} lost"] = result["lost"]
         figures[f"{via} duplicates"] = result["duplicates_on_chain"]
         figures[f"{via} errors"] = result.get("errors", 0)

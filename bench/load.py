@@ -5,9 +5,13 @@ Holders (local keys, no ETH) each hold certificates at several merchants; worker
 the holders, who sign EIP-712 authorisations, and the merchants, who submit them singly or
 collect them into `settleBatch` calls. Some authorisations are deliberately submitted twice (a
 double tap at the till, or a batch and a single for the same order), and holders try to spend
-more than their balance, so the run exercises the refusals under contention. A batch that is
-refused as a whole is retried one by one by its merchant, so every authorisation gets its own
-outcome.
+more than their balance, so the run exercises the refusals under contention. Each authorisation
+carries its certificate's nonce when signed (v2), so a second submission of one is refused
+(`WrongNonce`), and so is one signed while another for the same certificate was still
+outstanding and landed first: a holder has one usable authorisation per certificate at a time.
+Batches settle every valid item and report each refused one (the contract's skip-failed mode);
+a batch refused as a whole (nothing in it could settle, or the merchant cannot settle now) is
+retried one by one by its merchant, so every authorisation gets its own outcome.
 
 Two ways in (`--via`):
 
@@ -22,7 +26,8 @@ Two ways in (`--via`):
   revert names the contract's error) is a refusal with that reason; a 5xx fails the run.
 
 Afterwards the run is audited against the chain (the same audit for both): every `Redeemed`
-event matches one landed submission and no order reference appears twice; every authorisation
+event matches one landed submission and no order reference appears twice (the plan gives every
+authorisation its own reference; the contract no longer refuses a reused one); every authorisation
 either landed or has a reason; per merchant the ledger grew by exactly the landed amounts; per
 certificate the balance fell by exactly its landed amounts.
 
@@ -100,6 +105,11 @@ class LoadResult:
     # "simulation X": its simulation of the transaction, "chain X": the mined transaction)
     refused_at: dict[str, int] = field(default_factory=dict)
     http_requests: int = 0
+    # WrongNonce, split by cause: a second submission of an authorisation that landed (a
+    # replay), or one that never landed because another authorisation for its certificate,
+    # signed with the same nonce while it was outstanding, landed first (superseded)
+    replays_refused: int = 0
+    superseded: int = 0
 
     @property
     def throughput(self) -> float:
@@ -126,6 +136,8 @@ class LoadResult:
             "batch_fallbacks": self.batch_fallbacks,
             "nonce_retries": self.nonce_retries,
             "http_requests": self.http_requests,
+            "replays_refused": self.replays_refused,
+            "superseded": self.superseded,
             "seconds": round(self.seconds, 2),
             "throughput_per_s": round(self.throughput, 1),
         }
@@ -145,10 +157,11 @@ class Refused(Exception):
     API's code); `where` is "api" (checked before signing), "simulation" (the API simulated the
     transaction) or "chain" (the mined transaction reverted)."""
 
-    def __init__(self, reason: str, where: str) -> None:
+    def __init__(self, reason: str, where: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(f"{reason} ({where})")
         self.reason = reason
         self.where = where
+        self.details = details or {}
 
 
 class ServerError(Exception):
@@ -197,8 +210,11 @@ class SdkWay:
     def single(self, p: Planned, signed: SignedRedemption) -> None:
         self._retrying(lambda: self.submitters[p.merchant].redeem_with_authorization(signed))
 
-    def batch(self, merchant: int, signed: list[SignedRedemption]) -> None:
-        self._retrying(lambda: self.submitters[merchant].settle_batch(merchant, signed))
+    def batch(self, merchant: int, signed: list[SignedRedemption]) -> dict[int, Exception]:
+        """Settles in the skip-failed mode; the refused items by position, with the reason."""
+        settlement = self._retrying(lambda: self.submitters[merchant].settle_batch(merchant,
+                                                                                   signed))
+        return {r.index: r.reason for r in settlement.refused}
 
     def close(self) -> None:
         pass
@@ -251,7 +267,7 @@ class ApiClient:
         if response.status >= 400:
             where = "simulation" if path.startswith("/tx/") else "api"
             raise Refused(data.get("code") or f"HTTP {response.status}: {data.get('error')}",
-                          where)
+                          where, data.get("details"))
         return data
 
     def close(self) -> None:
@@ -277,7 +293,7 @@ class Wallet:
         self.counters = counters
         self.counter_lock = counter_lock
 
-    def send(self, tx: dict[str, Any]) -> None:
+    def send(self, tx: dict[str, Any]) -> Any:
         if Web3.to_checksum_address(tx["from"]) != self.address:
             raise ValueError(f"the API built a transaction from {tx['from']}, not this wallet")
         params: dict[str, Any] = {
@@ -307,6 +323,7 @@ class Wallet:
                                                            poll_latency=0.02)
         if receipt["status"] != 1:
             raise Refused(self._why(params, receipt["blockNumber"]), "chain")
+        return receipt
 
     def _why(self, params: dict[str, Any], block: int) -> str:
         """The contract's error for a mined revert: replayed before its block, then on the
@@ -355,6 +372,7 @@ class ApiWay:
         fees = _Fees(admin.w3)
         self.wallets = {m: Wallet(admin.w3, k, admin.contract.abi, fees, counters, lock)
                         for m, k in merchant_keys.items()}
+        self.reader = admin  # decodes RedemptionRefused events of mined settlements
 
     def sign(self, p: Planned) -> str:
         built = self.api.post("/typed-data/redemption", {
@@ -381,12 +399,23 @@ class ApiWay:
                               {"from": wallet.address, "authorization": authorization})
         wallet.send(built["tx"])
 
-    def batch(self, merchant: int, authorizations: list[str]) -> None:
+    def batch(self, merchant: int, authorizations: list[str]) -> dict[int, Exception]:
+        """The refused items by position: from the mined transaction's RedemptionRefused
+        events, or, when the API found that nothing in the batch could settle (and built
+        nothing), from its per-item reasons."""
         wallet = self.wallets[merchant]
-        built = self.api.post("/tx/settle-batch", {"from": wallet.address,
-                                                   "merchant": str(merchant),
-                                                   "authorizations": authorizations})
-        wallet.send(built["tx"])
+        try:
+            built = self.api.post("/tx/settle-batch", {"from": wallet.address,
+                                                       "merchant": str(merchant),
+                                                       "authorizations": authorizations})
+        except Refused as exc:
+            items = exc.details.get("refused") or []
+            if len(items) != len(authorizations):
+                raise  # refused as a whole (not item by item): the caller retries singly
+            return {int(r["item"]) - 1: Refused(r["reason"], exc.where) for r in items}
+        receipt = wallet.send(built["tx"])
+        return {r.index: Refused(r.reason.error_name, "chain")
+                for r in self.reader.refusals(receipt)}
 
     def close(self) -> None:
         self.api.close()
@@ -512,21 +541,24 @@ def run_load(
         with lock:
             counters["batches"] += 1
         try:
-            way.batch(merchant, [a for _, a in items])
+            refused = way.batch(merchant, [a for _, a in items])
         except Exception as exc:  # noqa: BLE001
             if not _is_refusal(exc):
                 reason = reason_of(exc)
                 for p, _ in items:
                     record(p, False, reason)
                 return
-            # All or nothing: the merchant retries each authorisation on its own.
+            # Refused as a whole: the merchant retries each authorisation on its own.
             with lock:
                 counters["batch_fallbacks"] += 1
             for p, auth in items:
                 submit_single(p, auth)
         else:
-            for p, _ in items:
-                record(p, True)
+            for i, (p, _) in enumerate(items):
+                if i in refused:
+                    record(p, False, reason_of(refused[i]))
+                else:
+                    record(p, True)
 
     def holder_pays(p: Planned) -> None:
         try:
@@ -600,6 +632,9 @@ def run_load(
                 f"merchant {m}: owed {owed}, expected {start_owed[m] + landed_by_merchant[m]}"
             )
     reasons = Counter(r for out in outcomes.values() for r in out.reasons)
+    replays = sum(1 for out in outcomes.values() if out.landed and "WrongNonce" in out.reasons)
+    superseded = sum(1 for out in outcomes.values()
+                     if not out.landed and out.reasons and set(out.reasons) == {"WrongNonce"})
     return LoadResult(
         planned=len(plan),
         submissions=counters["submissions"],
@@ -620,6 +655,8 @@ def run_load(
             if k.startswith("refused at ")
         },
         http_requests=counters["http_requests"],
+        replays_refused=replays,
+        superseded=superseded,
     )
 
 
@@ -643,6 +680,12 @@ def report(result: LoadResult, say=print) -> None:
         f"  landed {result.landed}, refusals {failed}: "
         + ", ".join(f"{k} {v}" for k, v in result.failed_by_reason.items())
     )
+    if result.replays_refused or result.superseded:
+        say(
+            f"  WrongNonce: {result.replays_refused} second submissions of a landed "
+            f"authorisation, {result.superseded} authorisations superseded by another for "
+            "the same certificate (one usable per certificate at a time)"
+        )
     if result.refused_at or result.http_requests:
         say(
             "  refused at: "

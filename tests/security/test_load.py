@@ -24,8 +24,8 @@ def test_concurrent_redemptions_land_once_or_fail_with_a_reason(h):
     assert result.mismatches == []
     assert result.landed > 0 and result.batches > 0
     # every refusal is the contract's own reason (a second submission, an overspend)
-    assert set(result.failed_by_reason) <= {"OrderRefUsed", "InsufficientBalance"}
-    assert result.failed_by_reason.get("OrderRefUsed", 0) > 0
+    assert set(result.failed_by_reason) <= {"WrongNonce", "InsufficientBalance"}
+    assert result.failed_by_reason.get("WrongNonce", 0) > 0
 
 
 def test_concurrent_redemptions_through_the_api_land_once_or_fail_with_a_reason():
@@ -52,7 +52,7 @@ def test_concurrent_redemptions_through_the_api_land_once_or_fail_with_a_reason(
     assert result.duplicates_on_chain == 0
     assert result.mismatches == []  # ledgers and balances match the chain to the unit
     assert result.landed > 0 and result.batches > 0
-    assert set(result.failed_by_reason) <= {"OrderRefUsed", "InsufficientBalance"}
-    assert result.failed_by_reason.get("OrderRefUsed", 0) > 0
+    assert set(result.failed_by_reason) <= {"WrongNonce", "InsufficientBalance"}
+    assert result.failed_by_reason.get("WrongNonce", 0) > 0
     # every refusal is accounted for where it happened (API check, simulation or mined tx)
     assert sum(result.refused_at.values()) == sum(result.failed_by_reason.values())
