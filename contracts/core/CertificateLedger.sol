@@ -35,17 +35,17 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     function issue(address to, Terms calldata terms, uint256 amount, string calldata message)
         external
         payable
-        nonReentrant
         returns (uint256 id)
     {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        uint256 flags = _beginIssue($, terms);
+        Terms memory t = terms; // decoded and validated once
+        uint256 flags = _beginIssue($, t);
         _requireIssuable(amount);
-        _requirePayment($, terms.currency, amount);
-        id = _idOf(terms);
+        _requirePayment($, t.currency, amount);
+        id = _idOf(t);
         _mint($, to, id, CertWord.pack(to, amount, 0, flags));
         emit Issued(id, msg.sender, amount, message);
-        _collect($, terms.currency, amount);
+        _collect($, t.currency, amount);
         _checkReceiver(address(0), to, id);
     }
 
@@ -55,24 +55,25 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         uint256[] calldata amounts,
         Terms calldata terms,
         string calldata message
-    ) external payable nonReentrant returns (uint256 firstId) {
+    ) external payable returns (uint256 firstId) {
         if (recipients.length == 0) revert EmptyBatch();
         if (recipients.length != amounts.length) revert LengthMismatch();
         if (uint256(terms.serial) + recipients.length - 1 > type(uint32).max) {
             revert SerialOverflow(terms.serial, recipients.length);
         }
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        uint256 flags = _beginIssue($, terms);
+        Terms memory t = terms;
+        uint256 flags = _beginIssue($, t);
         uint256 total;
         for (uint256 i; i < amounts.length; ++i) {
             _requireIssuable(amounts[i]);
             total += amounts[i];
         }
-        _requirePayment($, terms.currency, total);
-        firstId = _idOf(terms);
+        _requirePayment($, t.currency, total);
+        firstId = _idOf(t);
         _mintEach($, recipients, amounts, firstId, flags);
         emit IssuedBatch(firstId, msg.sender, amounts, message);
-        _collect($, terms.currency, total);
+        _collect($, t.currency, total);
         for (uint256 i; i < recipients.length; ++i) {
             _checkReceiver(address(0), recipients[i], firstId + i);
         }
@@ -93,7 +94,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     }
 
     /// @inheritdoc IGiftCertificates
-    function topUp(uint256 id, uint256 amount) external payable nonReentrant {
+    function topUp(uint256 id, uint256 amount) external payable {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         _requireNotPaused($);
         uint256 word = _existing($, id);
@@ -110,7 +111,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     // ================================================================ re-gift
 
     /// @inheritdoc IGiftCertificates
-    function split(uint256 id, uint256 amount, address to) external nonReentrant returns (uint256 newId) {
+    function split(uint256 id, uint256 amount, address to) external returns (uint256 newId) {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         _requireNotPaused($);
         uint256 word = _existing($, id);
@@ -155,7 +156,6 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     /// @notice Gives a whole certificate (value must be 1) to `to`.
     function safeTransferFrom(address from, address to, uint256 id, uint256 value, bytes calldata data)
         external
-        nonReentrant
     {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         _requireNotPaused($);
@@ -171,7 +171,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         uint256[] calldata ids,
         uint256[] calldata values,
         bytes calldata data
-    ) external nonReentrant {
+    ) external {
         if (ids.length != values.length) revert ERC1155InvalidArrayLength(ids.length, values.length);
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         _requireNotPaused($);
@@ -204,7 +204,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
 
     /// @dev Checks an issue call's terms against the pause, the merchant and the policy, and
     /// returns the flags of the new certificates (a contract buyer is recorded in full).
-    function _beginIssue(GiftCertStorage.Layout storage $, Terms calldata terms) internal returns (uint256 flags) {
+    function _beginIssue(GiftCertStorage.Layout storage $, Terms memory terms) internal returns (uint256 flags) {
         GiftCertStorage.Config memory config = $.config;
         if (config.paused) revert EnforcedPause();
         uint256 m = $.merchants[terms.merchant];
@@ -228,7 +228,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         return CertWord.FLAG_CONTRACT_BUYER;
     }
 
-    function _idOf(Terms calldata terms) internal view returns (uint256) {
+    function _idOf(Terms memory terms) internal view returns (uint256) {
         return CertificateId.encode(
             terms.merchant,
             terms.currency,
@@ -299,17 +299,45 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
 
     /// @dev Why a certificate cannot be spent or moved now (empty when it can): open (past
     /// validFrom), not expired and not waiting for a claim. Batch settlement reports it.
-    function _spendRefusal(uint256 id, uint256 word) internal view returns (bytes memory) {
+    function _spendRefusal(uint256 id, uint256 word) internal view returns (bytes memory refusal) {
+        if (word.owner() == address(0)) return abi.encodeWithSelector(UnknownCertificate.selector, id);
         if (word.has(CertWord.FLAG_AWAITING_CLAIM)) return abi.encodeWithSelector(AwaitingClaim.selector, id);
         uint40 validFrom = id.validFrom();
         if (block.timestamp < validFrom) return abi.encodeWithSelector(NotYetValid.selector, id, validFrom);
         uint40 expiry = id.expiry();
         if (block.timestamp >= expiry) return abi.encodeWithSelector(Expired.selector, id, expiry);
-        return "";
     }
 
     function _requireSpendable(uint256 id, uint256 word) internal view {
-        _revertWith(_spendRefusal(id, word));
+        if (!_spendableInline(id, word)) _revertWith(_spendRefusal(id, word));
+    }
+
+    /// @dev {_spendRefusal} as one expression for the hot path: exists, claimed, open, unexpired.
+    function _spendableInline(uint256 id, uint256 word) internal view returns (bool) {
+        uint256 t = block.timestamp;
+        return uint160(word) != 0 && (word >> 248) & CertWord.FLAG_AWAITING_CLAIM == 0
+            && t >= (id >> 168) & 0xffffffffff && t < (id >> 128) & 0xffffffffff;
+    }
+
+    /// @dev ecrecover of a 65-byte (r, s, v) signature, address(0) when invalid. Refuses the
+    /// high-s twin of every signature (as OpenZeppelin's ECDSA does), so one signature has one
+    /// encoding; v other than 27 or 28 makes the precompile answer nothing.
+    function _recover65(bytes32 digest, bytes calldata signature) internal view returns (address signer) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            let s := calldataload(add(signature.offset, 0x20))
+            if iszero(gt(s, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0)) {
+                mstore(0x00, digest)
+                mstore(0x20, byte(0, calldataload(add(signature.offset, 0x40))))
+                mstore(0x40, calldataload(signature.offset))
+                mstore(0x60, s)
+                pop(staticcall(gas(), 1, 0x00, 0x80, 0x40, 0x20))
+                mstore(0x60, 0)
+                // 32 bytes back: the signer at 0x40; nothing back: the zero slot at 0x60.
+                signer := mload(xor(0x60, returndatasize()))
+            }
+            mstore(0x40, m)
+        }
     }
 
     /// @dev Reverts with `reason` (ABI-encoded custom error) unless it is empty.

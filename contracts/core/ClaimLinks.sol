@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
@@ -34,25 +33,26 @@ abstract contract ClaimLinks is Payouts, EIP712 {
         uint256 amount,
         uint40 claimDeadline,
         string calldata message
-    ) external payable nonReentrant returns (uint256 id) {
+    ) external payable returns (uint256 id) {
         if (claimDeadline <= block.timestamp || claimDeadline > terms.expiry) {
             revert InvalidClaimDeadline(claimDeadline);
         }
         uint256 day = claimDeadline / 1 days;
         if (day > CertWord.MAX_NONCE) revert InvalidClaimDeadline(claimDeadline);
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        uint256 flags = _beginIssue($, terms) | CertWord.FLAG_AWAITING_CLAIM;
+        Terms memory t = terms;
+        uint256 flags = _beginIssue($, t) | CertWord.FLAG_AWAITING_CLAIM;
         _requireIssuable(amount);
-        _requirePayment($, terms.currency, amount);
-        id = _idOf(terms);
+        _requirePayment($, t.currency, amount);
+        id = _idOf(t);
         _mint($, claimKey, id, CertWord.pack(claimKey, amount, day, flags));
         emit Issued(id, msg.sender, amount, message);
         emit ClaimLinkCreated(id, claimKey, _endOfDay(day));
-        _collect($, terms.currency, amount);
+        _collect($, t.currency, amount);
     }
 
     /// @inheritdoc IGiftCertificates
-    function claim(uint256 id, address recipient, bytes calldata signature) external nonReentrant {
+    function claim(uint256 id, address recipient, bytes calldata signature) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         _requireNotPaused($);
         uint256 word = _awaitingClaim($, id);
@@ -61,11 +61,10 @@ abstract contract ClaimLinks is Payouts, EIP712 {
         _requireNotExpired(id);
         if (recipient == address(0)) revert ERC1155InvalidReceiver(address(0));
         address claimKey = word.owner();
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(_CLAIM_TYPEHASH, id, recipient)));
-        // The claim key is a plain key made for the link: ECDSA only (high-s refused).
-        // slither-disable-next-line unused-return
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != claimKey) revert InvalidSignature();
+        // The claim key is a plain key made for the link: 65-byte ECDSA only (high-s refused).
+        if (signature.length != 65 || _recover65(_claimDigest(id, recipient), signature) != claimKey) {
+            revert InvalidSignature();
+        }
         $.certs[id] = CertWord.pack(recipient, word.balance(), 0, word.flags() & ~CertWord.FLAG_AWAITING_CLAIM);
         emit Claimed(id, recipient);
         emit IERC1155.TransferSingle(msg.sender, claimKey, recipient, id, 1);
@@ -82,6 +81,24 @@ abstract contract ClaimLinks is Payouts, EIP712 {
         _burn($, id, word.owner());
         emit Reclaimed(id, msg.sender, word.balance());
         _pay($, id.currency(), msg.sender, word.balance());
+    }
+
+    /// @dev EIP-712 digest of Claim(certificate, recipient) on this chain and contract.
+    function _claimDigest(uint256 id, address recipient) private view returns (bytes32 digest) {
+        bytes32 separator = _domainSeparatorV4();
+        bytes32 typehash = _CLAIM_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typehash)
+            mstore(add(m, 0x20), id)
+            mstore(add(m, 0x40), recipient)
+            let structHash := keccak256(m, 0x60)
+            mstore(0x00, 0x1901)
+            mstore(0x20, separator)
+            mstore(0x40, structHash)
+            digest := keccak256(0x1e, 0x42)
+            mstore(0x40, m)
+        }
     }
 
     function _awaitingClaim(GiftCertStorage.Layout storage $, uint256 id) private view returns (uint256 word) {

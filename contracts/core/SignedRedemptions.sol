@@ -59,9 +59,10 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
     function redeemWithAuthorization(Redemption calldata auth, bytes calldata signature) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         _requireNotPaused($);
-        uint256 m = _activeCallerMerchant($, auth.merchant);
-        _revertWith(_applySigned(auth, signature, auth.merchant));
-        _credit($, auth.merchant, m, auth.certificate.currency(), auth.amount);
+        uint32 merchantId = auth.merchant;
+        uint256 m = _activeCallerMerchant($, merchantId);
+        _revertWith(_applySigned(auth, signature, merchantId));
+        _credit($, merchantId, m, auth.certificate.currency(), auth.amount);
     }
 
     /// @inheritdoc IGiftCertificates
@@ -75,16 +76,23 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         _activeCallerMerchant(GiftCertStorage.layout(), merchantId);
         uint256 ethTotal;
         for (uint256 i; i < auths.length; ++i) {
-            bytes memory refusal = _applySigned(auths[i], signatures[i], merchantId);
+            Redemption calldata auth = auths[i];
+            bytes memory refusal = _applySigned(auth, signatures[i], merchantId);
+            uint256 id;
+            uint256 amount;
+            assembly ("memory-safe") {
+                id := calldataload(auth)
+                amount := calldataload(add(auth, 0x40))
+            }
             if (refusal.length != 0) {
                 if (allOrNothing) _revertWith(refusal);
-                emit RedemptionRefused(i, auths[i].certificate, refusal);
+                emit RedemptionRefused(i, id, refusal);
                 continue;
             }
             ++settled;
-            uint8 currencyId = auths[i].certificate.currency();
-            if (currencyId == _ETH) ethTotal += auths[i].amount;
-            else _creditMerchant(merchantId, currencyId, auths[i].amount);
+            uint8 currencyId = id.currency();
+            if (currencyId == _ETH) ethTotal += amount;
+            else _creditMerchant(merchantId, currencyId, amount);
         }
         // One write of the merchant word for all ETH items.
         if (ethTotal != 0) _creditMerchant(merchantId, _ETH, ethTotal);
@@ -99,21 +107,52 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
 
     /// @dev Verifies one authorisation and debits the certificate (the merchant's credit is the
     /// caller's). Returns why it was refused, as the revert data of a custom error, or nothing.
+    /// The hot path reads the packed word inline; any failed check takes {_termsRefusal}, which
+    /// names the reason.
     function _applySigned(Redemption calldata auth, bytes calldata signature, uint32 merchantId)
         private
         returns (bytes memory refusal)
     {
-        uint256 word;
-        (refusal, word) = _termsRefusal(GiftCertStorage.layout(), auth, merchantId);
-        if (refusal.length != 0) return refusal;
-        if (!_isValidSignature(word.owner(), _redemptionDigest(auth), signature)) {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        // The six static words, read once and unvalidated: a value with dirty bits fails a
+        // comparison below or the signature (which hashes the same words), never passes.
+        uint256 id;
+        uint256 merchant;
+        uint256 amount;
+        uint256 authNonce;
+        uint256 deadline;
+        assembly ("memory-safe") {
+            id := calldataload(auth)
+            merchant := calldataload(add(auth, 0x20))
+            amount := calldataload(add(auth, 0x40))
+            authNonce := calldataload(add(auth, 0x80))
+            deadline := calldataload(add(auth, 0xa0))
+        }
+        uint256 word = $.certs[id];
+        uint256 nonce = (word >> 232) & CertWord.MAX_NONCE;
+        if (
+            merchant != merchantId || id >> 224 != merchantId || block.timestamp > deadline
+                || !_spendableInline(id, word) || amount == 0 || amount > (word >> 160) & CertWord.MAX_BALANCE
+                || authNonce != nonce || nonce == CertWord.MAX_NONCE
+        ) {
+            (refusal,) = _termsRefusal($, auth, merchantId);
+            if (refusal.length == 0) refusal = abi.encodeWithSelector(NonceExhausted.selector, id);
+            return refusal;
+        }
+        if (!_isValidSignature(address(uint160(word)), _redemptionDigest(auth), signature)) {
             return abi.encodeWithSelector(InvalidSignature.selector);
         }
-        (uint256 next, bool ok) = word.withBalance(word.balance() - auth.amount).withOwnerAndNextNonce(word.owner());
-        if (!ok) return abi.encodeWithSelector(NonceExhausted.selector, auth.certificate);
-        GiftCertStorage.layout().certs[auth.certificate] = next;
-        emit Redeemed(auth.certificate, merchantId, auth.orderRef, auth.amount);
-        emit MetadataUpdate(auth.certificate);
+        unchecked {
+            // balance >= amount and nonce < MAX_NONCE (checked above): no borrow or carry
+            // crosses a field.
+            $.certs[id] = word - (amount << 160) + (1 << 232);
+        }
+        uint256 orderRef;
+        assembly ("memory-safe") {
+            orderRef := calldataload(add(auth, 0x60))
+        }
+        emit Redeemed(id, merchantId, orderRef, amount);
+        emit MetadataUpdate(id);
     }
 
     /// @dev Everything but the signature: merchant, deadline, certificate state, amount, nonce.
@@ -143,21 +182,23 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         }
     }
 
-    /// @dev The EIP-712 digest of an authorisation (its merchant and nonce checked by the caller).
-    function _redemptionDigest(Redemption calldata auth) private view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    _REDEMPTION_TYPEHASH,
-                    auth.certificate,
-                    auth.merchant,
-                    auth.amount,
-                    auth.orderRef,
-                    auth.nonce,
-                    auth.deadline
-                )
-            )
-        );
+    /// @dev The EIP-712 digest of an authorisation: hashStruct over the six static words as
+    /// they are in calldata (a field with dirty high bits hashes differently and so fails the
+    /// signature check), then "\x19\x01" || domainSeparator || structHash.
+    function _redemptionDigest(Redemption calldata auth) private view returns (bytes32 digest) {
+        bytes32 separator = _domainSeparatorV4();
+        bytes32 typehash = _REDEMPTION_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typehash)
+            calldatacopy(add(m, 0x20), auth, 0xc0)
+            let structHash := keccak256(m, 0xe0)
+            mstore(0x00, 0x1901)
+            mstore(0x20, separator)
+            mstore(0x40, structHash)
+            digest := keccak256(0x1e, 0x42)
+            mstore(0x40, m)
+        }
     }
 
     /// @dev Credits redeemed value to the merchant (`m` is its word as read). Every sum is
@@ -190,11 +231,16 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
 
     /// @dev ECDSA first (cheap for the usual EOA holder; high-s and malformed signatures are
     /// refused), then ERC-1271 for contract wallets with a gas cap and a 32-byte answer.
+    /// A signer of address(0) never matches: the certificate word of an owner is never zero.
     function _isValidSignature(address signer, bytes32 digest, bytes calldata signature) internal view returns (bool) {
-        // The third value only details a malformed signature, which is simply invalid here.
-        // slither-disable-next-line unused-return
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        if (signature.length == 65) {
+            if (_recover65(digest, signature) == signer) return true;
+        } else {
+            // 64-byte (EIP-2098) and malformed signatures; the third value only details why.
+            // slither-disable-next-line unused-return
+            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+            if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        }
         if (signer.code.length == 0) return false;
         bytes memory query = abi.encodeCall(IERC1271.isValidSignature, (digest, signature));
         bool valid;

@@ -87,7 +87,7 @@ def test_no_role_and_no_stranger_moves_anyone_elses_value(h):
             ("ERC1155MissingApprovalForAll",
              ("safeTransferFrom", h.holder, actor, cert, 1, b"")),
             ("NotHolder", ("split", cert, 1, actor)),
-            ("NotHolder", ("merge", other, cert)),
+            ("NotHolder", ("merge", cert, other)),  # other was issued last: it lasts longer
             ("NotHolder", ("redeem", cert, 1, 3)),
             ("NotHolder", ("cashOut", cert)),
             ("NotMerchant", ("redeemWithAuthorization", auth, sig)),
