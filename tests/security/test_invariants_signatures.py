@@ -2,15 +2,19 @@
 
 Random sequences of: issuing to EOAs, to an ERC-1271 contract wallet and to a contract that
 cannot sign or take ETH; transfers; merchant-submitted EIP-712 redemptions, singly and in
-batches, each one either genuine or attacked (replayed, signed for another chain, for another
-contract, by the wrong key, past its deadline, with a used order reference, with the amount
-changed after signing, submitted by an outsider); voids to a holder that refuses ETH; withdrawals
-by a merchant whose payout account reverts (and later accepts); time passing.
+batches (all-or-nothing, or skip-failed with a RedemptionRefused event per refused item), each
+one either genuine or attacked (replayed, signed for another chain, for another contract, by the
+wrong key, past its deadline, with a stale or future nonce, superseded by a later authorisation
+of the holder, naming another merchant, with the amount changed after signing, submitted by an
+outsider) or reusing an order reference (v2: order references are event data, so that lands);
+voids to a holder that refuses ETH; withdrawals by a merchant whose payout account reverts (and
+later accepts); time passing.
 
 A Python model predicts, for every call, the contract's exact error (in the contract's order of
-checks) or success; after every step, for each currency, the contract's holdings must equal
-certificate balances + merchant ledgers + deferred payments, and every merchant ledger must match
-the model. At teardown every modelled certificate balance and owner is checked on chain.
+checks) or success, and for a skip-failed batch exactly which items are refused and why; after
+every step, for each currency, the contract's holdings must equal certificate balances + merchant
+ledgers + deferred payments, and every merchant ledger must match the model. At teardown every
+modelled certificate balance, owner and nonce is checked on chain.
 
 SIGNATURE_SEQUENCES (default 30, split over two shards) sets the size; `make audit` raises it.
 """
@@ -48,7 +52,10 @@ ATTACKS = [
     "wrong_contract",
     "wrong_signer",
     "expired_deadline",
-    "reused_order_ref",
+    "stale_nonce",
+    "superseded",
+    "wrong_merchant",
+    "reused_order_ref",  # not an attack in v2: lands like a genuine one
     "amount_changed",
     "outsider_submits",
 ]
@@ -58,9 +65,10 @@ ATTACKS = [
 class Signed:
     """An authorisation as submitted, and what its signature actually covers."""
 
-    auth: tuple[int, int, int, int, int]  # certificate, merchant, amount, orderRef, deadline
+    # certificate, merchant, amount, orderRef, nonce, deadline
+    auth: tuple[int, int, int, int, int, int]
     signature: bytes
-    signed_auth: tuple[int, int, int, int, int]
+    signed_auth: tuple[int, int, int, int, int, int]
     chain_id: int
     contract: str
     signer: str  # the address whose key signed
@@ -121,6 +129,7 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
 
     class SignatureMachine(ModelledCertificates, RuleBasedStateMachine):
         harness = h
+        tracks_nonce = True  # signed redemptions and transfers move it; teardown checks it
 
         @initialize(
             gifts=st.lists(
@@ -185,16 +194,24 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
             assert expected is None, f"expected {expected}, the call succeeded"
             return result
 
-        def _sign(self, cert_id: int, amount: int, attack: str, index: int) -> Signed:
+        def _sign(self, cert_id: int, amount: int, attack: str, index: int,
+                  nonce: int | None = None) -> Signed:
+            """Signed by whoever the attack says, with the certificate's nonce in the model
+            unless `nonce` is given (successive items of a batch carry successive ones)."""
             cert = self.certs[cert_id]
             merchant = cert["merchant"]
+            if attack == "wrong_merchant":
+                merchant = next(m for m in merchant_ids if m != cert["merchant"])
             if attack == "reused_order_ref" and self.used_refs[merchant]:
                 refs = sorted(self.used_refs[merchant])
                 ref = refs[index % len(refs)]
             else:
                 ref = self._fresh_ref(merchant)
             deadline = h.now() - 1 if attack == "expired_deadline" else h.now() + 3600
-            auth = (cert_id, merchant, amount, ref, deadline)
+            nonce = cert["nonce"] if nonce is None else nonce
+            if attack == "stale_nonce":
+                nonce = nonce - 1 if nonce and index % 2 else nonce + 1  # used, or not yet
+            auth = (cert_id, merchant, amount, ref, nonce, deadline)
             signer = signer_of(cert["owner"]) or h.outsider  # the sink's "signature" is anyone's
             if attack == "wrong_signer":
                 signer = next(e for e in eoas if e != signer)
@@ -207,25 +224,36 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
                 merchant=merchant,
                 amount=amount,
                 order_ref=ref,
+                nonce=nonce,
                 deadline=deadline,
             )
             signature = eip712.sign_typed_data(h.keys[signer], document)
             submitted = (
-                (cert_id, merchant, amount + 1, ref, deadline)
+                (cert_id, merchant, amount + 1, ref, nonce, deadline)
                 if attack == "amount_changed"
                 else auth
             )
             return Signed(submitted, signature, auth, chain, contract, signer)
 
-        def _predict(self, s: Signed, scratch: dict) -> str | None:
-            """The error the contract raises for one authorisation, in its order of checks;
-            on success applies the redemption to `scratch` (balances, used refs)."""
-            cert_id, merchant, amount, ref, deadline = s.auth
+        def _predict(self, s: Signed, scratch: dict, settling: int) -> str | None:
+            """The error the contract gives one authorisation settled by merchant `settling`,
+            in its order of checks (merchant, deadline, certificate, spendable, balance, nonce,
+            signature); on success applies it to `scratch` (balances and nonces so far)."""
+            cert_id, merchant, amount, _ref, nonce, deadline = s.auth
+            cert = self.certs.get(cert_id)
+            if merchant != settling or cert_id >> 224 != settling:
+                return "WrongMerchant"
             if h.now() + 1 > deadline:
                 return "AuthorizationExpired"
-            cert = self.certs.get(cert_id)
             if cert is None:
                 return "UnknownCertificate"
+            if self._expired(cert):
+                return "Expired"
+            balance = scratch["balances"].get(cert_id, cert["balance"])
+            if amount > balance:
+                return "InsufficientBalance"
+            if nonce != scratch["nonces"].get(cert_id, cert["nonce"]):
+                return "WrongNonce"
             valid = (
                 s.auth == s.signed_auth
                 and s.chain_id == chain_id
@@ -234,22 +262,16 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
             )
             if not valid:
                 return "InvalidSignature"
-            if self._expired(cert):
-                return "Expired"
-            balance = scratch["balances"].get(cert_id, cert["balance"])
-            if amount > balance:
-                return "InsufficientBalance"
-            if (merchant, ref) in scratch["refs"] or ref in self.used_refs[merchant]:
-                return "OrderRefUsed"
             scratch["balances"][cert_id] = balance - amount
-            scratch["refs"].add((merchant, ref))
+            scratch["nonces"][cert_id] = nonce + 1
             return None
 
         def _land(self, landed: list[Signed]) -> None:
             for s in landed:
-                cert_id, merchant, amount, ref, _ = s.auth
+                cert_id, merchant, amount, ref, _, _ = s.auth
                 cert = self.certs[cert_id]
                 cert["balance"] -= amount
+                cert["nonce"] += 1
                 self.used_refs[merchant].add(ref)
                 self.owed[(merchant, cert["currency"])] += amount
                 self.landed.append(s)
@@ -278,6 +300,7 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
                 error, lambda: via(owner, "safeTransferFrom", owner, to, cert_id, 1, b"")
             ):
                 cert["owner"] = to
+                cert["nonce"] += 1  # even to the same owner: no earlier signature survives
 
         @precondition(lambda self: self.certs)
         @rule(
@@ -286,27 +309,36 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
             attack=st.sampled_from(ATTACKS),
         )
         def redeem_signed(self, index, part, attack):
-            """One authorisation, submitted by the merchant (or an outsider)."""
+            """One authorisation, submitted by the merchant it names (or an outsider)."""
+            queue = []
             if attack == "replay":
                 if not self.landed:
                     return
-                signed = self.landed[index % len(self.landed)]
-                merchant = signed.auth[1]
+                queue.append(self.landed[index % len(self.landed)])
             else:
                 cert_id = self._pick(index)
                 cert = self.certs[cert_id]
                 amount = max(1, cert["balance"] * part // 1000)
-                signed = self._sign(cert_id, amount, attack, index)
-                merchant = cert["merchant"]
-            submitter = h.outsider if attack == "outsider_submits" else merchant_account[merchant]
-            scratch = {"balances": {}, "refs": set()}
-            error = "NotMerchant" if submitter != merchant_account[merchant] else None
-            error = error or self._predict(signed, scratch)
-            if self._attempt(
-                error,
-                lambda: via(submitter, "redeemWithAuthorization", signed.auth, signed.signature),
-            ):
-                self._land([signed])
+                queue.append(self._sign(cert_id, amount, attack, index))
+                if attack == "superseded":
+                    # the holder signs again (same nonce) and that one is settled first
+                    later = self._sign(cert_id, max(1, amount // 2), "genuine", index + 1)
+                    queue.insert(0, later)
+            for signed in queue:
+                merchant = signed.auth[1]
+                submitter = (
+                    h.outsider if attack == "outsider_submits" else merchant_account[merchant]
+                )
+                error = "NotMerchant" if submitter != merchant_account[merchant] else None
+                scratch = {"balances": {}, "nonces": {}}
+                error = error or self._predict(signed, scratch, merchant)
+                if self._attempt(
+                    error,
+                    lambda s=signed, by=submitter: via(
+                        by, "redeemWithAuthorization", s.auth, s.signature
+                    ),
+                ):
+                    self._land([signed])
 
         @precondition(lambda self: self.certs)
         @rule(
@@ -316,19 +348,24 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
             ),
             attack=st.sampled_from(ATTACKS),
             position=st.integers(0, 3),
+            all_or_nothing=st.booleans(),
         )
-        def settle_batch(self, merchant, picks, attack, position):
-            """A batch for one merchant with (maybe) one attacked authorisation: all or nothing,
-            and the first failing authorisation names the error."""
+        def settle_batch(self, merchant, picks, attack, position, all_or_nothing):
+            """A batch for one merchant with (maybe) one attacked authorisation. All or
+            nothing: the first refused authorisation reverts the batch and names the error.
+            Skip-failed: every valid one lands and each refused one is reported, in order."""
             mine = sorted(c for c, cert in self.certs.items() if cert["merchant"] == merchant)
             signable = [c for c in mine if signer_of(self.certs[c]["owner"])]
             if not signable:
                 return
             batch = []
+            next_nonce: dict[int, int] = {}  # genuine items on one certificate: n, n+1, ...
             for index, part in picks:
                 cert_id = signable[index % len(signable)]
                 amount = max(1, self.certs[cert_id]["balance"] * part // 3000)
-                batch.append(self._sign(cert_id, amount, "genuine", index))
+                nonce = next_nonce.get(cert_id, self.certs[cert_id]["nonce"])
+                next_nonce[cert_id] = nonce + 1
+                batch.append(self._sign(cert_id, amount, "genuine", index, nonce))
             if attack == "replay":
                 replays = [s for s in self.landed if s.auth[1] == merchant]
                 if replays:
@@ -341,11 +378,10 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
                 )
             submitter = h.outsider if attack == "outsider_submits" else merchant_account[merchant]
             error = "NotMerchant" if submitter != merchant_account[merchant] else None
-            scratch = {"balances": {}, "refs": set()}
-            for s in batch:
-                if error:
-                    break
-                error = self._predict(s, scratch)
+            scratch = {"balances": {}, "nonces": {}}
+            verdicts = [] if error else [self._predict(s, scratch, merchant) for s in batch]
+            if all_or_nothing and not error:
+                error = next((v for v in verdicts if v), None)
             receipt = self._attempt(
                 error,
                 lambda: via(
@@ -354,18 +390,35 @@ def make_machine(h: Harness, a: Actors, sequences_run: list[int], outcomes: Coun
                     merchant,
                     [s.auth for s in batch],
                     [s.signature for s in batch],
+                    all_or_nothing,
                 ),
             )
-            if receipt:
-                self._land(batch)
+            if not receipt:
+                return
+            reported = [
+                (e["args"]["index"], e["args"]["certificate"],
+                 decode_revert(h.gc.abi, e["args"]["reason"]).error_name)
+                for e in h.events("RedemptionRefused", receipt)
+            ]
+            expected = [(i, s.auth[0], v) for i, (s, v) in enumerate(zip(batch, verdicts,
+                                                                         strict=True)) if v]
+            assert reported == expected
+            outcomes.update(f"refused in batch: {v}" for _, _, v in reported)
+            self._land([s for s, v in zip(batch, verdicts, strict=True) if v is None])
 
         @precondition(lambda self: self.certs)
         @rule(index=st.integers(0, 10**6))
         def void(self, index):
-            """The merchant voids: the holder is paid, or (a holder refusing ETH) owed."""
+            """The merchant voids: the holder is paid, or (a holder refusing ETH) owed. Not
+            after expiry (v2): the balance is then the buyer's refund."""
             cert_id = self._pick(index)
-            cert = self.certs.pop(cert_id)
-            via(merchant_account[cert["merchant"]], "void", cert_id)
+            cert = self.certs[cert_id]
+            if not self._attempt(
+                "Expired" if self._expired(cert) else None,
+                lambda: via(merchant_account[cert["merchant"]], "void", cert_id),
+            ):
+                return
+            self.certs.pop(cert_id)
             self.gone.add(cert_id)
             if cert["owner"] == a.sink.address and cert["currency"] == ETH:
                 self.deferred[ETH] += cert["balance"]  # pull payment: kept, not lost
