@@ -599,7 +599,7 @@ def op_set_min_validity(data: dict[str, Any], sender: str) -> dict[str, Any]:
     return _tx("setMinValidity", sender, seconds)
 
 
-@operation("pause", "Pauser: stop issue, transfers of value and redemptions")
+@operation("pause", "Pauser: stop issue, claims, transfers of value and redemptions")
 def op_pause(data: dict[str, Any], sender: str) -> dict[str, Any]:
     return _tx("pause", sender)
 

@@ -64,6 +64,9 @@ def test_insufficient_funds_is_named(web):
     ("/tx/claim", {"certificate": "1", "recipient": HOLDER, "signature": "zz"}, "signature"),
     ("/tx/redeem-authorized", {"authorization": "hello"}, "authorization"),
     ("/tx/redeem-authorized", {"authorization": "gc1:1:1:1:1:1:0x00"}, "authorization"),
+    ("/tx/redeem-authorized", {"authorization": "gc2:1:1:1:1:1:0x00"}, "authorization"),
+    ("/tx/redeem-authorized", {"authorization": "gc2:1:1:1:1:x:1:0x" + "11" * 65},
+     "authorization"),  # the nonce is not a number
     ("/tx/redeem-authorized", {"authorization": "{not json"}, "authorization"),
     ("/tx/redeem-authorized", {"authorization": {"typedData": {}}}, "authorization"),
     ("/tx/redeem-authorized", {"authorization": 5}, "authorization"),
