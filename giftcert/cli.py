@@ -221,7 +221,8 @@ def deploy_command(ctx: click.Context, fresh: bool, as_json: bool) -> None:
     w3 = connect_web3(settings)
     record, created = deploy_system(w3, settings, fresh=fresh, say=say_to(as_json))
     emit(as_json, {**record.to_json(), "created": created},
-         [f"GiftCertificates: {record.gift_certificates}", f"Renderer:         {record.renderer}",
+         [f"GiftCertificates: {record.gift_certificates}",
+          f"Admin module:     {record.admin_module}", f"Renderer:         {record.renderer}",
           f"TestUSD:          {record.test_usd or '-'}", f"Chain id:         {record.chain_id}"])
 
 

@@ -85,7 +85,8 @@ def usable(w3: Web3, record: Deployment | None, artifact: ContractArtifact) -> b
     """Whether the recorded contract is still there and built from the same ABI."""
     if record is None or record.abi_hash != abi_hash(artifact.abi):
         return False
-    return len(w3.eth.get_code(Web3.to_checksum_address(record.gift_certificates))) > 0
+    return all(len(w3.eth.get_code(Web3.to_checksum_address(address))) > 0
+               for address in (record.gift_certificates, record.admin_module))
 
 
 def deploy_system(w3: Web3, settings: Settings, *, fresh: bool = False,
