@@ -242,3 +242,35 @@ def test_unlocked_node_account_signs_the_same_typed_data(sdk):
     local = sdk.holder.sign_redemption(cert.id, "1", order_ref=3, deadline=signed.deadline)
     assert signed.signature == local.signature
     assert sdk.coffee.verify_redemption(signed) == sdk.holder.sender
+
+
+def test_claim_window_is_a_utc_day_and_follows_pause(sdk):
+    """v2: the claim deadline is kept as a UTC day (its last second counts); no claim while
+    paused or after the deadline."""
+    link = sdk.buyer.issue_claimable("2", sdk.coffee_id, "tUSD", claim_days=1)
+    deadline = link.certificate.claim_deadline
+    assert deadline % DAY == DAY - 1 and sdk.buyer.now() + DAY <= deadline
+    sdk.admin.pause()
+    with pytest.raises(ContractRevert, match="EnforcedPause"):
+        sdk.friend.claim(link.certificate.id, link.key)
+    sdk.admin.unpause()
+    sdk.warp(deadline - sdk.buyer.now() + 1)
+    with pytest.raises(ContractRevert, match="ClaimWindowClosed"):
+        sdk.friend.claim(link.certificate.id, link.key)
+    assert sdk.buyer.reclaim(link.certificate.id) == Money(Decimal(2), "tUSD")
+
+
+def test_only_the_merchant_changes_its_account(sdk):
+    with pytest.raises(ContractRevert, match="NotMerchant"):
+        sdk.admin.set_merchant_account(sdk.coffee_id, sdk.friend.sender)
+    moved = sdk.coffee.set_merchant_account(sdk.coffee_id, sdk.friend.sender)
+    assert moved.account == sdk.friend.sender
+
+
+def test_no_void_after_expiry(sdk):
+    sdk.admin.set_min_validity(3600)
+    cert = _issue_usd(sdk, "3", expiry=sdk.buyer.now() + 7200)
+    sdk.warp(7300)
+    with pytest.raises(ContractRevert, match="Expired"):
+        sdk.coffee.void(cert.id)
+    assert sdk.friend.refund(cert.id, sdk.buyer.sender).amount == 3  # the buyer's refund
