@@ -166,6 +166,10 @@ def measure(index: Indexer, seeded: Seeded, runs: int = QUERY_RUNS) -> dict[str,
             lambda: index.history(rng.choice(seeded.certificates)), runs),
         "merchant totals by day": median_ms(
             lambda: index.merchant_totals(rng.choice(merchants)), runs),
+        # refs 1..n per merchant were used; a random one may or may not have been paid
+        "was an order paid": median_ms(
+            lambda: index.order_paid(rng.choice(merchants),
+                                     rng.randint(1, 2 * seeded.redemptions + 1)), runs),
     }
 
 
