@@ -39,20 +39,49 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
     /// @inheritdoc IGiftCertificates
     function redeem(uint256 id, uint256 amount, uint256 orderRef) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        _requireNotPaused($);
-        uint256 word = _existing($, id);
+        if ($.config.paused) revert EnforcedPause();
+        uint256 word = $.certs[id];
+        uint32 merchantId = uint32(id >> 224);
+        uint256 m = $.merchants[merchantId];
+        bool usual;
+        // The usual case at once: sent by the owner, open, unexpired, claimed, 0 < amount <=
+        // balance, merchant active. Anything else takes the checks below, which name the reason
+        // (or let an approved operator through).
+        assembly ("memory-safe") {
+            let t := timestamp()
+            usual := and(
+                and(eq(and(word, 0xffffffffffffffffffffffffffffffffffffffff), caller()), iszero(and(shr(248, word), 1))),
+                and(
+                    and(iszero(lt(t, and(shr(168, id), 0xffffffffff))), lt(t, and(shr(128, id), 0xffffffffff))),
+                    and(
+                        and(gt(amount, 0), iszero(gt(amount, and(shr(160, word), 0xffffffffffffffffff)))),
+                        and(shr(248, m), 1)
+                    )
+                )
+            )
+        }
+        if (!usual) _requireRedeemable($, id, word, amount);
+        unchecked {
+            $.certs[id] = word - (amount << 160); // amount <= balance: no borrow across fields
+        }
+        _credit($, merchantId, m, id.currency(), amount);
+        emit Redeemed(id, merchantId, orderRef, amount);
+        emit MetadataUpdate(id);
+    }
+
+    /// @dev The holder-sent redemption's checks, one by one, each with its error.
+    function _requireRedeemable(GiftCertStorage.Layout storage $, uint256 id, uint256 word, uint256 amount)
+        private
+        view
+    {
+        if (word.owner() == address(0)) revert UnknownCertificate(id);
         _requireHolder($, id, word.owner());
         _requireSpendable(id, word);
         uint256 balance = word.balance();
         if (amount == 0) revert ZeroAmount();
         if (amount > balance) revert InsufficientBalance(id, balance, amount);
         uint32 merchantId = id.merchant();
-        uint256 m = _knownMerchant($, merchantId);
-        if (!m.active()) revert MerchantInactive(merchantId);
-        $.certs[id] = word.withBalance(balance - amount);
-        _credit($, merchantId, m, id.currency(), amount);
-        emit Redeemed(id, merchantId, orderRef, amount);
-        emit MetadataUpdate(id);
+        if (!_knownMerchant($, merchantId).active()) revert MerchantInactive(merchantId);
     }
 
     /// @inheritdoc IGiftCertificates
@@ -60,9 +89,13 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         _requireNotPaused($);
         uint32 merchantId = auth.merchant;
-        uint256 m = _activeCallerMerchant($, merchantId);
+        uint256 m = $.merchants[merchantId];
+        // The caller is the merchant's active account (else the precise reason below).
+        if (address(uint160(m)) != msg.sender || !m.active()) _activeCallerMerchant($, merchantId);
         _revertWith(_applySigned(auth, signature, merchantId));
-        _credit($, merchantId, m, auth.certificate.currency(), auth.amount);
+        uint256 id = auth.certificate;
+        emit MetadataUpdate(id);
+        _credit($, merchantId, m, id.currency(), auth.amount);
     }
 
     /// @inheritdoc IGiftCertificates
@@ -77,7 +110,7 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         uint256 ethTotal;
         for (uint256 i; i < auths.length; ++i) {
             Redemption calldata auth = auths[i];
-            bytes memory refusal = _applySigned(auth, signatures[i], merchantId);
+            bytes memory refusal = _applySigned(auth, _signatureAt(signatures, i), merchantId);
             uint256 id;
             uint256 amount;
             assembly ("memory-safe") {
@@ -89,13 +122,30 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
                 emit RedemptionRefused(i, id, refusal);
                 continue;
             }
-            ++settled;
             uint8 currencyId = id.currency();
-            if (currencyId == _ETH) ethTotal += amount;
-            else _creditMerchant(merchantId, currencyId, amount);
+            unchecked {
+                ++settled;
+                // each amount <= 2^72 (it fit a balance), so n items sum far below 2^256
+                if (currencyId == _ETH) ethTotal += amount;
+            }
+            if (currencyId != _ETH) _creditMerchant(merchantId, currencyId, amount);
         }
-        // One write of the merchant word for all ETH items.
+        // One write of the merchant word for all ETH items, one metadata event for all items.
         if (ethTotal != 0) _creditMerchant(merchantId, _ETH, ethTotal);
+        if (settled != 0) {
+            emit BatchMetadataUpdate(uint256(merchantId) << 224, ((uint256(merchantId) + 1) << 224) - 1);
+        }
+    }
+
+    /// @dev The i-th signature, sliced without the decoder's bounds checks: the merchant who
+    /// sends the batch is the only one a malformed encoding can hurt (bytes past the end of
+    /// calldata read as zero, which no signature matches).
+    function _signatureAt(bytes[] calldata signatures, uint256 i) private pure returns (bytes calldata signature) {
+        assembly ("memory-safe") {
+            let at := add(signatures.offset, calldataload(add(signatures.offset, shl(5, i))))
+            signature.length := calldataload(at)
+            signature.offset := add(at, 0x20)
+        }
     }
 
     /// @inheritdoc IGiftCertificates
@@ -117,29 +167,42 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         // The six static words, read once and unvalidated: a value with dirty bits fails a
         // comparison below or the signature (which hashes the same words), never passes.
         uint256 id;
-        uint256 merchant;
         uint256 amount;
-        uint256 authNonce;
-        uint256 deadline;
         assembly ("memory-safe") {
             id := calldataload(auth)
-            merchant := calldataload(add(auth, 0x20))
             amount := calldataload(add(auth, 0x40))
-            authNonce := calldataload(add(auth, 0x80))
-            deadline := calldataload(add(auth, 0xa0))
         }
         uint256 word = $.certs[id];
-        uint256 nonce = (word >> 232) & CertWord.MAX_NONCE;
-        if (
-            merchant != merchantId || id >> 224 != merchantId || block.timestamp > deadline
-                || !_spendableInline(id, word) || amount == 0 || amount > (word >> 160) & CertWord.MAX_BALANCE
-                || authNonce != nonce || nonce == CertWord.MAX_NONCE
-        ) {
+        bool refused;
+        // Every check of {_termsRefusal} at once, without branches (bit layout in GiftCertStorage):
+        // merchant, deadline, exists, claimed, open, unexpired, amount, nonce, nonce not spent.
+        assembly ("memory-safe") {
+            let merchant := calldataload(add(auth, 0x20))
+            let authNonce := calldataload(add(auth, 0x80))
+            let deadline := calldataload(add(auth, 0xa0))
+            let t := timestamp()
+            let nonce := and(shr(232, word), 0xffff)
+            refused := or(
+                or(or(iszero(eq(merchant, merchantId)), iszero(eq(shr(224, id), merchantId))), gt(t, deadline)),
+                or(
+                    or(iszero(and(word, 0xffffffffffffffffffffffffffffffffffffffff)), and(shr(248, word), 1)),
+                    or(lt(t, and(shr(168, id), 0xffffffffff)), iszero(lt(t, and(shr(128, id), 0xffffffffff))))
+                )
+            )
+            refused := or(
+                refused,
+                or(
+                    or(iszero(amount), gt(amount, and(shr(160, word), 0xffffffffffffffffff))),
+                    or(iszero(eq(authNonce, nonce)), eq(nonce, 0xffff))
+                )
+            )
+        }
+        if (refused) {
             (refusal,) = _termsRefusal($, auth, merchantId);
             if (refusal.length == 0) refusal = abi.encodeWithSelector(NonceExhausted.selector, id);
             return refusal;
         }
-        if (!_isValidSignature(address(uint160(word)), _redemptionDigest(auth), signature)) {
+        if (!_signedBy(address(uint160(word)), _redemptionDigest(auth), signature)) {
             return abi.encodeWithSelector(InvalidSignature.selector);
         }
         unchecked {
@@ -152,7 +215,6 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
             orderRef := calldataload(add(auth, 0x60))
         }
         emit Redeemed(id, merchantId, orderRef, amount);
-        emit MetadataUpdate(id);
     }
 
     /// @dev Everything but the signature: merchant, deadline, certificate state, amount, nonce.
@@ -182,6 +244,13 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         }
     }
 
+    /// @dev The usual EOA holder's 65-byte signature first, then contract wallets and other
+    /// encodings through {_isValidSignature}.
+    function _signedBy(address owner, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        if (signature.length == 65 && _recover65(digest, signature) == owner) return true;
+        return _isValidSignature(owner, digest, signature);
+    }
+
     /// @dev The EIP-712 digest of an authorisation: hashStruct over the six static words as
     /// they are in calldata (a field with dirty high bits hashes differently and so fails the
     /// signature check), then "\x19\x01" || domainSeparator || structHash.
@@ -209,7 +278,9 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         if (currencyId == _ETH) {
             uint256 owed = m.owedEth() + amount;
             if (owed > MerchantWord.MAX_OWED_ETH) revert AmountTooLarge(owed);
-            $.merchants[merchantId] = m.withOwedEth(owed);
+            unchecked {
+                $.merchants[merchantId] = m + (amount << 160); // owed fits 88 bits: no carry
+            }
         } else {
             GiftCertStorage.Ledger storage ledger = $.ledgers[merchantId][currencyId];
             uint256 owed = ledger.owed + amount;
