@@ -330,3 +330,15 @@ def test_a_contract_buyer_is_bound_by_its_full_address(h):
     h.warp(6 * YEAR)
     with h.reverts("NotBuyer"):
         h.tx("refund", cert, proxy.address, sender=h.outsider)
+
+
+# ---------------------------------------------------------------- room to grow
+
+
+def test_the_escrow_keeps_4_kb_of_headroom_under_the_code_size_limit(h):
+    deployed = len(h.w3.eth.get_code(h.gc.address))
+    assert deployed == (len(h.artifacts["GiftCertificates"].runtime_bytecode) - 2) // 2
+    assert deployed <= 24_576 - 4_096 == 20_480, deployed
+    # The admin module is a contract of its own, under the limit too.
+    module = h.view("adminModule")
+    assert 0 < len(h.w3.eth.get_code(module)) <= 24_576
