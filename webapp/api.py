@@ -727,18 +727,15 @@ def _signer(signed: SignedRedemption) -> str:
                                    signature=signed.signature)
 
 
-def _redemption_json(signed: SignedRedemption) -> dict[str, Any]:
-    st = state()
+def _redemption_json(signed: SignedRedemption, preflight: Preflight | None = None
+                     ) -> dict[str, Any]:
     signer = _signer(signed)
     out: dict[str, Any] = {"certificate": str(signed.certificate), "merchant": signed.merchant,
                            "orderRef": str(signed.order_ref), "nonce": str(signed.nonce),
                            "deadline": signed.deadline, "signer": signer,
                            "authorization": encode_authorization(signed)}
-    try:
-        cert = st.client.certificate(signed.certificate)
-    except ContractRevert:
-        cert = None
-    if cert is not None and cert.exists:
+    cert = (preflight or Preflight(signed.merchant)).certificate(signed.certificate)
+    if cert is not None:
         out["amount"] = from_units(signed.amount, cert.currency).to_json()
         out["holder"] = cert.owner
         out["balance"] = cert.balance.to_json()
@@ -755,10 +752,18 @@ class Preflight:
 
     def __init__(self, merchant_id: int) -> None:
         self.merchant_id = merchant_id
-        self.now = state().client.now()
+        self._now: int | None = None
         self._certs: dict[int, Any] = {}  # certificate id -> its state as the batch left it
 
-    def _cert(self, cert_id: int) -> Any:
+    @property
+    def now(self) -> int:
+        if self._now is None:
+            self._now = state().client.now()
+        return self._now
+
+    def certificate(self, cert_id: int) -> Any:
+        """The certificate as the chain has it, then as the items so far leave it (None:
+        unknown or closed)."""
         if cert_id not in self._certs:
             try:
                 found = state().client.certificate(cert_id)
@@ -774,7 +779,7 @@ class Preflight:
             return "WrongMerchant"
         if self.now > signed.deadline:
             return "AuthorizationExpired"
-        cert = self._cert(cert_id)
+        cert = self.certificate(cert_id)
         if cert is None:
             return "UnknownCertificate"
         if cert.awaiting_claim:
@@ -802,11 +807,12 @@ def decode_authorization():
     and whether the index already holds a payment for its order reference."""
     data = _body()
     signed = parse_authorization(v.required(data, "authorization"))
-    out = _redemption_json(signed)
+    preflight = Preflight(signed.merchant)
+    out = _redemption_json(signed, preflight)
     if "holder" not in out:
         raise ApiError(404, "no such certificate (or it was closed)", "authorization",
                        "UnknownCertificate")
-    problem = Preflight(signed.merchant).refusal(signed)
+    problem = preflight.refusal(signed)
     if problem == "InvalidSignature":
         raise ApiError(422, "the authorisation is not signed by the certificate's holder",
                        "authorization", "InvalidSignature", {"signer": out["signer"]})
