@@ -421,7 +421,9 @@ class Indexer:
         self.address = contract.address
         self.abi = contract.abi
         self.specs = event_specs(contract.abi)
-        self.topics = [t for t, s in self.specs.items() if s.name != "MetadataUpdate"]
+        # wallet refresh hints (ERC-4906) carry nothing the index keeps
+        self.topics = [t for t, s in self.specs.items()
+                       if s.name not in ("MetadataUpdate", "BatchMetadataUpdate")]
         self.start_block = start_block
         self.block_range = block_range
         self.engine: Engine = create_engine(database_url)

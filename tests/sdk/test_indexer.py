@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from giftcert.indexer import Indexer
+from sqlalchemy import select
+
+from giftcert.indexer import Indexer, activity_table
 
 
 def _indexer(sdk, tmp_path, name="index.db", **kw) -> Indexer:
@@ -126,6 +128,9 @@ def test_batch_issue_refusals_and_order_lookups(sdk, tmp_path):
     assert [(p["certificate"], p["amount"]) for p in paid] == [(str(ids[0]), "2000000"),
                                                               (str(ids[2]), "500000")]
     assert index.order_redemptions(sdk.coffee_id, 501) == []
+    with index.engine.connect() as conn:  # wallet refresh hints are not history
+        kept = set(conn.execute(select(activity_table.c.event)).scalars())
+    assert not kept & {"MetadataUpdate", "BatchMetadataUpdate"}
 
 
 def test_reorg_rebuilds_batch_issued_certificates(sdk, tmp_path):
