@@ -69,7 +69,7 @@ contract CertificateRenderer is ICertificateRenderer {
     /// @notice Metadata JSON for one certificate, as a base64 data: URI. Never reverts on
     /// hostile text or a hostile token (see the contract notes).
     function render(IGiftCertificatesTypes.CertificateView calldata cert) external view returns (string memory) {
-        Texts memory t;
+        Texts memory t = Texts("", "", "", "");
         uint8 decimals;
         (t.symbol, decimals) = _currencyInfo(cert.token);
         t.merchant = _utf8(bytes(cert.merchantName), type(uint256).max);

@@ -42,6 +42,9 @@ contract GiftCertificates is ClaimLinks, SignedRedemptions {
     constructor(address admin, address module) EIP712("GiftCertificates", "1") {
         if (module.code.length == 0) revert InvalidAccount();
         adminModule = module;
+        // The deployer picks the module (it picks the escrow's code too); this runs once, while
+        // the escrow is being constructed, and the fallback only ever uses the immutable.
+        // slither-disable-next-line controlled-delegatecall
         (bool ok, bytes memory reason) = module.delegatecall(abi.encodeCall(IGiftCertificatesAdmin.initialize, (admin)));
         if (!ok) _revertWith(reason);
     }

@@ -41,7 +41,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         Terms memory t = terms; // decoded and validated once
         uint256 flags = _beginIssue($, t);
         _requireIssuable(amount);
-        _requirePayment($, t.currency, amount);
+        _requirePayment($, t.currency, amount, msg.value);
         id = _idOf(t);
         _mint($, to, id, CertWord.pack(to, amount, 0, flags));
         emit Issued(id, msg.sender, amount, message);
@@ -64,12 +64,12 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         Terms memory t = terms;
         uint256 flags = _beginIssue($, t);
-        uint256 total;
+        uint256 total = 0;
         for (uint256 i; i < amounts.length; ++i) {
             _requireIssuable(amounts[i]);
             total += amounts[i];
         }
-        _requirePayment($, t.currency, total);
+        _requirePayment($, t.currency, total, msg.value);
         firstId = _idOf(t);
         _mintEach($, recipients, amounts, firstId, flags);
         emit IssuedBatch(firstId, msg.sender, amounts, message);
@@ -96,16 +96,20 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     /// @inheritdoc IGiftCertificates
     function topUp(uint256 id, uint256 amount) external payable {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        _requireNotPaused($);
-        uint256 word = _existing($, id);
-        _requireNotExpired(id);
+        if ($.config.paused) revert EnforcedPause();
+        uint256 word = $.certs[id];
+        if (uint160(word) == 0) revert UnknownCertificate(id);
+        if (block.timestamp >= (id >> 128) & 0xffffffffff) revert Expired(id, id.expiry());
         if (amount == 0) revert ZeroAmount();
-        uint8 currencyId = id.currency();
-        _requirePayment($, currencyId, amount);
-        $.certs[id] = word.withBalance(_checkedBalance(word.balance() + amount));
+        uint8 currencyId = uint8(id >> 216);
+        if (currencyId != _ETH || msg.value != amount) _requirePayment($, currencyId, amount, msg.value);
+        _checkedBalance(((word >> 160) & CertWord.MAX_BALANCE) + amount);
+        unchecked {
+            $.certs[id] = word + (amount << 160); // the sum fits 72 bits (checked): no carry
+        }
         emit ToppedUp(id, msg.sender, amount);
         emit MetadataUpdate(id);
-        _collect($, currencyId, amount);
+        if (currencyId != _ETH) _collect($, currencyId, amount);
     }
 
     // ================================================================ re-gift
@@ -158,7 +162,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         external
     {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        _requireNotPaused($);
+        if ($.config.paused) revert EnforcedPause();
         _transfer($, from, to, id, value);
         emit IERC1155.TransferSingle(msg.sender, from, to, id, value);
         if (to.code.length != 0) ERC1155Utils.checkOnERC1155Received(msg.sender, from, to, id, value, data);
@@ -186,8 +190,40 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     function _transfer(GiftCertStorage.Layout storage $, address from, address to, uint256 id, uint256 value)
         private
     {
-        if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
         uint256 word = $.certs[id];
+        bool usual;
+        // The usual case at once: the owner moves a whole, open, unexpired, claimed certificate
+        // to a real address and its nonce has room. Anything else takes the checks below.
+        assembly ("memory-safe") {
+            let t := timestamp()
+            usual := and(
+                and(and(eq(value, 1), iszero(iszero(to))), and(eq(and(word, 0xffffffffffffffffffffffffffffffffffffffff), from), eq(caller(), from))),
+                and(
+                    and(iszero(iszero(from)), iszero(and(shr(248, word), 1))),
+                    and(
+                        and(iszero(lt(t, and(shr(168, id), 0xffffffffff))), lt(t, and(shr(128, id), 0xffffffffff))),
+                        lt(and(shr(232, word), 0xffff), 0xffff)
+                    )
+                )
+            )
+        }
+        if (!usual) _requireTransferable($, from, to, id, value, word);
+        unchecked {
+            // new owner, nonce + 1 (below its maximum, checked): the flags are untouched
+            $.certs[id] = ((word >> 160) << 160 | uint160(to)) + (1 << 232);
+        }
+    }
+
+    /// @dev The checks of a transfer one by one, each with its error (or an operator through).
+    function _requireTransferable(
+        GiftCertStorage.Layout storage $,
+        address from,
+        address to,
+        uint256 id,
+        uint256 value,
+        uint256 word
+    ) private view {
+        if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
         if (value != 1 || from == address(0) || word.owner() != from) {
             revert ERC1155InsufficientBalance(from, 0, value, id);
         }
@@ -195,9 +231,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
             revert ERC1155MissingApprovalForAll(msg.sender, from);
         }
         _requireSpendable(id, word);
-        (uint256 moved, bool ok) = word.withOwnerAndNextNonce(to);
-        if (!ok) revert NonceExhausted(id);
-        $.certs[id] = moved;
+        if (word.nonce() == CertWord.MAX_NONCE) revert NonceExhausted(id);
     }
 
     // ================================================================ internals: issue
@@ -246,12 +280,16 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     }
 
     /// @dev ETH must come as the exact value; an ERC-20 must be allow-listed (pulled later).
-    function _requirePayment(GiftCertStorage.Layout storage $, uint8 currencyId, uint256 amount) internal view {
+    /// `value` is the call's msg.value, passed in by the payable entry points.
+    function _requirePayment(GiftCertStorage.Layout storage $, uint8 currencyId, uint256 amount, uint256 value)
+        internal
+        view
+    {
         if (currencyId == _ETH) {
-            if (msg.value != amount) revert WrongPayment(msg.value, amount);
+            if (value != amount) revert WrongPayment(value, amount);
             return;
         }
-        if (msg.value != 0) revert UnexpectedEth();
+        if (value != 0) revert UnexpectedEth();
         if (!$.currencies[currencyId].allowed) revert CurrencyNotAllowed(currencyId);
     }
 

@@ -43,7 +43,7 @@ abstract contract ClaimLinks is Payouts, EIP712 {
         Terms memory t = terms;
         uint256 flags = _beginIssue($, t) | CertWord.FLAG_AWAITING_CLAIM;
         _requireIssuable(amount);
-        _requirePayment($, t.currency, amount);
+        _requirePayment($, t.currency, amount, msg.value);
         id = _idOf(t);
         _mint($, claimKey, id, CertWord.pack(claimKey, amount, day, flags));
         emit Issued(id, msg.sender, amount, message);
@@ -54,18 +54,22 @@ abstract contract ClaimLinks is Payouts, EIP712 {
     /// @inheritdoc IGiftCertificates
     function claim(uint256 id, address recipient, bytes calldata signature) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        _requireNotPaused($);
-        uint256 word = _awaitingClaim($, id);
-        uint40 deadline = _endOfDay(word.nonce());
-        if (block.timestamp > deadline) revert ClaimWindowClosed(id, deadline);
-        _requireNotExpired(id);
-        if (recipient == address(0)) revert ERC1155InvalidReceiver(address(0));
-        address claimKey = word.owner();
+        if ($.config.paused) revert EnforcedPause();
+        uint256 word = $.certs[id];
+        // claimable (the flag implies the certificate exists), within its day and its expiry
+        if (
+            (word >> 248) & CertWord.FLAG_AWAITING_CLAIM == 0
+                || block.timestamp > ((word >> 232) & CertWord.MAX_NONCE) * 1 days + 1 days - 1
+                || block.timestamp >= (id >> 128) & 0xffffffffff || recipient == address(0)
+        ) _requireClaimable($, id, recipient);
+        address claimKey = address(uint160(word));
         // The claim key is a plain key made for the link: 65-byte ECDSA only (high-s refused).
         if (signature.length != 65 || _recover65(_claimDigest(id, recipient), signature) != claimKey) {
             revert InvalidSignature();
         }
-        $.certs[id] = CertWord.pack(recipient, word.balance(), 0, word.flags() & ~CertWord.FLAG_AWAITING_CLAIM);
+        // recipient as owner, nonce 0 (it held the deadline), the claim flag cleared
+        $.certs[id] = (word & (CertWord.MAX_BALANCE << 160 | (CertWord.FLAG_CONTRACT_BUYER << 248)))
+            | uint160(recipient);
         emit Claimed(id, recipient);
         emit IERC1155.TransferSingle(msg.sender, claimKey, recipient, id, 1);
         _checkReceiver(claimKey, recipient, id);
@@ -99,6 +103,15 @@ abstract contract ClaimLinks is Payouts, EIP712 {
             digest := keccak256(0x1e, 0x42)
             mstore(0x40, m)
         }
+    }
+
+    /// @dev A claim's checks one by one, each with its error.
+    function _requireClaimable(GiftCertStorage.Layout storage $, uint256 id, address recipient) private view {
+        uint256 word = _awaitingClaim($, id);
+        uint40 deadline = _endOfDay(word.nonce());
+        if (block.timestamp > deadline) revert ClaimWindowClosed(id, deadline);
+        _requireNotExpired(id);
+        if (recipient == address(0)) revert ERC1155InvalidReceiver(address(0));
     }
 
     function _awaitingClaim(GiftCertStorage.Layout storage $, uint256 id) private view returns (uint256 word) {
