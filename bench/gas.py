@@ -588,7 +588,7 @@ def write_results(results: list[Measurement], extras: list[Measurement] = (),
                                     indent=1) + "\n")
     md_path = out_dir / "gas.md"
     md = ["# Gas: giftcert against the token standards", "", table(rows), "",
-          "## giftcert targets (issue 4)", "", *target_lines(rows), "",
+          "## giftcert targets (contract v2, issue 12)", "", *target_lines(rows), "",
           "## Reference figures (not in gas.json)", "", *extra_lines(list(extras)), "",
           "## Notes", "", NOTES]
     md_path.write_text("\n".join(md))

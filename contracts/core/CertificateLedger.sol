@@ -29,6 +29,8 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     /// @dev Currency id 0 is native ETH, always accepted.
     uint8 internal constant _ETH = 0;
 
+    bytes32 private constant _TRANSFER_SINGLE = keccak256("TransferSingle(address,address,address,uint256,uint256)");
+
     // ================================================================ issue
 
     /// @inheritdoc IGiftCertificates
@@ -38,14 +40,14 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         returns (uint256 id)
     {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        Terms memory t = terms; // decoded and validated once
-        uint256 flags = _beginIssue($, t);
+        id = _idOf(terms);
+        uint256 flags = _beginIssue($, id);
         _requireIssuable(amount);
-        _requirePayment($, t.currency, amount, msg.value);
-        id = _idOf(t);
+        uint8 currencyId = id.currency();
+        _requirePayment($, currencyId, amount, msg.value);
         _mint($, to, id, CertWord.pack(to, amount, 0, flags));
         emit Issued(id, msg.sender, amount, message);
-        _collect($, t.currency, amount);
+        if (currencyId != _ETH) _collect($, currencyId, amount);
         _checkReceiver(address(0), to, id);
     }
 
@@ -62,20 +64,16 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
             revert SerialOverflow(terms.serial, recipients.length);
         }
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        Terms memory t = terms;
-        uint256 flags = _beginIssue($, t);
-        uint256 total = 0;
-        for (uint256 i; i < amounts.length; ++i) {
-            _requireIssuable(amounts[i]);
-            total += amounts[i];
-        }
-        _requirePayment($, t.currency, total, msg.value);
-        firstId = _idOf(t);
-        _mintEach($, recipients, amounts, firstId, flags);
+        firstId = _idOf(terms);
+        uint256 flags = _beginIssue($, firstId);
+        uint256 total = _mintEach($, recipients, amounts, firstId, flags);
+        // Still before any external call: a refused payment undoes the whole batch.
+        _requirePayment($, firstId.currency(), total, msg.value);
         emit IssuedBatch(firstId, msg.sender, amounts, message);
-        _collect($, t.currency, total);
+        _collect($, firstId.currency(), total);
         for (uint256 i; i < recipients.length; ++i) {
-            _checkReceiver(address(0), recipients[i], firstId + i);
+            address to = recipients[i];
+            if (to.code.length != 0) _checkReceiver(address(0), to, firstId + i);
         }
     }
 
@@ -87,9 +85,39 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         uint256[] calldata amounts,
         uint256 firstId,
         uint256 flags
-    ) private {
-        for (uint256 i; i < recipients.length; ++i) {
-            _mint($, recipients[i], firstId + i, CertWord.pack(recipients[i], amounts[i], 0, flags));
+    ) private returns (uint256 total) {
+        uint256 n = recipients.length;
+        uint256 refused; // 1 + the index of an item that fails a check, 0 when all pass
+        mapping(uint256 => uint256) storage certs = $.certs;
+        bytes32 transferSingle = _TRANSFER_SINGLE;
+        // Per certificate: the recipient (a clean, non-zero address), the amount (1 to 2^72 - 1),
+        // an unused id, one fresh word and its TransferSingle event. Any failed check stops the
+        // loop; the Solidity checks below then revert with the item's own error.
+        assembly ("memory-safe") {
+            let base := certs.slot
+            let high := shl(248, flags)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let to := calldataload(add(recipients.offset, shl(5, i)))
+                let amount := calldataload(add(amounts.offset, shl(5, i)))
+                let id := add(firstId, i)
+                mstore(0x00, id)
+                mstore(0x20, base)
+                let slot := keccak256(0x00, 0x40)
+                if or(or(iszero(to), shr(160, to)), or(or(iszero(amount), shr(72, amount)), sload(slot))) {
+                    refused := add(i, 1)
+                    break
+                }
+                sstore(slot, or(or(to, shl(160, amount)), high))
+                total := add(total, amount) // n < 2^64 amounts below 2^72: no overflow
+                mstore(0x00, id)
+                mstore(0x20, 1)
+                log4(0x00, 0x40, transferSingle, caller(), 0, to)
+            }
+        }
+        if (refused != 0) {
+            uint256 i = refused - 1;
+            _requireIssuable(amounts[i]);
+            _mint($, recipients[i], firstId + i, 0); // reverts: zero address or the id exists
         }
     }
 
@@ -238,17 +266,20 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
 
     /// @dev Checks an issue call's terms against the pause, the merchant and the policy, and
     /// returns the flags of the new certificates (a contract buyer is recorded in full).
-    function _beginIssue(GiftCertStorage.Layout storage $, Terms memory terms) internal returns (uint256 flags) {
-        GiftCertStorage.Config memory config = $.config;
+    function _beginIssue(GiftCertStorage.Layout storage $, uint256 id) internal returns (uint256 flags) {
+        GiftCertStorage.Config storage config = $.config;
         if (config.paused) revert EnforcedPause();
-        uint256 m = $.merchants[terms.merchant];
-        if (m.account() == address(0)) revert UnknownMerchant(terms.merchant);
-        if (!m.active()) revert MerchantInactive(terms.merchant);
-        if (terms.validFrom >= terms.expiry) revert InvalidValidFrom(terms.validFrom, terms.expiry);
+        uint32 merchantId = id.merchant();
+        uint256 m = $.merchants[merchantId];
+        if (m.account() == address(0)) revert UnknownMerchant(merchantId);
+        if (!m.active()) revert MerchantInactive(merchantId);
+        uint40 validFrom = id.validFrom();
+        uint40 expiry = id.expiry();
+        if (validFrom >= expiry) revert InvalidValidFrom(validFrom, expiry);
         // The minimum validity counts from when the certificate opens, not from now.
-        uint256 start = terms.validFrom > block.timestamp ? terms.validFrom : block.timestamp;
-        uint256 minimumExpiry = start + config.minValidity;
-        if (terms.expiry < minimumExpiry) revert ValidityTooShort(terms.expiry, uint40(minimumExpiry));
+        uint256 start = validFrom > block.timestamp ? validFrom : block.timestamp;
+        uint256 minimumExpiry = start + config.minValidity; // the same slot, warm
+        if (expiry < minimumExpiry) revert ValidityTooShort(expiry, uint40(minimumExpiry));
         if (msg.sender != tx.origin) flags = _registerContractBuyer($);
     }
 
@@ -262,16 +293,27 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         return CertWord.FLAG_CONTRACT_BUYER;
     }
 
-    function _idOf(Terms memory terms) internal view returns (uint256) {
-        return CertificateId.encode(
-            terms.merchant,
-            terms.currency,
-            terms.occasion,
-            terms.validFrom,
-            terms.expiry,
-            CertificateId.tagOf(msg.sender),
-            terms.serial
-        );
+    /// @dev The id of the first certificate of an issue call: the terms as they are in calldata
+    /// (each field checked to fit its type, as the ABI decoder would: malformed input reverts
+    /// without data) and the caller's buyer tag.
+    function _idOf(Terms calldata terms) internal view returns (uint256 id) {
+        assembly ("memory-safe") {
+            let merchant := calldataload(terms)
+            let currency := calldataload(add(terms, 0x20))
+            let occasion := calldataload(add(terms, 0x40))
+            let validFrom := calldataload(add(terms, 0x60))
+            let expiry := calldataload(add(terms, 0x80))
+            let serial := calldataload(add(terms, 0xa0))
+            if or(
+                or(or(shr(32, merchant), shr(8, currency)), or(shr(8, occasion), shr(40, validFrom))),
+                or(shr(40, expiry), shr(32, serial))
+            ) { revert(0, 0) }
+            id := or(
+                or(or(shl(224, merchant), shl(216, currency)), or(shl(208, occasion), shl(168, validFrom))),
+                or(shl(128, expiry), serial)
+            )
+        }
+        id |= uint256(CertificateId.tagOf(msg.sender)) << 32;
     }
 
     function _requireIssuable(uint256 amount) internal pure {
@@ -306,10 +348,25 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
 
     /// @dev Writes a new certificate's word; the id must be unused.
     function _mint(GiftCertStorage.Layout storage $, address to, uint256 id, uint256 word) internal {
-        if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
-        if ($.certs[id] != 0) revert CertificateExists(id);
-        $.certs[id] = word;
-        emit IERC1155.TransferSingle(msg.sender, address(0), to, id, 1);
+        mapping(uint256 => uint256) storage certs = $.certs;
+        bytes32 transferSingle = _TRANSFER_SINGLE;
+        bool minted;
+        assembly ("memory-safe") {
+            mstore(0x00, id)
+            mstore(0x20, certs.slot)
+            let slot := keccak256(0x00, 0x40)
+            minted := and(iszero(iszero(to)), iszero(sload(slot)))
+            if minted {
+                sstore(slot, word)
+                mstore(0x00, id)
+                mstore(0x20, 1)
+                log4(0x00, 0x40, transferSingle, caller(), 0, to) // IERC1155.TransferSingle
+            }
+        }
+        if (!minted) {
+            if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
+            revert CertificateExists(id);
+        }
     }
 
     /// @dev The ERC-1155 receiver hook, called last.

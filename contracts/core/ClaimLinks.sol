@@ -40,15 +40,14 @@ abstract contract ClaimLinks is Payouts, EIP712 {
         uint256 day = claimDeadline / 1 days;
         if (day > CertWord.MAX_NONCE) revert InvalidClaimDeadline(claimDeadline);
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        Terms memory t = terms;
-        uint256 flags = _beginIssue($, t) | CertWord.FLAG_AWAITING_CLAIM;
+        id = _idOf(terms);
+        uint256 flags = _beginIssue($, id) | CertWord.FLAG_AWAITING_CLAIM;
         _requireIssuable(amount);
-        _requirePayment($, t.currency, amount, msg.value);
-        id = _idOf(t);
+        _requirePayment($, id.currency(), amount, msg.value);
         _mint($, claimKey, id, CertWord.pack(claimKey, amount, day, flags));
         emit Issued(id, msg.sender, amount, message);
         emit ClaimLinkCreated(id, claimKey, _endOfDay(day));
-        _collect($, t.currency, amount);
+        _collect($, id.currency(), amount);
     }
 
     /// @inheritdoc IGiftCertificates

@@ -1,8 +1,11 @@
 """Item 3 (issue), item 4 (batch issue), item 5 (top-up)."""
 
+import pytest
 from harness import DAY, ETH, ONE_ETH, USD, YEAR
 
-from giftcert.ids import decode_id, is_buyer
+from giftcert.ids import decode_id, encode_id, is_buyer
+
+ZERO = "0x" + "00" * 20
 
 
 def test_issue_escrows_value_and_binds_terms(h):
@@ -63,7 +66,7 @@ def test_zero_amount_and_zero_recipient_rejected(h):
         h.tx("issue", "0x" + "00" * 20, h.terms(), 5, "", sender=h.buyer, value=5)
 
 
-def test_amount_over_88_bits_rejected(h):
+def test_amount_over_72_bits_rejected(h):
     h.fund_usd(h.buyer, 2**100)
     with h.reverts("AmountTooLarge", amount=2**90):
         h.issue(currency=h.usd_id, amount=2**90)
@@ -122,3 +125,30 @@ def test_top_up_rejects_unknown_expired_and_wrong_value(h):
     h.warp(6 * YEAR)
     with h.reverts("Expired", id=cert):
         h.tx("topUp", cert, 10, sender=h.buyer, value=10)
+
+
+def test_a_bad_item_anywhere_in_a_batch_names_its_error_and_mints_nothing(h):
+    """The batch's minting loop checks each item; the first bad one reverts with its own error."""
+    good = [h.friend, h.outsider, h.holder]
+    cases = [
+        ([h.friend, "0x" + "00" * 20, h.holder], [5, 5, 5], "ERC1155InvalidReceiver"),
+        (good, [5, 0, 5], "ZeroAmount"),
+        (good, [5, 5, 2**72], "AmountTooLarge"),
+    ]
+    for recipients, amounts, error in cases:
+        terms = h.terms()
+        with h.reverts(error):
+            h.tx("issueBatch", recipients, amounts, terms, "", sender=h.buyer, value=sum(amounts))
+        assert h.view("ownerOf", encode_id(*terms[:5], h.buyer, terms[5])) == ZERO
+    # An id already taken (the buyer reused a serial with the same terms) is refused too.
+    terms = h.terms()
+    h.tx("issueBatch", [h.friend], [5], terms, "", sender=h.buyer, value=5)
+    with h.reverts("CertificateExists"):
+        h.tx("issueBatch", [h.holder, h.outsider], [5, 5], terms, "", sender=h.buyer, value=10)
+    assert h.view("ownerOf", encode_id(*terms[:5], h.buyer, terms[5] + 1)) == ZERO
+    # Malformed terms (a field wider than its type) are refused like any malformed call.
+    fn = h.gc.functions.issue(h.holder, h.terms(), 5, "")
+    data = bytearray(bytes.fromhex(fn._encode_transaction_data()[2:]))
+    data[4 + 32 + 27] = 1  # the merchant word: a bit above its 32
+    with pytest.raises(Exception):  # noqa: B017 - any revert: the node reports it without data
+        h.w3.eth.call({"from": h.buyer, "to": h.gc.address, "data": bytes(data), "value": 5})
