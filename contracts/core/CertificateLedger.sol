@@ -125,7 +125,8 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     function topUp(uint256 id, uint256 amount) external payable {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         if ($.config.paused) revert EnforcedPause();
-        uint256 word = $.certs[id];
+        uint256 slot = GiftCertStorage.certSlot($, id);
+        uint256 word = GiftCertStorage.load(slot);
         if (uint160(word) == 0) revert UnknownCertificate(id);
         if (block.timestamp >= (id >> 128) & 0xffffffffff) revert Expired(id, id.expiry());
         if (amount == 0) revert ZeroAmount();
@@ -133,7 +134,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         if (currencyId != _ETH || msg.value != amount) _requirePayment($, currencyId, amount, msg.value);
         _checkedBalance(((word >> 160) & CertWord.MAX_BALANCE) + amount);
         unchecked {
-            $.certs[id] = word + (amount << 160); // the sum fits 72 bits (checked): no carry
+            GiftCertStorage.store(slot, word + (amount << 160)); // fits 72 bits (checked): no carry
         }
         emit ToppedUp(id, msg.sender, amount);
         emit MetadataUpdate(id);
@@ -218,7 +219,8 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     function _transfer(GiftCertStorage.Layout storage $, address from, address to, uint256 id, uint256 value)
         private
     {
-        uint256 word = $.certs[id];
+        uint256 slot = GiftCertStorage.certSlot($, id);
+        uint256 word = GiftCertStorage.load(slot);
         bool usual;
         // The usual case at once: the owner moves a whole, open, unexpired, claimed certificate
         // to a real address and its nonce has room. Anything else takes the checks below.
@@ -238,7 +240,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         if (!usual) _requireTransferable($, from, to, id, value, word);
         unchecked {
             // new owner, nonce + 1 (below its maximum, checked): the flags are untouched
-            $.certs[id] = ((word >> 160) << 160 | uint160(to)) + (1 << 232);
+            GiftCertStorage.store(slot, ((word >> 160) << 160 | uint160(to)) + (1 << 232));
         }
     }
 

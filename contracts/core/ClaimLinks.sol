@@ -54,7 +54,8 @@ abstract contract ClaimLinks is Payouts, EIP712 {
     function claim(uint256 id, address recipient, bytes calldata signature) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         if ($.config.paused) revert EnforcedPause();
-        uint256 word = $.certs[id];
+        uint256 slot = GiftCertStorage.certSlot($, id);
+        uint256 word = GiftCertStorage.load(slot);
         // claimable (the flag implies the certificate exists), within its day and its expiry
         if (
             (word >> 248) & CertWord.FLAG_AWAITING_CLAIM == 0
@@ -67,8 +68,9 @@ abstract contract ClaimLinks is Payouts, EIP712 {
             revert InvalidSignature();
         }
         // recipient as owner, nonce 0 (it held the deadline), the claim flag cleared
-        $.certs[id] = (word & (CertWord.MAX_BALANCE << 160 | (CertWord.FLAG_CONTRACT_BUYER << 248)))
-            | uint160(recipient);
+        GiftCertStorage.store(
+            slot, (word & (CertWord.MAX_BALANCE << 160 | (CertWord.FLAG_CONTRACT_BUYER << 248))) | uint160(recipient)
+        );
         emit Claimed(id, recipient);
         emit IERC1155.TransferSingle(msg.sender, claimKey, recipient, id, 1);
         _checkReceiver(claimKey, recipient, id);

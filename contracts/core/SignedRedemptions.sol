@@ -27,6 +27,8 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
     using CertWord for uint256;
     using MerchantWord for uint256;
 
+    bytes32 private constant _REDEEMED = keccak256("Redeemed(uint256,uint32,uint256,uint256)");
+
     bytes32 internal constant _REDEMPTION_TYPEHASH = keccak256(
         "Redemption(uint256 certificate,uint32 merchant,uint256 amount,uint256 orderRef,uint256 nonce,uint256 deadline)"
     );
@@ -40,9 +42,11 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
     function redeem(uint256 id, uint256 amount, uint256 orderRef) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         if ($.config.paused) revert EnforcedPause();
-        uint256 word = $.certs[id];
+        uint256 slot = GiftCertStorage.certSlot($, id);
+        uint256 word = GiftCertStorage.load(slot);
         uint32 merchantId = uint32(id >> 224);
-        uint256 m = $.merchants[merchantId];
+        uint256 mSlot = GiftCertStorage.merchantSlot($, merchantId);
+        uint256 m = GiftCertStorage.load(mSlot);
         bool usual;
         // The usual case at once: sent by the owner, open, unexpired, claimed, 0 < amount <=
         // balance, merchant active. Anything else takes the checks below, which name the reason
@@ -62,12 +66,12 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         }
         if (!usual) _requireRedeemable($, id, word, amount);
         unchecked {
-            $.certs[id] = word - (amount << 160); // amount <= balance: no borrow across fields
+            GiftCertStorage.store(slot, word - (amount << 160)); // amount <= balance: no borrow
         }
         uint8 currencyId = uint8(id >> 216);
         if (currencyId == _ETH && m.owedEth() + amount <= MerchantWord.MAX_OWED_ETH) {
             unchecked {
-                $.merchants[merchantId] = m + (amount << 160); // the usual case of {_credit}
+                GiftCertStorage.store(mSlot, m + (amount << 160)); // the usual case of {_credit}
             }
         } else {
             _credit($, merchantId, m, currencyId, amount);
@@ -181,7 +185,8 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
             id := calldataload(auth)
             amount := calldataload(add(auth, 0x40))
         }
-        uint256 word = $.certs[id];
+        uint256 slot = GiftCertStorage.certSlot($, id);
+        uint256 word = GiftCertStorage.load(slot);
         bool refused;
         // Every check of {_termsRefusal} at once, without branches (bit layout in GiftCertStorage):
         // merchant, deadline, exists, claimed, open, unexpired, amount, nonce, nonce not spent.
@@ -217,13 +222,18 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         unchecked {
             // balance >= amount and nonce < MAX_NONCE (checked above): no borrow or carry
             // crosses a field.
-            $.certs[id] = word - (amount << 160) + (1 << 232);
+            GiftCertStorage.store(slot, word - (amount << 160) + (1 << 232));
         }
-        uint256 orderRef;
+        bytes32 redeemed = _REDEEMED;
         assembly ("memory-safe") {
-            orderRef := calldataload(add(auth, 0x60))
+            // emit Redeemed(id, merchantId, orderRef, amount), the order reference straight
+            // from calldata
+            let m := mload(0x40)
+            mstore(m, merchantId)
+            mstore(add(m, 0x20), calldataload(add(auth, 0x60)))
+            mstore(add(m, 0x40), amount)
+            log2(m, 0x60, redeemed, id)
         }
-        emit Redeemed(id, merchantId, orderRef, amount);
     }
 
     /// @dev Everything but the signature: merchant, deadline, certificate state, amount, nonce.

@@ -63,6 +63,39 @@ library GiftCertStorage {
         }
     }
 
+    /// @dev The slot of certificate `id`'s word. The hot paths read and write a word by its slot,
+    /// so the mapping's hash is computed once per call instead of once per access.
+    function certSlot(Layout storage $, uint256 id) internal view returns (uint256 slot) {
+        mapping(uint256 => uint256) storage certs = $.certs;
+        assembly ("memory-safe") {
+            mstore(0x00, id)
+            mstore(0x20, certs.slot)
+            slot := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev The slot of merchant `merchantId`'s word (see {certSlot}).
+    function merchantSlot(Layout storage $, uint32 merchantId) internal view returns (uint256 slot) {
+        mapping(uint32 => uint256) storage merchants = $.merchants;
+        assembly ("memory-safe") {
+            mstore(0x00, merchantId)
+            mstore(0x20, merchants.slot)
+            slot := keccak256(0x00, 0x40)
+        }
+    }
+
+    function load(uint256 slot) internal view returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := sload(slot)
+        }
+    }
+
+    function store(uint256 slot, uint256 value) internal {
+        assembly ("memory-safe") {
+            sstore(slot, value)
+        }
+    }
+
     /// @dev Whether `buyer` is the refund target of certificate `id` (whose word is `word`):
     /// the id's buyer tag, and for a contract buyer also the full address recorded at issue.
     function isBuyer(Layout storage $, uint256 id, uint256 word, address buyer) internal view returns (bool) {
