@@ -193,7 +193,13 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         if ($.config.paused) revert EnforcedPause();
         _transfer($, from, to, id, value);
-        emit IERC1155.TransferSingle(msg.sender, from, to, id, value);
+        bytes32 transferSingle = _TRANSFER_SINGLE;
+        assembly ("memory-safe") {
+            // emit IERC1155.TransferSingle(msg.sender, from, to, id, value); value is 1 here
+            mstore(0x00, id)
+            mstore(0x20, 1)
+            log4(0x00, 0x40, transferSingle, caller(), from, to)
+        }
         if (to.code.length != 0) ERC1155Utils.checkOnERC1155Received(msg.sender, from, to, id, value, data);
     }
 
