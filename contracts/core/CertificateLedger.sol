@@ -29,6 +29,8 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     /// @dev Currency id 0 is native ETH, always accepted.
     uint8 internal constant _ETH = 0;
 
+    bytes32 private constant _TOPPED_UP = keccak256("ToppedUp(uint256,address,uint256)");
+    bytes32 internal constant _METADATA_UPDATE = keccak256("MetadataUpdate(uint256)");
     bytes32 private constant _TRANSFER_SINGLE = keccak256("TransferSingle(address,address,address,uint256,uint256)");
 
     // ================================================================ issue
@@ -127,18 +129,43 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         if ($.config.paused) revert EnforcedPause();
         uint256 slot = GiftCertStorage.certSlot($, id);
         uint256 word = GiftCertStorage.load(slot);
-        if (uint160(word) == 0) revert UnknownCertificate(id);
-        if (block.timestamp >= (id >> 128) & 0xffffffffff) revert Expired(id, id.expiry());
-        if (amount == 0) revert ZeroAmount();
-        uint8 currencyId = uint8(id >> 216);
-        if (currencyId != _ETH || msg.value != amount) _requirePayment($, currencyId, amount, msg.value);
-        _checkedBalance(((word >> 160) & CertWord.MAX_BALANCE) + amount);
+        bool usual;
+        // The usual case at once: an existing, unexpired ETH certificate, the exact value sent,
+        // 0 < amount and the new balance within 72 bits. Anything else: the checks below.
+        assembly ("memory-safe") {
+            usual := and(
+                and(iszero(iszero(and(word, 0xffffffffffffffffffffffffffffffffffffffff))), lt(timestamp(), and(shr(128, id), 0xffffffffff))),
+                and(
+                    and(iszero(and(shr(216, id), 0xff)), eq(callvalue(), amount)),
+                    and(iszero(iszero(amount)), iszero(shr(72, add(and(shr(160, word), 0xffffffffffffffffff), amount))))
+                )
+            )
+        }
+        if (!usual) _requireTopUp($, id, word, amount);
         unchecked {
             GiftCertStorage.store(slot, word + (amount << 160)); // fits 72 bits (checked): no carry
         }
-        emit ToppedUp(id, msg.sender, amount);
-        emit MetadataUpdate(id);
+        bytes32 toppedUp = _TOPPED_UP;
+        bytes32 metadataUpdate = _METADATA_UPDATE;
+        assembly ("memory-safe") {
+            // emit ToppedUp(id, msg.sender, amount); emit MetadataUpdate(id)
+            mstore(0x00, caller())
+            mstore(0x20, amount)
+            log2(0x00, 0x40, toppedUp, id)
+            mstore(0x00, id)
+            log1(0x00, 0x20, metadataUpdate)
+        }
+        uint8 currencyId = id.currency();
         if (currencyId != _ETH) _collect($, currencyId, amount);
+    }
+
+    /// @dev A top-up's checks one by one, each with its error.
+    function _requireTopUp(GiftCertStorage.Layout storage $, uint256 id, uint256 word, uint256 amount) private view {
+        if (uint160(word) == 0) revert UnknownCertificate(id);
+        _requireNotExpired(id);
+        if (amount == 0) revert ZeroAmount();
+        _requirePayment($, id.currency(), amount, msg.value);
+        _checkedBalance(word.balance() + amount);
     }
 
     // ================================================================ re-gift
@@ -225,12 +252,16 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     function _transfer(GiftCertStorage.Layout storage $, address from, address to, uint256 id, uint256 value)
         private
     {
-        uint256 slot = GiftCertStorage.certSlot($, id);
-        uint256 word = GiftCertStorage.load(slot);
+        mapping(uint256 => uint256) storage certs = $.certs;
         bool usual;
-        // The usual case at once: the owner moves a whole, open, unexpired, claimed certificate
-        // to a real address and its nonce has room. Anything else takes the checks below.
+        // The usual case in one block: the owner moves a whole, open, unexpired, claimed
+        // certificate to a real address and its nonce has room; the word gets the new owner and
+        // the next nonce (flags untouched). Anything else takes the checks below.
         assembly ("memory-safe") {
+            mstore(0x00, id)
+            mstore(0x20, certs.slot)
+            let slot := keccak256(0x00, 0x40)
+            let word := sload(slot)
             let t := timestamp()
             usual := and(
                 and(and(eq(value, 1), iszero(iszero(to))), and(eq(and(word, 0xffffffffffffffffffffffffffffffffffffffff), from), eq(caller(), from))),
@@ -242,11 +273,15 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
                     )
                 )
             )
+            if usual { sstore(slot, add(or(shl(160, shr(160, word)), to), shl(232, 1))) }
         }
-        if (!usual) _requireTransferable($, from, to, id, value, word);
-        unchecked {
-            // new owner, nonce + 1 (below its maximum, checked): the flags are untouched
-            GiftCertStorage.store(slot, ((word >> 160) << 160 | uint160(to)) + (1 << 232));
+        if (!usual) {
+            uint256 slot = GiftCertStorage.certSlot($, id);
+            uint256 word = GiftCertStorage.load(slot);
+            _requireTransferable($, from, to, id, value, word);
+            unchecked {
+                GiftCertStorage.store(slot, ((word >> 160) << 160 | uint160(to)) + (1 << 232));
+            }
         }
     }
 

@@ -98,15 +98,27 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
     /// @inheritdoc IGiftCertificates
     function redeemWithAuthorization(Redemption calldata auth, bytes calldata signature) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        _requireNotPaused($);
+        if ($.config.paused) revert EnforcedPause();
         uint32 merchantId = auth.merchant;
-        uint256 m = $.merchants[merchantId];
+        uint256 mSlot = GiftCertStorage.merchantSlot($, merchantId);
+        uint256 m = GiftCertStorage.load(mSlot);
         // The caller is the merchant's active account (else the precise reason below).
         if (address(uint160(m)) != msg.sender || !m.active()) _activeCallerMerchant($, merchantId);
         _revertWith(_applySigned(auth, signature, merchantId));
         uint256 id = auth.certificate;
-        emit MetadataUpdate(id);
-        _credit($, merchantId, m, id.currency(), auth.amount);
+        uint256 amount = auth.amount;
+        bytes32 metadataUpdate = _METADATA_UPDATE;
+        assembly ("memory-safe") {
+            mstore(0x00, id)
+            log1(0x00, 0x20, metadataUpdate) // emit MetadataUpdate(id)
+        }
+        if (uint8(id >> 216) == _ETH && m.owedEth() + amount <= MerchantWord.MAX_OWED_ETH) {
+            unchecked {
+                GiftCertStorage.store(mSlot, m + (amount << 160)); // the usual case of {_credit}
+            }
+        } else {
+            _credit($, merchantId, m, id.currency(), amount);
+        }
     }
 
     /// @inheritdoc IGiftCertificates
@@ -117,10 +129,13 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         _requireNotPaused(GiftCertStorage.layout());
         if (auths.length == 0) revert EmptyBatch();
         if (auths.length != signatures.length) revert LengthMismatch();
-        _activeCallerMerchant(GiftCertStorage.layout(), merchantId);
+        uint256 mSlot = _callerMerchantSlot(merchantId);
         uint256 ethTotal;
         for (uint256 i; i < auths.length; ++i) {
-            Redemption calldata auth = auths[i];
+            Redemption calldata auth;
+            assembly ("memory-safe") {
+                auth := add(auths.offset, mul(i, 0xc0)) // i < auths.length: the loop's bound
+            }
             bytes memory refusal = _applySigned(auth, _signatureAt(signatures, i), merchantId);
             uint256 id;
             uint256 amount;
@@ -142,7 +157,7 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
             if (currencyId != _ETH) _creditMerchant(merchantId, currencyId, amount);
         }
         // One write of the merchant word for all ETH items, one metadata event for all items.
-        if (ethTotal != 0) _creditMerchant(merchantId, _ETH, ethTotal);
+        if (ethTotal != 0) _creditEthAt(mSlot, ethTotal);
         if (settled != 0) {
             emit BatchMetadataUpdate(uint256(merchantId) << 224, ((uint256(merchantId) + 1) << 224) - 1);
         }
@@ -305,6 +320,24 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
             uint256 owed = ledger.owed + amount;
             if (owed > type(uint128).max) revert AmountTooLarge(owed);
             ledger.owed = uint128(owed);
+        }
+    }
+
+    /// @dev The slot of the merchant word; the caller must be the merchant's active account.
+    function _callerMerchantSlot(uint32 merchantId) private view returns (uint256 mSlot) {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        mSlot = GiftCertStorage.merchantSlot($, merchantId);
+        uint256 m = GiftCertStorage.load(mSlot);
+        if (address(uint160(m)) != msg.sender || !m.active()) _activeCallerMerchant($, merchantId);
+    }
+
+    /// @dev Credits ETH to the merchant word at `mSlot`, checked against its 88 bits.
+    function _creditEthAt(uint256 mSlot, uint256 amount) private {
+        uint256 m = GiftCertStorage.load(mSlot);
+        uint256 owed = m.owedEth() + amount;
+        if (owed > MerchantWord.MAX_OWED_ETH) revert AmountTooLarge(owed);
+        unchecked {
+            GiftCertStorage.store(mSlot, m + (amount << 160)); // fits 88 bits (checked): no carry
         }
     }
 

@@ -36,6 +36,11 @@ def test_inactive_merchant_cannot_redeem_or_be_issued(h):
         h.tx("redeem", cert, 10, 1, sender=h.holder)
     with h.reverts("MerchantInactive", merchant=h.coffee):
         h.issue(amount=1000)
+    auth, sig = h.sign_redemption(h.holder, cert, 10, order_ref=2)
+    with h.reverts("MerchantInactive", merchant=h.coffee):
+        h.tx("redeemWithAuthorization", auth, sig, sender=h.coffee_account)
+    with h.reverts("MerchantInactive", merchant=h.coffee):
+        h.tx("settleBatch", h.coffee, [auth], [sig], False, sender=h.coffee_account)
     h.tx("setMerchantActive", h.coffee, True, sender=h.admin)
     h.tx("redeem", cert, 10, 1, sender=h.holder)
     assert h.balance(cert) == 990
