@@ -141,7 +141,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
                 )
             )
         }
-        if (!usual) _requireTopUp($, id, word, amount);
+        if (!usual) _requireTopUp($, id, word, amount, msg.value);
         unchecked {
             GiftCertStorage.store(slot, word + (amount << 160)); // fits 72 bits (checked): no carry
         }
@@ -160,11 +160,14 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     }
 
     /// @dev A top-up's checks one by one, each with its error.
-    function _requireTopUp(GiftCertStorage.Layout storage $, uint256 id, uint256 word, uint256 amount) private view {
+    function _requireTopUp(GiftCertStorage.Layout storage $, uint256 id, uint256 word, uint256 amount, uint256 value)
+        private
+        view
+    {
         if (uint160(word) == 0) revert UnknownCertificate(id);
         _requireNotExpired(id);
         if (amount == 0) revert ZeroAmount();
-        _requirePayment($, id.currency(), amount, msg.value);
+        _requirePayment($, id.currency(), amount, value);
         _checkedBalance(word.balance() + amount);
     }
 
