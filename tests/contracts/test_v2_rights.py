@@ -229,6 +229,7 @@ def test_a_gas_burning_contract_wallet_costs_only_its_own_item(h):
     assert decode_revert(h.gc.abi, refused["args"]["reason"]).error_name == "InvalidSignature"
     assert [h.balance(c) for c in good] == [900, 900]
     # v1 forwarded all gas (9.85M seen); the cap is 250,000 for the wallet's answer.
+    print(f"three-item batch with a gas-burning wallet: {receipt['gasUsed']:,} gas")
     assert receipt["gasUsed"] < 400_000
 
 
@@ -287,6 +288,7 @@ def test_a_payout_copies_no_return_data(h):
         gas[name] = receipt["gasUsed"]
     # The payee's own ~78k of memory comes out of its 100,000 gas cap. v1 then copied the
     # 180 KB answer into its own memory as well (~96k more, ~174k in all); v2 copies none.
+    print(f"void to a return-bomb payee costs {gas['bomb'] - gas['plain']:,} gas more")
     assert gas["bomb"] - gas["plain"] < 100_000, gas
 
 
