@@ -9,6 +9,7 @@ setup:
 	@bash scripts/setup.sh
 
 test: setup
+	@bash scripts/test-deps.sh
 	$(VENV)/pytest $(PYTEST_ARGS)
 
 compile: setup

@@ -44,7 +44,6 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
-    create_engine,
     delete,
     func,
     insert,
@@ -55,6 +54,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from web3 import Web3
 
+from giftcert.database import open_engine
 from giftcert.errors import decode_revert
 from giftcert.ids import decode_id
 
@@ -426,7 +426,7 @@ class Indexer:
                        if s.name not in ("MetadataUpdate", "BatchMetadataUpdate")]
         self.start_block = start_block
         self.block_range = block_range
-        self.engine: Engine = create_engine(database_url)
+        self.engine: Engine = open_engine(database_url)
         metadata.create_all(self.engine)
         self._reset_if_other_contract()
 

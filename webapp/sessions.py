@@ -26,12 +26,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     delete,
     func,
     insert,
     select,
 )
+
+from giftcert.database import open_engine
 
 NONCE_SECONDS = 600  # a SIWE message must be signed within 10 minutes
 SESSION_SECONDS = 8 * 3600
@@ -76,7 +77,7 @@ class SessionStore:
                  nonce_seconds: float = NONCE_SECONDS,
                  session_seconds: float = SESSION_SECONDS,
                  max_live_nonces: int = MAX_LIVE_NONCES) -> None:
-        self.engine: Engine = (create_engine(database) if isinstance(database, str)
+        self.engine: Engine = (open_engine(database) if isinstance(database, str)
                                else database)
         self.clock = clock
         self.nonce_seconds = nonce_seconds

@@ -178,3 +178,15 @@ def test_an_id_issued_again_after_its_burn_starts_afresh(sdk, tmp_path):
     assert (row["burned"], row["owner"], row["balance"]) == (False, sdk.friend.sender, "8000000")
     assert [c["id"] for c in index.certificates_of(sdk.friend.sender)] == [str(cert.id)]
     assert index.certificates_of(sdk.holder.sender) == []
+
+
+def test_a_sqlite_index_in_a_folder_that_does_not_exist_yet_is_created(tmp_path):
+    """A fresh checkout has no .giftcert/: the first process to open the index makes it."""
+    from giftcert.database import open_engine
+
+    path = tmp_path / "state" / "nested" / "giftcert.db"
+    engine = open_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("select 1").scalar() == 1
+    assert path.exists()
+    assert open_engine("sqlite:///:memory:").url.database == ":memory:"
