@@ -512,9 +512,7 @@ class GiftCert:
             raise ValueError("nothing to settle")
         receipt = self._send("settleBatch", merchant_id, [s.auth for s in signed],
                              [s.signature for s in signed], all_or_nothing)
-        refused = [Refusal(e["args"]["index"], e["args"]["certificate"],
-                           decode_revert(self.contract.abi, e["args"]["reason"]))
-                   for e in self._events("RedemptionRefused", receipt)]
+        refused = self.refusals(receipt)
         skipped = {r.index for r in refused}
         settled = [s for i, s in enumerate(signed) if i not in skipped]
         return Settlement(receipt, settled, refused)

@@ -68,14 +68,7 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         unchecked {
             GiftCertStorage.store(slot, word - (amount << 160)); // amount <= balance: no borrow
         }
-        uint8 currencyId = uint8(id >> 216);
-        if (currencyId == _ETH && m.owedEth() + amount <= MerchantWord.MAX_OWED_ETH) {
-            unchecked {
-                GiftCertStorage.store(mSlot, m + (amount << 160)); // the usual case of {_credit}
-            }
-        } else {
-            _credit($, merchantId, m, currencyId, amount);
-        }
+        _credit(merchantId, mSlot, m, uint8(id >> 216), amount);
         emit Redeemed(id, merchantId, orderRef, amount);
         emit MetadataUpdate(id);
     }
@@ -102,7 +95,7 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         uint32 merchantId = auth.merchant;
         uint256 mSlot = GiftCertStorage.merchantSlot($, merchantId);
         uint256 m = GiftCertStorage.load(mSlot);
-        // The caller is the merchant's active account (else the precise reason below).
+        // The caller is the merchant's active account (else the precise reason).
         if (address(uint160(m)) != msg.sender || !m.active()) _activeCallerMerchant($, merchantId);
         _revertWith(_applySigned(auth, signature, merchantId));
         uint256 id = auth.certificate;
@@ -112,13 +105,7 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
             mstore(0x00, id)
             log1(0x00, 0x20, metadataUpdate) // emit MetadataUpdate(id)
         }
-        if (uint8(id >> 216) == _ETH && m.owedEth() + amount <= MerchantWord.MAX_OWED_ETH) {
-            unchecked {
-                GiftCertStorage.store(mSlot, m + (amount << 160)); // the usual case of {_credit}
-            }
-        } else {
-            _credit($, merchantId, m, id.currency(), amount);
-        }
+        _credit(merchantId, mSlot, m, uint8(id >> 216), amount);
     }
 
     /// @inheritdoc IGiftCertificates
@@ -154,10 +141,10 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
                 // each amount <= 2^72 (it fit a balance), so n items sum far below 2^256
                 if (currencyId == _ETH) ethTotal += amount;
             }
-            if (currencyId != _ETH) _creditMerchant(merchantId, currencyId, amount);
+            if (currencyId != _ETH) _credit(merchantId, mSlot, 0, currencyId, amount); // token ledger
         }
         // One write of the merchant word for all ETH items, one metadata event for all items.
-        if (ethTotal != 0) _creditEthAt(mSlot, ethTotal);
+        if (ethTotal != 0) _credit(merchantId, mSlot, GiftCertStorage.load(mSlot), _ETH, ethTotal);
         if (settled != 0) {
             emit BatchMetadataUpdate(uint256(merchantId) << 224, ((uint256(merchantId) + 1) << 224) - 1);
         }
@@ -231,7 +218,7 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
             if (refusal.length == 0) refusal = abi.encodeWithSelector(NonceExhausted.selector, id);
             return refusal;
         }
-        if (!_signedBy(address(uint160(word)), _redemptionDigest(auth), signature)) {
+        if (!_isValidSignature(address(uint160(word)), _redemptionDigest(auth), signature)) {
             return abi.encodeWithSelector(InvalidSignature.selector);
         }
         unchecked {
@@ -265,8 +252,7 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
             return (abi.encodeWithSelector(AuthorizationExpired.selector, auth.deadline), 0);
         }
         word = $.certs[id];
-        if (word.owner() == address(0)) return (abi.encodeWithSelector(UnknownCertificate.selector, id), 0);
-        refusal = _spendRefusal(id, word);
+        refusal = _spendRefusal(id, word); // an unknown certificate first
         if (refusal.length != 0) return (refusal, 0);
         uint256 balance = word.balance();
         if (auth.amount == 0) return (abi.encodeWithSelector(ZeroAmount.selector), 0);
@@ -276,13 +262,6 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         if (auth.nonce != word.nonce()) {
             return (abi.encodeWithSelector(WrongNonce.selector, id, word.nonce(), auth.nonce), 0);
         }
-    }
-
-    /// @dev The usual EOA holder's 65-byte signature first, then contract wallets and other
-    /// encodings through {_isValidSignature}.
-    function _signedBy(address owner, bytes32 digest, bytes calldata signature) private view returns (bool) {
-        if (signature.length == 65 && _recover65(digest, signature) == owner) return true;
-        return _isValidSignature(owner, digest, signature);
     }
 
     /// @dev The EIP-712 digest of an authorisation: hashStruct over the six static words as
@@ -304,47 +283,32 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         }
     }
 
-    /// @dev Credits redeemed value to the merchant (`m` is its word as read). Every sum is
-    /// checked: a credit that would not fit reverts instead of wrapping.
-    function _credit(GiftCertStorage.Layout storage $, uint32 merchantId, uint256 m, uint8 currencyId, uint256 amount)
-        private
-    {
+    /// @dev Credits redeemed value to the merchant: ETH into its word `m` at `mSlot` (as read
+    /// by the caller), a token into its ledger. Every sum is checked: a credit that would not
+    /// fit reverts instead of wrapping.
+    function _credit(uint32 merchantId, uint256 mSlot, uint256 m, uint8 currencyId, uint256 amount) private {
         if (currencyId == _ETH) {
             uint256 owed = m.owedEth() + amount;
             if (owed > MerchantWord.MAX_OWED_ETH) revert AmountTooLarge(owed);
             unchecked {
-                $.merchants[merchantId] = m + (amount << 160); // owed fits 88 bits: no carry
+                GiftCertStorage.store(mSlot, m + (amount << 160)); // owed fits 88 bits: no carry
             }
         } else {
-            GiftCertStorage.Ledger storage ledger = $.ledgers[merchantId][currencyId];
+            GiftCertStorage.Ledger storage ledger = GiftCertStorage.layout().ledgers[merchantId][currencyId];
             uint256 owed = ledger.owed + amount;
             if (owed > type(uint128).max) revert AmountTooLarge(owed);
             ledger.owed = uint128(owed);
         }
     }
 
-    /// @dev The slot of the merchant word; the caller must be the merchant's active account.
+    /// @dev The slot of the merchant word; the caller must be the merchant's active account
+    /// (else the precise reason). redeemWithAuthorization makes the same check inline, as it
+    /// needs the word too (a call here costs that hot path 114 gas).
     function _callerMerchantSlot(uint32 merchantId) private view returns (uint256 mSlot) {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         mSlot = GiftCertStorage.merchantSlot($, merchantId);
         uint256 m = GiftCertStorage.load(mSlot);
         if (address(uint160(m)) != msg.sender || !m.active()) _activeCallerMerchant($, merchantId);
-    }
-
-    /// @dev Credits ETH to the merchant word at `mSlot`, checked against its 88 bits.
-    function _creditEthAt(uint256 mSlot, uint256 amount) private {
-        uint256 m = GiftCertStorage.load(mSlot);
-        uint256 owed = m.owedEth() + amount;
-        if (owed > MerchantWord.MAX_OWED_ETH) revert AmountTooLarge(owed);
-        unchecked {
-            GiftCertStorage.store(mSlot, m + (amount << 160)); // fits 88 bits (checked): no carry
-        }
-    }
-
-    /// @dev {_credit} reading the merchant word itself (batch settlement).
-    function _creditMerchant(uint32 merchantId, uint8 currencyId, uint256 amount) private {
-        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        _credit($, merchantId, $.merchants[merchantId], currencyId, amount);
     }
 
     function _activeCallerMerchant(GiftCertStorage.Layout storage $, uint32 merchantId) private view returns (uint256 m) {
