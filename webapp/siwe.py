@@ -1,6 +1,17 @@
-"""Sign-In with Ethereum (EIP-4361): the server writes the message with a one-time nonce, the
-wallet signs it (personal_sign), the server checks domain, chain, nonce, expiry and signer and
-opens a server-side session (cookie holds only a random id)."""
+"""Sign-In with Ethereum (EIP-4361) through the reference implementation, the `siwe` package.
+
+The library writes the message, parses it with the EIP's ABNF grammar (every optional field:
+Expiration Time, Not Before, Request ID, Resources, a scheme before the domain) and checks the
+signature: an account's ECDSA signature, or a contract wallet's ERC-1271 `isValidSignature` over
+the app's own node connection. ERC-6492 (a wallet not deployed yet) is not supported by the
+library (4.4.0), so such a wallet signs in once it is deployed.
+
+What this module adds is what the EIP leaves to the site: the message must be for this domain,
+this site's URI and this chain; the times are checked with a clock skew for a wallet whose clock
+runs ahead (never past the expiry); the nonce is one the server issued and is used once; every
+refusal is an ApiError (a 4xx with a JSON reason), never a 500. The cookie holds only a random
+session id (webapp/sessions.py).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +19,22 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
+from pydantic import ValidationError
+from siwe import (
+    DomainMismatch,
+    ExpiredMessage,
+    InvalidSignature,
+    ISO8601Datetime,
+    NonceMismatch,
+    NotYetValidMessage,
+    VerificationError,
+)
+from siwe import SiweMessage as Eip4361Message
+from web3.exceptions import ProviderConnectionError, Web3Exception
 
 from webapp.sessions import NONCE_SECONDS
 from webapp.validate import ApiError
@@ -19,22 +42,19 @@ from webapp.validate import ApiError
 COOKIE = "giftcert_session"
 STATEMENT = "Sign in to the giftcert merchant desk."
 CLOCK_SKEW = timedelta(minutes=2)
-
-_PATTERN = re.compile(
-    r"^(?P<domain>[^\s]+) wants you to sign in with your Ethereum account:\n"
-    r"(?P<address>0x[0-9a-fA-F]{40})\n\n"
-    r"(?:(?P<statement>[^\n]+)\n\n)?"
-    r"URI: (?P<uri>[^\n]+)\n"
-    r"Version: (?P<version>[^\n]+)\n"
-    r"Chain ID: (?P<chain>\d+)\n"
-    r"Nonce: (?P<nonce>[0-9A-Za-z]{8,})\n"
-    r"Issued At: (?P<issued>[^\n]+)"
-    r"(?:\nExpiration Time: (?P<expires>[^\n]+))?$"
-)
+# Without an Expiration Time the session lasts this long (the store caps it anyway).
+DEFAULT_SESSION = timedelta(hours=1)
+# A contract wallet's signature can be longer than 65 bytes (a Safe with several owners).
+MAX_SIGNATURE_BYTES = 4096
+_HEX = re.compile(r"^0x(?:[0-9a-fA-F]{2})*$")
+_TIME_LINE = re.compile(r"^(Issued At|Expiration Time|Not Before): (.*)$", re.MULTILINE)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True)
 class SiweMessage:
+    """A message the server wrote for a wallet to sign."""
+
     text: str
     nonce: str
     expiration_time: str
@@ -47,54 +67,162 @@ class Verified:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(ISO8601Datetime.from_datetime(moment, timespec="seconds"))
 
 
 def build_message(domain: str, address: str, uri: str, chain_id: int, nonce: str,
                   now: datetime | None = None) -> SiweMessage:
+    """The EIP-4361 message for `address` to sign, written by the library (expires with the
+    nonce, NONCE_SECONDS after `now`)."""
     now = now or datetime.now(UTC)
     expires = _iso(now + timedelta(seconds=NONCE_SECONDS))
-    text = (f"{domain} wants you to sign in with your Ethereum account:\n{address}\n\n"
-            f"{STATEMENT}\n\nURI: {uri}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\n"
-            f"Issued At: {_iso(now)}\nExpiration Time: {expires}")
-    return SiweMessage(text, nonce, expires)
+    message = Eip4361Message(domain=domain, address=to_checksum_address(address), uri=uri,
+                             version="1", chain_id=chain_id, nonce=nonce,
+                             statement=STATEMENT, issued_at=_iso(now),
+                             expiration_time=expires)
+    return SiweMessage(message.prepare_message(), nonce, expires)
 
 
-def _time(value: str, field: str) -> datetime:
+def signature_bytes(value: Any, field: str = "signature") -> bytes:
+    """A signature as sent by a wallet: 0x-hex of any length up to MAX_SIGNATURE_BYTES (an
+    account's is 65 bytes; a contract wallet's may be longer, or empty for a Safe's message
+    approved on chain)."""
+    if not isinstance(value, str) or not _HEX.match(value.strip()):
+        raise ApiError(400, f"{field} must be 0x-prefixed hex (whole bytes)", field)
+    raw = bytes.fromhex(value.strip()[2:])
+    if len(raw) > MAX_SIGNATURE_BYTES:
+        raise ApiError(400, f"{field} is longer than {MAX_SIGNATURE_BYTES} bytes", field)
+    return raw
+
+
+def _refused(status: int, reason: str, field: str, code: str) -> ApiError:
+    return ApiError(status, reason, field, code)
+
+
+def _malformed(reason: str) -> ApiError:
+    return ApiError(400, reason, "message", "MalformedMessage")
+
+
+def _why_unparsable(text: str, error: Exception) -> str:
+    """Words for a message the grammar or the library's model refused."""
+    head = "not a Sign-In with Ethereum (EIP-4361) message"
+    if "\r" in text:
+        return f"{head}: its lines must end with \\n, not \\r\\n"
+    for name, value in _TIME_LINE.findall(text):
+        if _RFC3339.match(value):
+            continue
+        try:
+            naive = datetime.fromisoformat(value).tzinfo is None
+        except ValueError:
+            naive = False
+        if naive:
+            return (f"{head}: {name} has no time zone; write it as an RFC 3339 time with Z "
+                    f"or an offset, e.g. 2024-05-01T12:00:00Z")
+        return f"{head}: {name} is not an RFC 3339 time (e.g. 2024-05-01T12:00:00Z)"
+    if isinstance(error, ValidationError) and error.errors():
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "message"
+        return f"{head}: {where}: {first.get('msg', '').removeprefix('Value error, ')}"
+    return head
+
+
+def parse(text: str) -> Eip4361Message:
+    """The library's reading of `text`, which must be exactly what it would write for those
+    fields (the library checks the signature over the message it re-creates)."""
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, f"{field} is not an ISO 8601 time", "message") from None
+        message = Eip4361Message.from_message(text)
+    except ValueError as error:  # the ABNF grammar, or the model's field checks
+        raise _malformed(_why_unparsable(text, error)) from None
+    if message.prepare_message() != text:
+        raise _malformed("the message is not written the way EIP-4361 writes it (an empty "
+                         "optional field, or chain id 0?)")
+    return message
 
 
-def verify(text: str, signature: bytes, *, domain: str, chain_id: int,
-           use_nonce: Callable[[str], bool], now: datetime | None = None) -> Verified:
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(str(value))  # the library has checked it parses
+    if moment.tzinfo is None:  # the grammar requires an offset; never compare naive times
+        raise _malformed(f"{value} has no time zone")
+    return moment
+
+
+def _origin(uri: str) -> tuple[str, str]:
+    parts = urlsplit(uri)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _current_provider() -> Any:
+    """The app's node connection, when called inside a request of the giftcert app."""
+    from flask import current_app, has_app_context
+
+    if has_app_context() and "giftcert" in current_app.extensions:
+        return current_app.extensions["giftcert"].client.w3.provider
+    return None
+
+
+def verify(text: str, signature: bytes | str, *, domain: str, chain_id: int,
+           use_nonce: Callable[[str], bool], now: datetime | None = None,
+           uri: str | None = None, provider: Any = None) -> Verified:
+    """Checks a signed sign-in message; returns who signed it, or raises ApiError.
+
+    `domain` is the site's host[:port]; `uri` its origin (e.g. "https://shop.example"); without
+    it the message's URI must at least be on `domain` over http(s). `provider` is the web3
+    provider for ERC-1271 checks (by default the app's node connection). The nonce is used
+    before the signature is checked, so each issued nonce costs at most one contract call."""
     now = now or datetime.now(UTC)
-    match = _PATTERN.match(text.replace("\r\n", "\n").strip())
-    if match is None:
-        raise ApiError(400, "not a Sign-In with Ethereum (EIP-4361) message", "message")
-    if match["domain"] != domain:
-        raise ApiError(401, f"the message is for {match['domain']}, not {domain}", "message",
+    message = parse(text)
+    if message.domain != domain:
+        raise _refused(401, f"the message is for {message.domain}, not {domain}", "message",
                        "WrongDomain")
-    if match["version"] != "1":
-        raise ApiError(400, "unsupported SIWE version", "message")
-    if int(match["chain"]) != chain_id:
-        raise ApiError(401, f"the message is for chain {match['chain']}", "message",
-                       "WrongChain")
-    if _time(match["issued"], "Issued At") > now + CLOCK_SKEW:
-        raise ApiError(401, "the message is issued in the future", "message", "NotYetValid")
-    expires = _time(match["expires"], "Expiration Time") if match["expires"] else None
+    scheme, netloc = _origin(message.uri)
+    if uri is not None:
+        allowed = {_origin(uri)}
+    else:
+        allowed = {("http", domain.lower()), ("https", domain.lower())}
+    if (scheme, netloc) not in allowed or (message.scheme and message.scheme.lower() != scheme):
+        raise _refused(401, f"the message's URI {message.uri} is not this site", "message",
+                       "WrongUri")
+    if message.chain_id != chain_id:
+        raise _refused(401, f"the message is for chain {message.chain_id}, not {chain_id}",
+                       "message", "WrongChain")
+    issued, expires = _moment(message.issued_at), _moment(message.expiration_time)
+    not_before = _moment(message.not_before)
+    if issued > now + CLOCK_SKEW:
+        raise _refused(401, "the message is issued in the future", "message", "NotYetValid")
+    if not_before is not None and not_before > now + CLOCK_SKEW:
+        raise _refused(401, f"the message is not valid before {message.not_before}", "message",
+                       "NotYetValid")
     if expires is not None and expires <= now:
-        raise ApiError(401, "the sign-in message has expired: sign in again", "message",
+        raise _refused(401, "the sign-in message has expired: sign in again", "message",
                        "Expired")
-    try:
-        signer = Account.recover_message(encode_defunct(text=text), signature=signature)
-    except Exception:  # noqa: BLE001 - malformed r/s/v
-        raise ApiError(400, "the signature cannot be recovered", "signature") from None
-    if signer != to_checksum_address(match["address"]):
-        raise ApiError(401, "the signature is not from the address in the message",
-                       "signature", "InvalidSignature")
-    if not use_nonce(match["nonce"]):
-        raise ApiError(401, "unknown, used or expired nonce: sign in again", "nonce",
+    if not use_nonce(message.nonce):
+        raise _refused(401, "unknown, used or expired nonce: sign in again", "nonce",
                        "InvalidNonce")
-    return Verified(signer, expires.timestamp() if expires else now.timestamp() + 3600)
+    # The library checks the times again at one instant, with no skew: take one inside the
+    # window accepted above (a Not Before within the skew counts as reached).
+    instant = now
+    if not_before is not None and instant <= not_before:
+        instant = not_before + timedelta(microseconds=1)
+    raw = signature if isinstance(signature, bytes) else signature_bytes(signature)
+    try:
+        message.verify("0x" + raw.hex(), domain=domain, nonce=message.nonce,
+                       timestamp=instant, provider=provider or _current_provider())
+    except InvalidSignature:
+        raise _refused(401, "the signature is not from the address in the message (nor "
+                       "accepted by it as a contract wallet, ERC-1271)", "signature",
+                       "InvalidSignature") from None
+    except (ExpiredMessage, NotYetValidMessage):
+        raise _refused(401, "the message's Not Before is not before its Expiration Time",
+                       "message", "Expired") from None
+    except (DomainMismatch, NonceMismatch, VerificationError) as error:  # checked above
+        raise _refused(401, f"the sign-in was refused ({type(error).__name__})", "message",
+                       "InvalidSignature") from None
+    except ProviderConnectionError:
+        raise
+    except (Web3Exception, ValueError):  # a contract wallet answering something unexpected
+        raise _refused(401, "the contract wallet did not accept the signature (ERC-1271)",
+                       "signature", "InvalidSignature") from None
+    ends = expires or now + DEFAULT_SESSION
+    return Verified(message.address, ends.timestamp())
