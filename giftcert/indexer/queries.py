@@ -1,0 +1,234 @@
+"""The index's read side: every question pages, the API, the CLI and the keeper ask of it.
+
+Queries never touch the chain, so a process that only reads (a web worker beside one indexer
+service) needs nothing but an engine: `IndexReader(engine)`. Amounts come back as stored
+(decimal text) in the row dicts, and as int in `MerchantStats`, the one place that sums them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import to_checksum_address
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select
+
+from giftcert.indexer.schema import (
+    activity_table,
+    certificates_table,
+    cursor_table,
+    merchant_days_table,
+    merchants_table,
+    redemptions_table,
+)
+from giftcert.indexer.store import activity_of
+
+Units = dict[int, int]  # currency id -> amount in the currency's smallest unit
+
+# Activity that moves value into or out of a merchant's certificates, by the figure it adds to.
+ISSUING_EVENTS = ("Issued", "IssuedBatch", "ToppedUp")
+CLOSING_EVENTS = ("Refunded", "Reclaimed", "Voided", "CashedOut")
+
+
+@dataclass(frozen=True)
+class DayTotal:
+    """Redeemed at one merchant on one UTC day, in one currency."""
+
+    day: str
+    currency: int
+    total: int
+    count: int
+
+
+@dataclass
+class MerchantStats:
+    """A merchant's figures from the index, per currency id, in smallest units.
+
+    `liability` is what live certificates still hold and may be spent; `expired_unrefunded`
+    is held by expired ones (it goes back to the buyers on refund); `issued` is what buyers paid
+    in (issues and top-ups: a split or merge moves value, it does not add any).
+    """
+
+    merchant: int
+    open_certificates: int = 0
+    liability: Units = field(default_factory=lambda: defaultdict(int))
+    expired_unrefunded: Units = field(default_factory=lambda: defaultdict(int))
+    issued: Units = field(default_factory=lambda: defaultdict(int))
+    refunded: Units = field(default_factory=lambda: defaultdict(int))
+    reclaimed: Units = field(default_factory=lambda: defaultdict(int))
+    voided: Units = field(default_factory=lambda: defaultdict(int))
+    cashed_out: Units = field(default_factory=lambda: defaultdict(int))
+    by_day: list[DayTotal] = field(default_factory=list)
+
+    @property
+    def breakage(self) -> Units:
+        """Value never spent at the merchant: expired balances, refunded or not yet."""
+        out: Units = defaultdict(int)
+        for per in (self.expired_unrefunded, self.refunded):
+            for currency, units in per.items():
+                out[currency] += units
+        return out
+
+    def _bucket(self, event: str) -> Units:
+        if event in ISSUING_EVENTS:
+            return self.issued
+        buckets = {"Refunded": self.refunded, "Reclaimed": self.reclaimed,
+                   "Voided": self.voided, "CashedOut": self.cashed_out}
+        return buckets[event]
+
+
+def _numeric(column: Any) -> tuple[Any, Any]:
+    """ORDER BY terms for ids stored as decimal text: shorter text is the smaller number."""
+    return func.length(column), column
+
+
+def _after(column: Any, after: str) -> ColumnElement[bool]:
+    """Ids (decimal text) greater than `after`, for paging in numeric order."""
+    digits = func.length(column)
+    return or_(digits > len(after), and_(digits == len(after), column > after))
+
+
+def _moved(event: str, args: dict[str, Any]) -> int:
+    """The value an issuing or closing event moved."""
+    if event == "IssuedBatch":
+        return sum(int(a) for a in args["amounts"])
+    return int(args["amount"])
+
+
+class IndexReader:
+    """Answers queries from the index in `engine` (no chain access)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def cursor(self) -> tuple[int, str] | None:
+        """(last indexed block, its hash), or None before the first sync."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cursor_table).where(cursor_table.c.id == 1)).first()
+        return (row.block, row.block_hash) if row else None
+
+    # -- certificates -----------------------------------------------------------------------
+
+    def certificates_of(self, address: str, include_closed: bool = False,
+                        limit: int | None = None, after: str | None = None
+                        ) -> list[dict[str, Any]]:
+        """An address's certificates in numeric id order (so by merchant, then as issued);
+        `limit` and `after` (the last id of the previous page) page through them."""
+        t = certificates_table
+        cond = t.c.owner == to_checksum_address(address)
+        if not include_closed:
+            cond = and_(cond, t.c.burned.is_(False))
+        if after is not None:
+            cond = and_(cond, _after(t.c.id, after))
+        return self._rows(select(t).where(cond).order_by(*_numeric(t.c.id)).limit(limit))
+
+    def expired_with_balance(self, now: int, limit: int | None = None) -> list[dict[str, Any]]:
+        """Live certificates past their expiry that still hold value (a refund would return it
+        to the buyer), soonest expired first."""
+        t = certificates_table
+        cond = and_(t.c.burned.is_(False), t.c.expiry <= now, t.c.buyer.is_not(None),
+                    t.c.balance != "0")
+        return self._rows(select(t).where(cond).order_by(t.c.expiry, *_numeric(t.c.id))
+                          .limit(limit))
+
+    def certificate(self, cert_id: int | str) -> dict[str, Any] | None:
+        rows = self._rows(select(certificates_table).where(
+            certificates_table.c.id == str(cert_id)))
+        return rows[0] if rows else None
+
+    def history(self, cert_id: int | str) -> list[dict[str, Any]]:
+        """A certificate's events, oldest first. Its batch issue (`IssuedBatch`) is shown with
+        the certificate's own `id` and `amount` added to the event's arguments."""
+        key = str(cert_id)
+        with self.engine.connect() as conn:
+            rows = sorted(activity_of(conn, {key}), key=lambda r: (r.block, r.log_index))
+        entries = []
+        for r in rows:
+            args = json.loads(r.args)
+            if r.event == "IssuedBatch":
+                position = int(key) - int(args["firstId"])
+                if 0 <= position < len(args["amounts"]):
+                    args = {**args, "id": int(key), "amount": args["amounts"][position]}
+            entries.append({**dict(r._mapping), "args": args})
+        return entries
+
+    # -- orders and redemptions --------------------------------------------------------------
+
+    def order_redemptions(self, merchant: int, order_ref: int | str) -> list[dict[str, Any]]:
+        """Every indexed payment to `merchant` carrying the merchant's `order_ref`, oldest first
+        (an order may be paid in parts, from several certificates). The chain keeps no record of
+        order references (they are `Redeemed` event data), so this is where to ask."""
+        t = redemptions_table
+        return self._rows(select(t).where(_order(merchant, order_ref))
+                          .order_by(t.c.block, t.c.log_index))
+
+    def order_paid(self, merchant: int, order_ref: int | str) -> bool:
+        """Whether the index holds any payment to `merchant` for `order_ref` (as of the last
+        sync: sync first for an answer about the chain's head)."""
+        query = select(redemptions_table.c.id).where(_order(merchant, order_ref)).limit(1)
+        return bool(self._rows(query))
+
+    def merchant_redemptions(self, merchant: int, limit: int | None = None
+                             ) -> list[dict[str, Any]]:
+        """A merchant's redemptions, newest first (`limit` of them; all when None or 0)."""
+        t = redemptions_table
+        query = select(t).where(t.c.merchant == int(merchant)).order_by(
+            t.c.block.desc(), t.c.log_index.desc())
+        return self._rows(query.limit(limit or None))
+
+    def merchant_totals(self, merchant: int) -> list[dict[str, Any]]:
+        """Redeemed totals per day (and currency) for a merchant, oldest first."""
+        t = merchant_days_table
+        return self._rows(select(t).where(t.c.merchant == merchant)
+                          .order_by(t.c.day, t.c.currency))
+
+    # -- merchants -------------------------------------------------------------------------
+
+    def merchants(self) -> list[dict[str, Any]]:
+        return self._rows(select(merchants_table).order_by(merchants_table.c.id))
+
+    def merchant_stats(self, merchant: int, now: int) -> MerchantStats:
+        """Liability, expired value, what was issued, refunded, reclaimed, voided and cashed
+        out, and redeemed totals by day, for one merchant. `now` decides what has expired:
+        pass the chain's clock (`GiftCert.now()`), which is the one the contract judges by."""
+        stats = MerchantStats(int(merchant))
+        with self.engine.connect() as conn:
+            t = certificates_table
+            live = select(t.c.currency, t.c.balance, t.c.expiry).where(
+                and_(t.c.merchant == stats.merchant, t.c.burned.is_(False)))
+            for row in conn.execute(live):
+                if row.expiry <= now:
+                    stats.expired_unrefunded[row.currency] += int(row.balance)
+                else:
+                    stats.liability[row.currency] += int(row.balance)
+                    stats.open_certificates += 1
+            for event, currency, args in conn.execute(_value_flows(stats.merchant)):
+                stats._bucket(event)[currency] += _moved(event, json.loads(args))
+        stats.by_day = [DayTotal(d["day"], d["currency"], int(d["total"]), d["count"])
+                        for d in self.merchant_totals(stats.merchant)]
+        return stats
+
+    def counts(self) -> dict[str, int]:
+        tables = (activity_table, certificates_table, redemptions_table, merchants_table)
+        with self.engine.connect() as conn:
+            return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                    for t in tables}
+
+
+def _order(merchant: int, order_ref: int | str) -> ColumnElement[bool]:
+    t = redemptions_table
+    return and_(t.c.merchant == int(merchant), t.c.order_ref == str(int(order_ref)))
+
+
+def _value_flows(merchant: int) -> Select[Any]:
+    """(event, currency, args) of every issue, top-up and closing event of a merchant's
+    certificates (a batch issue is filed under its first id, which has the batch's terms)."""
+    a, t = activity_table, certificates_table
+    return select(a.c.event, t.c.currency, a.c.args).join(t, t.c.id == a.c.certificate).where(
+        and_(t.c.merchant == merchant, a.c.event.in_(ISSUING_EVENTS + CLOSING_EVENTS)))
