@@ -1,79 +1,54 @@
-"""Merchant figures from the indexer: liability, redemptions by day, breakage and refunds, and
-the redemptions-over-time chart as inline SVG."""
+"""Merchant figures for the dashboard and the API: the SDK's index queries
+(`Indexer.merchant_stats`, `Indexer.merchant_redemptions`) shaped as JSON with currency symbols
+and decimal amounts, and the redemptions-over-time chart as inline SVG. Nothing here reads the
+index's tables: what is counted, and how, is the SDK's."""
 
 from __future__ import annotations
 
-import json
-import time
 from collections import defaultdict
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import and_, select
 
-from giftcert.indexer import activity_table, certificates_table, redemptions_table
+from giftcert.indexer import MerchantStats, Units
 from giftcert.money import from_units
 from webapp.present import currency_or_eth
 from webapp.state import AppState
 
-CLOSING_EVENTS = ("Refunded", "Reclaimed", "Voided", "CashedOut")
-
 
 def merchant_stats(st: AppState, merchant: int, now: int | None = None) -> dict[str, Any]:
-    now = int(time.time()) if now is None else now
-    t, a = certificates_table, activity_table
-    outstanding: dict[int, int] = defaultdict(int)
-    expired: dict[int, int] = defaultdict(int)
-    issued: dict[int, int] = defaultdict(int)
-    closed: dict[str, dict[int, int]] = {e: defaultdict(int) for e in CLOSING_EVENTS}
-    open_count = 0
-    with st.indexer.engine.connect() as conn:
-        for row in conn.execute(select(t.c.currency, t.c.balance, t.c.issued, t.c.expiry,
-                                       t.c.burned).where(t.c.merchant == merchant)):
-            issued[row.currency] += int(row.issued)
-            if row.burned:
-                continue
-            if row.expiry <= now:
-                expired[row.currency] += int(row.balance)
-            else:
-                outstanding[row.currency] += int(row.balance)
-                open_count += 1
-        query = select(a.c.event, a.c.args, t.c.currency).join(
-            t, t.c.id == a.c.certificate).where(
-            and_(t.c.merchant == merchant, a.c.event.in_(CLOSING_EVENTS)))
-        for row in conn.execute(query):
-            closed[row.event][row.currency] += int(json.loads(row.args)["amount"])
-    days = st.indexer.merchant_totals(merchant)
+    """The `/merchants/{id}/stats` body and the dashboard's figures. Expiry is judged by the
+    chain's clock (as the contract does) unless `now` is given."""
+    stats = st.indexer.merchant_stats(merchant, st.client.now() if now is None else now)
+    return stats_json(st, stats)
 
-    def money(per: dict[int, int]) -> list[dict[str, str]]:
+
+def stats_json(st: AppState, stats: MerchantStats) -> dict[str, Any]:
+    def money(per: Units) -> list[dict[str, str]]:
         return [from_units(v, currency_or_eth(st, c)).to_json() for c, v in sorted(per.items())
                 if v]
 
-    by_day = [{"day": d["day"], "currency": currency_or_eth(st, d["currency"]).symbol,
-               "total": from_units(int(d["total"]), currency_or_eth(st, d["currency"])).to_json(),
-               "count": d["count"], "units": int(d["total"])} for d in days]
+    by_day = []
+    for d in stats.by_day:
+        info = currency_or_eth(st, d.currency)
+        by_day.append({"day": d.day, "currency": info.symbol, "count": d.count,
+                       "total": from_units(d.total, info).to_json(), "units": d.total})
     return {
-        "merchant": merchant, "openCertificates": open_count,
-        "liability": money(outstanding), "expiredUnrefunded": money(expired),
-        "issued": money(issued),
-        "refunded": money(closed["Refunded"]), "reclaimed": money(closed["Reclaimed"]),
-        "voided": money(closed["Voided"]), "cashedOut": money(closed["CashedOut"]),
-        "breakage": money({c: expired.get(c, 0) + closed["Refunded"].get(c, 0)
-                           for c in set(expired) | set(closed["Refunded"])}),
+        "merchant": stats.merchant, "openCertificates": stats.open_certificates,
+        "liability": money(stats.liability), "expiredUnrefunded": money(stats.expired_unrefunded),
+        "issued": money(stats.issued),
+        "refunded": money(stats.refunded), "reclaimed": money(stats.reclaimed),
+        "voided": money(stats.voided), "cashedOut": money(stats.cashed_out),
+        "breakage": money(stats.breakage),
         "redemptionsByDay": by_day,
     }
 
 
 def redemptions(st: AppState, merchant: int, limit: int | None = None) -> list[dict[str, Any]]:
-    r = redemptions_table
-    query = select(r).where(r.c.merchant == merchant).order_by(r.c.block.desc(),
-                                                               r.c.log_index.desc())
-    if limit:
-        query = query.limit(limit)
-    with st.indexer.engine.connect() as conn:
-        rows = [dict(x._mapping) for x in conn.execute(query)]
+    """A merchant's redemptions, newest first, as the API, the desk and the CSV export show
+    them."""
     out = []
-    for row in rows:
+    for row in st.indexer.merchant_redemptions(merchant, limit):
         info = currency_or_eth(st, row["currency"])
         out.append({"certificate": row["certificate"], "orderRef": row["order_ref"],
                     "amount": from_units(int(row["amount"]), info).to_json(),
