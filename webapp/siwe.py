@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from eth_keys.exceptions import BadSignature
 from eth_utils import to_checksum_address
 from pydantic import ValidationError
 from siwe import (
@@ -209,7 +210,7 @@ def verify(text: str, signature: bytes | str, *, domain: str, chain_id: int,
     try:
         message.verify("0x" + raw.hex(), domain=domain, nonce=message.nonce,
                        timestamp=instant, provider=provider or _current_provider())
-    except InvalidSignature:
+    except (InvalidSignature, BadSignature):  # the library lets eth_keys' BadSignature out
         raise _refused(401, "the signature is not from the address in the message (nor "
                        "accepted by it as a contract wallet, ERC-1271)", "signature",
                        "InvalidSignature") from None
