@@ -190,3 +190,89 @@ def test_a_sqlite_index_in_a_folder_that_does_not_exist_yet_is_created(tmp_path)
         assert conn.exec_driver_sql("select 1").scalar() == 1
     assert path.exists()
     assert open_engine("sqlite:///:memory:").url.database == ":memory:"
+
+
+def test_merchant_stats_count_what_buyers_paid_in_and_where_it_went(sdk, tmp_path):
+    """Issues and top-ups are what buyers paid in (a split moves value, it adds none); live
+    balances are liability, expired ones breakage until refunded; other merchants don't count."""
+    sdk.admin.set_min_validity(3600)
+    soon = sdk.buyer.now() + 3700
+    kept = sdk.buyer.issue(sdk.holder.sender, "20", sdk.coffee_id, "tUSD")
+    sdk.holder.split(kept.id, "5", sdk.friend.sender)
+    sdk.buyer.top_up(kept.id, "1")
+    sdk.holder.redeem(kept.id, "3", order_ref=1)
+    voided = sdk.buyer.issue(sdk.holder.sender, "2", sdk.coffee_id, "tUSD")
+    sdk.coffee.void(voided.id)
+    lapsing = sdk.buyer.issue(sdk.holder.sender, "4", sdk.coffee_id, "tUSD", expiry=soon)
+    refunded = sdk.buyer.issue(sdk.holder.sender, "6", sdk.coffee_id, "tUSD", expiry=soon)
+    spent = sdk.buyer.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD", expiry=soon)
+    sdk.holder.redeem(spent.id, "1", order_ref=2)
+    sdk.buyer.issue(sdk.holder.sender, "9", sdk.books_id, "tUSD")
+    sdk.warp(4000)
+    sdk.buyer.refund(refunded.id)
+    index = _indexer(sdk, tmp_path)
+    index.sync()
+
+    usd = index.certificate(kept.id)["currency"]
+    stats = index.merchant_stats(sdk.coffee_id, sdk.buyer.now())
+    units = 10**6
+    assert stats.issued == {usd: 34 * units}  # 20 + 1 top-up + 2 + 4 + 6 + 1
+    assert stats.liability == {usd: 18 * units} and stats.open_certificates == 2  # 13 + 5
+    assert stats.expired_unrefunded == {usd: 4 * units}  # `spent` holds nothing
+    assert (stats.refunded, stats.voided) == ({usd: 6 * units}, {usd: 2 * units})
+    assert stats.breakage == {usd: 10 * units} and not stats.cashed_out
+    assert sum(d.total for d in stats.by_day) == 4 * units
+    assert sum(d.count for d in stats.by_day) == 2
+    before = index.merchant_stats(sdk.coffee_id, soon - 1)  # the clock decides what expired
+    assert before.expired_unrefunded == {} and before.liability == {usd: 22 * units}
+
+    due = index.expired_with_balance(sdk.buyer.now())
+    assert [r["id"] for r in due] == [str(lapsing.id)]  # not the empty one, not the refunded
+    newest = index.merchant_redemptions(sdk.coffee_id)
+    assert [r["order_ref"] for r in newest] == ["2", "1"]
+    assert [r["order_ref"] for r in index.merchant_redemptions(sdk.coffee_id, 1)] == ["2"]
+
+
+def test_a_batch_transfer_is_history_and_survives_a_rebuild(sdk, tmp_path):
+    """ERC-1155 safeBatchTransferFrom names no single certificate: each one finds it anyway,
+    and a rebuild after a reorg keeps the new owner."""
+    a = sdk.buyer.issue(sdk.holder.sender, "3", sdk.coffee_id, "tUSD")
+    b = sdk.buyer.issue(sdk.holder.sender, "4", sdk.coffee_id, "tUSD")
+    gc = sdk.admin.contract.functions
+    tx = gc.safeBatchTransferFrom(sdk.holder.sender, sdk.friend.sender, [a.id, b.id], [1, 1],
+                                  b"").transact({"from": sdk.holder.sender})
+    sdk.w3.eth.wait_for_transaction_receipt(tx)
+    index = _indexer(sdk, tmp_path)
+    index.sync()
+    assert [e["event"] for e in index.history(b.id)][-1] == "TransferBatch"
+    snapshot = _rpc(sdk, "evm_snapshot")
+    sdk.friend.redeem(b.id, "1", order_ref=1)
+    index.sync()
+    _rpc(sdk, "evm_revert", snapshot)
+    sdk.w3.provider.make_request("evm_mine", [])
+    sdk.w3.provider.make_request("evm_mine", [])
+    index.sync()
+    row = index.certificate(b.id)
+    assert (row["owner"], row["balance"]) == (sdk.friend.sender, "4000000")
+    assert {c["id"] for c in index.certificates_of(sdk.friend.sender)} == {str(a.id), str(b.id)}
+    assert index.certificates_of(sdk.holder.sender) == []
+
+
+def test_a_split_part_keeps_its_buyer_when_rebuilt(sdk, tmp_path):
+    """The Split event carries no buyer: a rebuild of the part alone must replay its parent."""
+    cert = sdk.buyer.issue(sdk.holder.sender, "10", sdk.coffee_id, "tUSD")
+    part = sdk.holder.split(cert.id, "4", sdk.friend.sender)
+    index = _indexer(sdk, tmp_path)
+    index.sync()
+    assert index.certificate(part.id)["buyer"] == sdk.buyer.sender
+    snapshot = _rpc(sdk, "evm_snapshot")
+    sdk.friend.redeem(part.id, "1", order_ref=1)  # touches the part only
+    index.sync()
+    _rpc(sdk, "evm_revert", snapshot)
+    sdk.w3.provider.make_request("evm_mine", [])
+    sdk.w3.provider.make_request("evm_mine", [])
+    index.sync()
+    row = index.certificate(part.id)
+    assert (row["buyer"], row["balance"], row["owner"]) == (sdk.buyer.sender, "4000000",
+                                                            sdk.friend.sender)
+    assert index.certificate(cert.id)["balance"] == "6000000"
