@@ -11,6 +11,8 @@ position makes a replayed range fail loudly instead of counting twice.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -32,7 +34,12 @@ HASH = String(66)
 DAY = String(10)  # YYYY-MM-DD, UTC
 
 
-def _log_position() -> list[Column[object]]:
+def _required(kind: Any, *names: str) -> list[Column[Any]]:
+    """NOT NULL columns of one type."""
+    return [Column(name, kind, nullable=False) for name in names]
+
+
+def _log_position() -> list[Column[Any]]:
     """The columns that say which log a row was made from (new objects for each table)."""
     return [Column("block", Integer, nullable=False, index=True),
             Column("tx_hash", HASH, nullable=False),
@@ -66,18 +73,12 @@ certificates_table = Table(  # each certificate's current state
     "certificates", metadata,
     Column("id", ID, primary_key=True),
     Column("merchant", Integer, nullable=False, index=True),
-    Column("currency", Integer, nullable=False),
-    Column("occasion", Integer, nullable=False),
-    Column("valid_from", Integer, nullable=False),
-    Column("expiry", Integer, nullable=False),
+    *_required(Integer, "currency", "occasion", "valid_from", "expiry"),  # the id's terms
     Column("buyer", ADDRESS),
     Column("owner", ADDRESS, nullable=False),
-    Column("balance", AMOUNT, nullable=False),
-    Column("issued", AMOUNT, nullable=False),
-    Column("awaiting_claim", Boolean, nullable=False),
-    Column("burned", Boolean, nullable=False),
-    Column("created_block", Integer, nullable=False),
-    Column("updated_block", Integer, nullable=False),
+    *_required(AMOUNT, "balance", "issued"),
+    *_required(Boolean, "awaiting_claim", "burned"),
+    *_required(Integer, "created_block", "updated_block"),
     Index("ix_certificates_owner", "owner", "burned"),
 )
 holders_table = Table(
@@ -90,8 +91,7 @@ redemptions_table = Table(  # one row per Redeemed event, for order look-ups and
     Column("id", Integer, primary_key=True),
     *_log_position(),
     Column("certificate", ID, nullable=False, index=True),
-    Column("merchant", Integer, nullable=False),
-    Column("currency", Integer, nullable=False),
+    *_required(Integer, "merchant", "currency"),
     Column("order_ref", ID, nullable=False),
     Column("amount", AMOUNT, nullable=False),
     Column("timestamp", Integer, nullable=False),

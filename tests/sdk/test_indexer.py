@@ -16,6 +16,18 @@ def _rpc(sdk, method, *params):
     return sdk.w3.provider.make_request(method, list(params))["result"]
 
 
+def _indexed_then_reorged(sdk, index, action) -> None:
+    """`action` happens on chain and is indexed, then a reorg replaces its blocks with two
+    empty ones and the index syncs again."""
+    snapshot = _rpc(sdk, "evm_snapshot")
+    action()
+    index.sync()
+    _rpc(sdk, "evm_revert", snapshot)
+    for _ in range(2):
+        _rpc(sdk, "evm_mine")
+    index.sync()
+
+
 def test_indexes_lifecycle_and_answers_queries(sdk, tmp_path):
     cert = sdk.buyer.issue(sdk.holder.sender, "20", sdk.coffee_id, "tUSD", message="hi")
     sdk.holder.redeem(cert.id, "3", order_ref=1)
@@ -245,13 +257,7 @@ def test_a_batch_transfer_is_history_and_survives_a_rebuild(sdk, tmp_path):
     index = _indexer(sdk, tmp_path)
     index.sync()
     assert [e["event"] for e in index.history(b.id)][-1] == "TransferBatch"
-    snapshot = _rpc(sdk, "evm_snapshot")
-    sdk.friend.redeem(b.id, "1", order_ref=1)
-    index.sync()
-    _rpc(sdk, "evm_revert", snapshot)
-    sdk.w3.provider.make_request("evm_mine", [])
-    sdk.w3.provider.make_request("evm_mine", [])
-    index.sync()
+    _indexed_then_reorged(sdk, index, lambda: sdk.friend.redeem(b.id, "1", order_ref=1))
     row = index.certificate(b.id)
     assert (row["owner"], row["balance"]) == (sdk.friend.sender, "4000000")
     assert {c["id"] for c in index.certificates_of(sdk.friend.sender)} == {str(a.id), str(b.id)}
@@ -265,13 +271,8 @@ def test_a_split_part_keeps_its_buyer_when_rebuilt(sdk, tmp_path):
     index = _indexer(sdk, tmp_path)
     index.sync()
     assert index.certificate(part.id)["buyer"] == sdk.buyer.sender
-    snapshot = _rpc(sdk, "evm_snapshot")
-    sdk.friend.redeem(part.id, "1", order_ref=1)  # touches the part only
-    index.sync()
-    _rpc(sdk, "evm_revert", snapshot)
-    sdk.w3.provider.make_request("evm_mine", [])
-    sdk.w3.provider.make_request("evm_mine", [])
-    index.sync()
+    # the redemption touches the part only, so the rebuild is of the part alone
+    _indexed_then_reorged(sdk, index, lambda: sdk.friend.redeem(part.id, "1", order_ref=1))
     row = index.certificate(part.id)
     assert (row["buyer"], row["balance"], row["owner"]) == (sdk.buyer.sender, "4000000",
                                                             sdk.friend.sender)
