@@ -29,7 +29,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     /// @dev Currency id 0 is native ETH, always accepted.
     uint8 internal constant _ETH = 0;
 
-    bytes32 private constant _TOPPED_UP = keccak256("ToppedUp(uint256,address,uint256)");
+    bytes32 private constant _TOPPED_UP = keccak256("ToppedUp(uint256,uint256)");
     bytes32 internal constant _METADATA_UPDATE = keccak256("MetadataUpdate(uint256)");
     bytes32 private constant _TRANSFER_SINGLE = keccak256("TransferSingle(address,address,address,uint256,uint256)");
 
@@ -48,7 +48,7 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         uint8 currencyId = id.currency();
         _requirePayment($, currencyId, amount, msg.value);
         _mint($, to, id, CertWord.pack(to, amount, 0, flags));
-        emit Issued(id, msg.sender, amount, message);
+        emit Issued(id, amount, message);
         if (currencyId != _ETH) _collect($, currencyId, amount);
         _checkReceiver(address(0), to, id);
     }
@@ -148,10 +148,9 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         bytes32 toppedUp = _TOPPED_UP;
         bytes32 metadataUpdate = _METADATA_UPDATE;
         assembly ("memory-safe") {
-            // emit ToppedUp(id, msg.sender, amount); emit MetadataUpdate(id)
-            mstore(0x00, caller())
-            mstore(0x20, amount)
-            log2(0x00, 0x40, toppedUp, id)
+            // emit ToppedUp(id, amount); emit MetadataUpdate(id)
+            mstore(0x00, amount)
+            log2(0x00, 0x20, toppedUp, id)
             mstore(0x00, id)
             log1(0x00, 0x20, metadataUpdate)
         }

@@ -45,7 +45,7 @@ abstract contract ClaimLinks is Payouts, EIP712 {
         _requireIssuable(amount);
         _requirePayment($, id.currency(), amount, msg.value);
         _mint($, claimKey, id, CertWord.pack(claimKey, amount, day, flags));
-        emit Issued(id, msg.sender, amount, message);
+        emit Issued(id, amount, message);
         emit ClaimLinkCreated(id, claimKey, _endOfDay(day));
         _collect($, id.currency(), amount);
     }
@@ -71,7 +71,6 @@ abstract contract ClaimLinks is Payouts, EIP712 {
         GiftCertStorage.store(
             slot, (word & (CertWord.MAX_BALANCE << 160 | (CertWord.FLAG_CONTRACT_BUYER << 248))) | uint160(recipient)
         );
-        emit Claimed(id, recipient);
         emit IERC1155.TransferSingle(msg.sender, claimKey, recipient, id, 1);
         _checkReceiver(claimKey, recipient, id);
     }

@@ -27,7 +27,7 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
     using CertWord for uint256;
     using MerchantWord for uint256;
 
-    bytes32 private constant _REDEEMED = keccak256("Redeemed(uint256,uint32,uint256,uint256)");
+    bytes32 private constant _REDEEMED = keccak256("Redeemed(uint256,uint256,uint256)");
 
     bytes32 internal constant _REDEMPTION_TYPEHASH = keccak256(
         "Redemption(uint256 certificate,uint32 merchant,uint256 amount,uint256 orderRef,uint256 nonce,uint256 deadline)"
@@ -69,7 +69,7 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
             GiftCertStorage.store(slot, word - (amount << 160)); // amount <= balance: no borrow
         }
         _credit(merchantId, mSlot, m, uint8(id >> 216), amount);
-        emit Redeemed(id, merchantId, orderRef, amount);
+        emit Redeemed(id, orderRef, amount);
         emit MetadataUpdate(id);
     }
 
@@ -92,7 +92,11 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
     function redeemWithAuthorization(Redemption calldata auth, bytes calldata signature) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         if ($.config.paused) revert EnforcedPause();
-        uint32 merchantId = auth.merchant;
+        uint32 merchantId;
+        assembly ("memory-safe") {
+            // unvalidated: dirty high bits differ from the full word _applySigned compares
+            merchantId := and(calldataload(add(auth, 0x20)), 0xffffffff)
+        }
         uint256 mSlot = GiftCertStorage.merchantSlot($, merchantId);
         uint256 m = GiftCertStorage.load(mSlot);
         // The caller is the merchant's active account (else the precise reason).
@@ -228,13 +232,10 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
         }
         bytes32 redeemed = _REDEEMED;
         assembly ("memory-safe") {
-            // emit Redeemed(id, merchantId, orderRef, amount), the order reference straight
-            // from calldata
-            let m := mload(0x40)
-            mstore(m, merchantId)
-            mstore(add(m, 0x20), calldataload(add(auth, 0x60)))
-            mstore(add(m, 0x40), amount)
-            log2(m, 0x60, redeemed, id)
+            // emit Redeemed(id, orderRef, amount), the order reference straight from calldata
+            mstore(0x00, calldataload(add(auth, 0x60)))
+            mstore(0x20, amount)
+            log2(0x00, 0x40, redeemed, id)
         }
     }
 

@@ -54,22 +54,26 @@ interface IGiftCertificatesTypes {
 
     // ---------------------------------------------------------------- events
 
-    /// @notice A certificate was bought: `buyer` escrowed `amount`; `message` is the giver's note.
-    event Issued(uint256 indexed id, address indexed buyer, uint256 amount, string message);
+    /// @notice A certificate was bought with `amount` escrowed; `message` is the giver's note. The
+    /// buyer is the operator of the mint's TransferSingle (and its tag is in the id): a buyer
+    /// topic here would cost every issue 375 gas to say it again.
+    event Issued(uint256 indexed id, uint256 amount, string message);
     /// @notice Certificates `firstId` .. `firstId + amounts.length - 1` were bought in one call,
     /// the i-th holding `amounts[i]` (their recipients are in the TransferSingle events).
     event IssuedBatch(uint256 indexed firstId, address indexed buyer, uint256[] amounts, string message);
     /// @notice A certificate was issued to a claim key; the buyer may reclaim after `deadline`.
+    /// A claim is the TransferSingle out of `claimKey` to a real address (the claim key can move
+    /// the certificate no other way; reclaim burns it), so no second event repeats it (1,500 gas).
     event ClaimLinkCreated(uint256 indexed id, address indexed claimKey, uint40 deadline);
-    event Claimed(uint256 indexed id, address indexed recipient);
     event Reclaimed(uint256 indexed id, address indexed buyer, uint256 amount);
-    event ToppedUp(uint256 indexed id, address from, uint256 amount);
+    /// @notice `amount` was added to certificate `id` (by the transaction's caller; anyone may).
+    event ToppedUp(uint256 indexed id, uint256 amount);
     event Split(uint256 indexed fromId, uint256 indexed newId, address indexed to, uint256 amount);
     event Merged(uint256 indexed fromId, uint256 indexed intoId, uint256 amount);
-    /// @notice `amount` of certificate `id` was paid to `merchant` for the merchant's `orderRef`.
-    /// Only the id is a topic (the merchant is the id's top 32 bits; order lookups go through an
-    /// index): each topic would cost every payment 119 gas more.
-    event Redeemed(uint256 indexed id, uint32 merchant, uint256 orderRef, uint256 amount);
+    /// @notice `amount` of certificate `id` was paid to its merchant (the id's top 32 bits) for
+    /// the merchant's `orderRef`. Only the id is a topic (order lookups go through an index):
+    /// each topic would cost every payment 119 gas more, a merchant field 256.
+    event Redeemed(uint256 indexed id, uint256 orderRef, uint256 amount);
     /// @notice Item `index` of a batch settlement was refused; `reason` is the revert data the
     /// same authorisation would raise alone (a custom error of this interface).
     event RedemptionRefused(uint256 indexed index, uint256 indexed certificate, bytes reason);
