@@ -115,13 +115,18 @@ class Indexer(IndexReader):
         hashes = _block_hashes(logs, end, end_block["hash"])
         events = self._decode(logs)
         with self.engine.begin() as conn:
-            store_events(conn, events)
+            self._store(conn, events)
             conn.execute(delete(blocks_table).where(or_(
                 blocks_table.c.number >= start, blocks_table.c.number < end - REORG_WINDOW)))
             conn.execute(insert(blocks_table), [{"number": n, "hash": h}
                                                 for n, h in hashes.items()])
             self._set_cursor(conn, end, end_block["hash"])
         return len(events)
+
+    def _store(self, conn: Connection, events: list[Event]) -> None:
+        """Applies a range's events inside its open transaction (a seam the crash tests use
+        to die between writing and committing)."""
+        store_events(conn, events)
 
     def _decode(self, logs: list[Log]) -> list[Event]:
         stamps: dict[str, int] = {}
