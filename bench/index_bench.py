@@ -166,6 +166,11 @@ def measure(index: Indexer, seeded: Seeded, runs: int = QUERY_RUNS) -> dict[str,
             lambda: index.history(rng.choice(seeded.certificates)), runs),
         "merchant totals by day": median_ms(
             lambda: index.merchant_totals(rng.choice(merchants)), runs),
+        # the merchant dashboard: its figures and its 20 latest redemptions
+        "merchant statistics": median_ms(
+            lambda: index.merchant_stats(rng.choice(merchants), int(time.time())), runs),
+        "merchant's latest redemptions": median_ms(
+            lambda: index.merchant_redemptions(rng.choice(merchants), 20), runs),
         # refs 1..n per merchant were used; a random one may or may not have been paid
         "was an order paid": median_ms(
             lambda: index.order_paid(rng.choice(merchants),

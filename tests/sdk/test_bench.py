@@ -16,7 +16,8 @@ def test_small_bench_seeds_indexes_and_queries(sdk, tmp_path):
     assert index.sync() >= 30 + 1 + 60
     medians = measure(index, seeded, runs=5)
     assert set(medians) == {"certificates of an address", "history of a certificate",
-                            "merchant totals by day", "was an order paid"}
+                            "merchant totals by day", "was an order paid",
+                            "merchant statistics", "merchant's latest redemptions"}
     assert sum(int(t["count"]) for m in range(3, 8) for t in index.merchant_totals(m)) == 60
     assert len(index.history(seeded.certificates[-1])) == 4  # minted, batch issue, 2 redeemed
     assert index.order_paid(3, 1) and not index.order_paid(3, 10**9)
