@@ -71,12 +71,22 @@ class MerchantStats:
                 out[currency] += units
         return out
 
-    def _bucket(self, event: str) -> Units:
-        if event in ISSUING_EVENTS:
-            return self.issued
-        buckets = {"Refunded": self.refunded, "Reclaimed": self.reclaimed,
+    def add_balance(self, currency: int, units: int, *, expired: bool) -> None:
+        """Counts a live certificate's balance as liability, or as expired value."""
+        if expired:
+            self.expired_unrefunded[currency] += units
+        else:
+            self.liability[currency] += units
+            self.open_certificates += 1
+
+    def add_flow(self, event: str, currency: int, args: dict[str, Any]) -> None:
+        """Counts the value an issuing or closing event moved."""
+        buckets = {"Issued": self.issued, "IssuedBatch": self.issued, "ToppedUp": self.issued,
+                   "Refunded": self.refunded, "Reclaimed": self.reclaimed,
                    "Voided": self.voided, "CashedOut": self.cashed_out}
-        return buckets[event]
+        moved = (sum(int(a) for a in args["amounts"]) if event == "IssuedBatch"
+                 else int(args["amount"]))
+        buckets[event][currency] += moved
 
 
 def _numeric(column: Any) -> tuple[Any, Any]:
@@ -88,13 +98,6 @@ def _after(column: Any, after: str) -> ColumnElement[bool]:
     """Ids (decimal text) greater than `after`, for paging in numeric order."""
     digits = func.length(column)
     return or_(digits > len(after), and_(digits == len(after), column > after))
-
-
-def _moved(event: str, args: dict[str, Any]) -> int:
-    """The value an issuing or closing event moved."""
-    if event == "IssuedBatch":
-        return sum(int(a) for a in args["amounts"])
-    return int(args["amount"])
 
 
 class IndexReader:
@@ -199,17 +202,10 @@ class IndexReader:
         pass the chain's clock (`GiftCert.now()`), which is the one the contract judges by."""
         stats = MerchantStats(int(merchant))
         with self.engine.connect() as conn:
-            t = certificates_table
-            live = select(t.c.currency, t.c.balance, t.c.expiry).where(
-                and_(t.c.merchant == stats.merchant, t.c.burned.is_(False)))
-            for row in conn.execute(live):
-                if row.expiry <= now:
-                    stats.expired_unrefunded[row.currency] += int(row.balance)
-                else:
-                    stats.liability[row.currency] += int(row.balance)
-                    stats.open_certificates += 1
+            for currency, balance, expiry in conn.execute(_live_balances(stats.merchant)):
+                stats.add_balance(currency, int(balance), expired=expiry <= now)
             for event, currency, args in conn.execute(_value_flows(stats.merchant)):
-                stats._bucket(event)[currency] += _moved(event, json.loads(args))
+                stats.add_flow(event, currency, json.loads(args))
         stats.by_day = [DayTotal(d["day"], d["currency"], int(d["total"]), d["count"])
                         for d in self.merchant_totals(stats.merchant)]
         return stats
@@ -224,6 +220,13 @@ class IndexReader:
 def _order(merchant: int, order_ref: int | str) -> ColumnElement[bool]:
     t = redemptions_table
     return and_(t.c.merchant == int(merchant), t.c.order_ref == str(int(order_ref)))
+
+
+def _live_balances(merchant: int) -> Select[Any]:
+    """(currency, balance, expiry) of a merchant's certificates that are not burned."""
+    t = certificates_table
+    return select(t.c.currency, t.c.balance, t.c.expiry).where(
+        and_(t.c.merchant == merchant, t.c.burned.is_(False)))
 
 
 def _value_flows(merchant: int) -> Select[Any]:
