@@ -18,16 +18,17 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from giftcert.config import DEV_CHAIN_ID, PROJECT_ROOT
+from giftcert.errors import GiftCertError
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 
 
-class ChainError(Exception):
+class ChainError(GiftCertError):
     """anvil is missing, could not start, or its port belongs to someone else."""
 
 
@@ -89,7 +90,7 @@ class Anvil:
         self.state_interval = state_interval
         self.block_time = block_time
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log = None
+        self._log: IO[bytes] | None = None
 
     @property
     def rpc_url(self) -> str:

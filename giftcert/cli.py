@@ -1,35 +1,82 @@
-"""The `giftcert` command. Subcommands are added here by the modules that own them."""
+"""The `giftcert` command.
+
+Its own subcommands are here; other packages add theirs through the entry-point group
+`giftcert.commands` (the web app's `serve`, declared in pyproject.toml), loaded only when used
+or listed, so this module never imports the web app.
+"""
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
+import requests
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 
-from giftcert.client import DAY, GiftCert, Refusal, SignedRedemption, read_csv_rows
-from giftcert.config import ANVIL_DEV_KEYS, DEV_CHAIN_ID, ConfigError, load_settings
-from giftcert.demo import DemoError, run_demo
-from giftcert.deploy import Deployment, DeploymentError, connect, connect_web3, deploy_system
-from giftcert.errors import ContractRevert
+from giftcert.client import DAY, GiftCert, Refusal, SignedRedemption
+from giftcert.config import ANVIL_DEV_KEYS, DEV_CHAIN_ID, ConfigError, Settings, load_settings
+from giftcert.demo import run_demo
+from giftcert.deploy import Deployment, connect, connect_web3, deploy_system
+from giftcert.errors import ContractRevert, GiftCertError
 from giftcert.ids import decode_id
 from giftcert.indexer import Indexer
 from giftcert.money import format_decimal, from_units
-from giftcert.transactions import call
+from giftcert.rows import check_rows, read_csv_file, valid_rows
+from giftcert.rules import indexed_status
+
+ENTRY_POINT_GROUP = "giftcert.commands"
 
 
-@click.group()
+class PluginGroup(click.Group):
+    """A group that also offers the commands declared in the entry-point group
+    `giftcert.commands`, loading each only when it is run or listed."""
+
+    def _plugins(self) -> dict[str, EntryPoint]:
+        return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)
+                if ep.name not in self.commands}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        entry = self._plugins().get(cmd_name)
+        if entry is None:
+            return None
+        try:
+            loaded = entry.load()
+        except ImportError as exc:  # e.g. the web app's dependencies are not installed
+            return _unavailable(cmd_name, entry, exc)
+        if not isinstance(loaded, click.Command):
+            return _unavailable(cmd_name, entry, TypeError(f"{entry.value} is not a command"))
+        return loaded
+
+
+def _unavailable(name: str, entry: EntryPoint, exc: Exception) -> click.Command:
+    reason = f"{entry.value} could not be loaded ({type(exc).__name__}: {exc})"
+
+    def fail() -> None:
+        raise click.ClickException(f"`giftcert {name}` is unavailable: {reason}; reinstall "
+                                   "with `make setup` (pip install -e '.[dev]')")
+
+    return click.Command(name, callback=fail, help=f"(unavailable: {reason})",
+                         short_help="(unavailable)")
+
+
+@click.group(cls=PluginGroup)
 @click.option("--env-file", type=click.Path(path_type=Path), default=None,
               help="Settings file (default: .env in the project root).")
 @click.option("--account", type=click.IntRange(0, 9), default=None,
@@ -41,7 +88,7 @@ def main(ctx: click.Context, env_file: Path | None, account: int | None) -> None
     ctx.obj = {"env_file": env_file, "account": account}
 
 
-def settings_from(ctx: click.Context):
+def settings_from(ctx: click.Context) -> Settings:
     """Loaded lazily so commands that do not need settings still run with a broken .env."""
     try:
         return load_settings(ctx.obj.get("env_file") if ctx.obj else None)
@@ -70,6 +117,19 @@ def compile_command(force: bool, sources: Path | None) -> None:
     solc = find_solc()
     click.echo(f"compiled {len(artifacts)} contracts with solc {solc.version} ({solc.kind}) "
                f"in {elapsed:.2f} s")
+    if sources is None:
+        _refresh_packaged_abis(artifacts)
+
+
+def _refresh_packaged_abis(artifacts: dict[str, Any]) -> None:
+    """Keeps giftcert/abi/ (what connecting reads) in step with contracts/, in a checkout."""
+    from giftcert.abis import SHIPPED, can_write_abis, write_abis
+
+    if not can_write_abis() or not all(name in artifacts for name in SHIPPED):
+        return
+    for path in write_abis(artifacts):
+        click.echo(f"updated {path.relative_to(path.parent.parent.parent)} (commit it)",
+                   err=True)
 
 
 @main.command("chain")
@@ -168,18 +228,28 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except ContractRevert as exc:
             raise click.ClickException(_revert_message(exc)) from None
-        except (ValueError, TypeError, ConfigError, DeploymentError, DemoError, OSError) as exc:
-            text = str(exc).splitlines()[0] if str(exc) else repr(exc)
-            raise click.ClickException(text) from None
+        except GiftCertError as exc:
+            raise click.ClickException(_first_line(exc)) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise click.ClickException(
+                f"no answer from the Ethereum node ({type(exc).__name__}): start it "
+                "(`giftcert chain`) or check GIFTCERT_RPC_URL") from None
 
     return wrapper
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _revert_message(exc: ContractRevert) -> str:
     if exc.error_name == "UnknownCertificate":
         return (f"no certificate {exc.args_by_name.get('id')} on this chain: check the id "
                 "(`giftcert list` shows certificates by owner)")
-    return f"the contract refused: {exc}"
+    if exc.error_name == "UnknownRevert" and exc.args_by_name.get("message"):
+        return f"the transaction would fail: {_first_line(Exception(exc.args_by_name['message']))}"
+    return f"the contract refused: {exc}: {exc.hint}"
 
 
 def _signer_key(ctx: click.Context, settings: Any) -> str:
@@ -220,6 +290,9 @@ def deploy_command(ctx: click.Context, fresh: bool, as_json: bool) -> None:
     settings = settings_from(ctx)
     w3 = connect_web3(settings)
     record, created = deploy_system(w3, settings, fresh=fresh, say=say_to(as_json))
+    from giftcert.compiler import compile_contracts
+
+    _refresh_packaged_abis(compile_contracts())  # cached: the deploy just compiled
     emit(as_json, {**record.to_json(), "created": created},
          [f"GiftCertificates: {record.gift_certificates}",
           f"Admin module:     {record.admin_module}", f"Renderer:         {record.renderer}",
@@ -274,13 +347,16 @@ def issue_command(ctx: click.Context, to: str | None, amount: str | None, mercha
         emit(as_json, {**link.certificate.to_json(now), "claimLink": link.path},
              [f"issued {link.certificate.id}", f"claim link: {link.path}"])
         return
+    assert to is not None  # checked above
     cert = client.issue(to, amount, merchant, currency, message=message, **terms)
     emit(as_json, cert.to_json(now), [f"issued {cert.id}: {cert.balance} for {cert.owner}"])
 
 
 def _issue_csv(client: GiftCert, path: str, merchant: int, currency: str, message: str,
                terms: dict[str, Any], as_json: bool) -> None:
-    rows = read_csv_rows(path)
+    checked = valid_rows(check_rows(read_csv_file(path), client.currency(currency)))
+    rows = [(r.recipient or "", r.amount) for r in checked]
+    bar: Any
     with click.progressbar(length=len(rows), label="issuing", file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
             bar.update(done - bar.pos)
@@ -332,14 +408,8 @@ def list_command(ctx: click.Context, owner: str | None, as_json: bool) -> None:
 def _listed(client: GiftCert, row: dict[str, Any], now: int) -> dict[str, Any]:
     info = client.currency(row["currency"])
     balance = info.money(int(row["balance"]))
-    if row["awaiting_claim"]:
-        status = "awaiting-claim"
-    elif now >= row["expiry"]:
-        status = "expired"
-    else:
-        status = "not-yet-valid" if now < row["valid_from"] else "active"
     return {"id": row["id"], "balance": str(balance), "merchant": row["merchant"],
-            "expiry": row["expiry"], "status": status}
+            "expiry": row["expiry"], "status": str(indexed_status(row, now))}
 
 
 @main.command("redeem")
@@ -395,6 +465,8 @@ def settle_command(ctx: click.Context, file: str, as_json: bool) -> None:
     was settled because every authorisation was refused (or FILE is unusable)."""
     try:
         data = json.loads(Path(file).read_text())
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise click.ClickException(f"{file} is not JSON: {exc}") from None
     signed = [SignedRedemption.from_json(d) for d in (data if isinstance(data, list) else [data])]
@@ -428,15 +500,12 @@ def _refused_if_none_settles(client: GiftCert, merchant: int,
                              signed: list[SignedRedemption]) -> list[Refusal]:
     """Simulates the batch; when not one authorisation would settle, each one's reason (every
     item then meets the chain as it is now, so simulating it alone gives its reason)."""
-    batch = client.contract.functions.settleBatch(
-        merchant, [s.auth for s in signed], [s.signature for s in signed], False)
-    if call(batch, client.sender) > 0:
+    if client.calls.settle_batch(merchant, signed).simulate() > 0:
         return []
     refused = []
     for i, s in enumerate(signed):
-        alone = client.contract.functions.settleBatch(merchant, [s.auth], [s.signature], True)
         try:
-            call(alone, client.sender)
+            client.calls.settle_batch(merchant, [s], all_or_nothing=True).simulate()
         except ContractRevert as exc:
             refused.append(Refusal(i, s.certificate, exc))
     return refused
@@ -450,7 +519,7 @@ def _refusal_words(client: GiftCert, refusal: Refusal) -> str:
         try:
             return str(from_units(int(units), client.currency(decode_id(refusal.certificate)
                                                               .currency)))
-        except (ValueError, ContractRevert):
+        except GiftCertError:
             return f"{units} units"
 
     words = {
@@ -530,7 +599,9 @@ def refund_expired_command(ctx: click.Context, limit: int, dry_run: bool,
     say = say_to(as_json)
     index.sync()
     due = index.expired_with_balance(client.now(), limit)
-    refunded, failed, totals = [], [], {}
+    refunded: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
+    totals: dict[str, Decimal] = {}
     for n, row in enumerate(due, 1):
         cert_id, buyer = int(row["id"]), row["buyer"]
         if dry_run:
@@ -611,38 +682,15 @@ def index_command(ctx: click.Context, follow: bool, poll: float, as_json: bool) 
           f"at block {cursor[0] if cursor else '-'}"])
 
 
-def _webapp_exists() -> bool:
-    return importlib.util.find_spec("webapp") is not None
-
-
-# Hidden from the command list until webapp/ lands, so `make run` reports it as not built yet.
-@main.command("serve", hidden=not _webapp_exists())
-@click.pass_context
-@friendly
-def serve_command(ctx: click.Context) -> None:
-    """Serve the web app (webapp/) with waitress."""
-    settings = settings_from(ctx)
-    try:
-        import webapp  # type: ignore[import-not-found]
-    except ImportError:
-        raise click.ClickException("the web app is not built yet (no webapp package)") from None
-    factory = getattr(webapp, "create_app", None)
-    if factory is None:
-        raise click.ClickException("webapp has no create_app(): the web app is not built yet")
-    from waitress import serve
-
-    click.echo(f"serving on {settings.web_url}")
-    serve(factory(), host=settings.web_host, port=settings.web_port)
-
-
 def run_subcommand(name: str, argv: list[str] | None = None) -> int:
     """Runs `giftcert <name> [argv]` in-process and returns its exit code: how the scripts in
     scripts/ work both as plain Python and under `ape run` (which calls their main())."""
+    code = 0
     try:
         main.main(args=[name, *(argv or [])], prog_name=f"{name}.py", standalone_mode=True)
     except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+        code = int(exc.code or 0)
+    return code
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import solcx
 from solcx.exceptions import SolcError
 
 from giftcert.config import PROJECT_ROOT
+from giftcert.errors import GiftCertError
 
 SOLC_VERSION = "0.8.37"
 SOLC_LONG_VERSION = "0.8.37+commit.f401782d"
@@ -60,7 +61,7 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-class CompileError(Exception):
+class CompileError(GiftCertError):
     """The compiler rejected the sources; the message is solc's own (file:line:col and text)."""
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from giftcert.errors import GiftCertError
+
 PROJECT_ROOT: Path = Path(__file__).resolve().parent.parent
 
 DEV_CHAIN_ID = 31337
@@ -36,7 +38,7 @@ ANVIL_DEV_KEYS: list[str] = [
 _KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 
-class ConfigError(Exception):
+class ConfigError(GiftCertError):
     """A setting is missing or unsafe; the message says which variable to set."""
 
 

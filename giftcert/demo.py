@@ -11,8 +11,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from eth_utils import to_checksum_address
+from web3.types import RPCEndpoint
+
 from giftcert.client import DAY, ERC20_ABI, GiftCert
 from giftcert.config import ANVIL_DEV_KEYS, DEV_CHAIN_ID
+from giftcert.errors import GiftCertError
 
 Say = Callable[[str], None]
 YEAR = 365 * DAY
@@ -25,7 +29,7 @@ MINT_ABI = ERC20_ABI + [{
 }]
 
 
-class DemoError(Exception):
+class DemoError(GiftCertError):
     """The demo cannot run here (not the dev chain, no test stablecoin)."""
 
 
@@ -50,8 +54,8 @@ def run_demo(admin: GiftCert, say: Say = print) -> dict[str, Any]:
     say(f"[4/{steps}] expired certificate (moving the dev chain's clock forward 2 hours)")
     expired = buyer.issue(holder.sender, "15", books, "tUSD", message="Happy reading",
                           expiry=buyer.now() + DEMO_MIN_VALIDITY + 120)
-    admin.w3.provider.make_request("evm_increaseTime", [2 * DEMO_MIN_VALIDITY])
-    admin.w3.provider.make_request("evm_mine", [])
+    admin.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [2 * DEMO_MIN_VALIDITY])
+    admin.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
     say(f"[5/{steps}] fresh, partly spent, opening next week")
     long = {"expiry": buyer.now() + YEAR}
     fresh = buyer.issue(holder.sender, "25", coffee, "tUSD", message="Coffee on me", **long)
@@ -83,8 +87,10 @@ def _merchants(admin: GiftCert, say: Say) -> dict[str, int]:
 
 def _fund(admin: GiftCert) -> None:
     info = admin.currency("tUSD")
-    token = admin.w3.eth.contract(address=info.token, abi=MINT_ABI)
+    assert info.token is not None  # tUSD is a token
+    token = admin.w3.eth.contract(address=to_checksum_address(info.token), abi=MINT_ABI)
     for key in ANVIL_DEV_KEYS[:6]:
         client = admin.acting_as(private_key=key)
-        client._send("mint", client.sender, 1000 * 10**info.decimals, target=token)
+        client.calls.prepare("mint", client.sender, 1000 * 10**info.decimals,
+                             contract=token).send()
 

@@ -3,8 +3,9 @@
 `deploy_system` deploys the admin module, GiftCertificates(admin, module), its
 CertificateRenderer and, on the dev chain only, TestUSD (allow-listed). Running it again reuses
 the recorded deployment while its contract still has code and the ABI hash matches, unless
-`fresh=True`. `connect` builds a `GiftCert`
-client from settings and the record, checking the RPC really is the configured chain.
+`fresh=True`. `connect` builds a `GiftCert` client from settings and the record, checking the
+RPC really is the configured chain; it reads the packaged ABI (`giftcert.abis`) and never
+compiles.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
+from giftcert.abis import load_abi
 from giftcert.client import GiftCert
 from giftcert.compiler import ContractArtifact, compile_contracts
 from giftcert.config import DEV_CHAIN_ID, Settings
+from giftcert.errors import GiftCertError
 from giftcert.transactions import deploy, send
 
 Say = Callable[[str], None]
 
 
-class DeploymentError(Exception):
+class DeploymentError(GiftCertError):
     """No usable deployment or a wrong network; the message says what to do."""
 
 
@@ -81,9 +84,9 @@ def connect_web3(settings: Settings) -> Web3:
     return w3
 
 
-def usable(w3: Web3, record: Deployment | None, artifact: ContractArtifact) -> bool:
+def usable(w3: Web3, record: Deployment | None, abi: list[dict[str, Any]]) -> bool:
     """Whether the recorded contract is still there and built from the same ABI."""
-    if record is None or record.abi_hash != abi_hash(artifact.abi):
+    if record is None or record.abi_hash != abi_hash(abi):
         return False
     return all(len(w3.eth.get_code(Web3.to_checksum_address(address))) > 0
                for address in (record.gift_certificates, record.admin_module))
@@ -96,7 +99,7 @@ def deploy_system(w3: Web3, settings: Settings, *, fresh: bool = False,
     artifacts = compile_contracts()
     gc_artifact = artifacts["GiftCertificates"]
     record = load_deployment(settings.chain_id, directory)
-    if not fresh and usable(w3, record, gc_artifact):
+    if not fresh and usable(w3, record, gc_artifact.abi):
         assert record is not None
         say(f"reusing GiftCertificates at {record.gift_certificates} (use --fresh to redeploy)")
         return record, False
@@ -119,7 +122,7 @@ def _deploy_all(w3: Web3, settings: Settings, artifacts: dict[str, ContractArtif
     block = w3.eth.block_number
     say(f"[2/{steps}] deploying CertificateRenderer")
     renderer = _deploy(w3, artifacts["CertificateRenderer"], admin, key)
-    send(w3, gc.functions.setRenderer(renderer.address), admin, private_key=key)
+    send(w3, gc.functions.setRenderer(renderer.address), admin, private_key=key)  # no client yet
     usd_address = None
     if settings.chain_id == DEV_CHAIN_ID:
         say(f"[3/{steps}] deploying TestUSD (dev chain only)")
@@ -137,8 +140,9 @@ def _deploy(w3: Web3, artifact: ContractArtifact, sender: str, key: str, *args: 
 
 
 def contract_at(w3: Web3, record: Deployment) -> Any:
-    abi = compile_contracts()["GiftCertificates"].abi
-    return w3.eth.contract(address=Web3.to_checksum_address(record.gift_certificates), abi=abi)
+    """The deployed escrow as a web3 contract, with the packaged ABI (no compiling)."""
+    return w3.eth.contract(address=Web3.to_checksum_address(record.gift_certificates),
+                           abi=load_abi("GiftCertificates"))
 
 
 def connect(settings: Settings, private_key: str | None = None,
@@ -151,9 +155,10 @@ def connect(settings: Settings, private_key: str | None = None,
         raise DeploymentError(
             f"no deployment recorded for chain {settings.chain_id} "
             f"({record_path(settings.chain_id, directory)}): run `giftcert deploy`")
-    if not usable(w3, record, compile_contracts()["GiftCertificates"]):
+    if not usable(w3, record, load_abi("GiftCertificates")):
         raise DeploymentError(
             f"the deployment recorded in {record_path(settings.chain_id, directory)} is not on "
             "this chain any more (or the contract changed): run `giftcert deploy --fresh`")
-    client = GiftCert(w3, contract_at(w3, record), private_key=private_key or settings.deployer_key)
+    client = GiftCert(w3, contract_at(w3, record), private_key=private_key or settings.deployer_key,
+                      chain_id=settings.chain_id)
     return client, record

@@ -48,7 +48,8 @@ def domain(chain_id: int, contract: str) -> dict[str, Any]:
     }
 
 
-def typed_data(primary_type: str, chain_id: int, contract: str, message: dict[str, Any]) -> dict:
+def typed_data(primary_type: str, chain_id: int, contract: str,
+               message: dict[str, Any]) -> dict[str, Any]:
     """A full EIP-712 document as `eth_signTypedData_v4` expects it."""
     return {
         "types": {"EIP712Domain": EIP712_DOMAIN, primary_type: TYPES[primary_type]},
@@ -68,7 +69,7 @@ def redemption(
     order_ref: int,
     nonce: int,
     deadline: int,
-) -> dict:
+) -> dict[str, Any]:
     """Typed data for a holder's authorisation that a merchant may redeem `amount`; `nonce` is
     the certificate's current nonce (the contract's replay protection, bound to the signer)."""
     message = {
@@ -82,14 +83,14 @@ def redemption(
     return typed_data("Redemption", chain_id, contract, message)
 
 
-def claim(chain_id: int, contract: str, *, certificate: int, recipient: str) -> dict:
+def claim(chain_id: int, contract: str, *, certificate: int, recipient: str) -> dict[str, Any]:
     """Typed data the claim key signs to deliver a claim-link gift to `recipient`."""
     return typed_data(
         "Claim", chain_id, contract, {"certificate": certificate, "recipient": recipient}
     )
 
 
-def sign_typed_data(private_key: str | bytes, document: dict) -> bytes:
+def sign_typed_data(private_key: str | bytes, document: dict[str, Any]) -> bytes:
     """Signs a typed-data document the way a wallet does (65-byte r, s, v)."""
     signed = Account.sign_message(encode_typed_data(full_message=document), private_key)
     return bytes(signed.signature)
@@ -105,3 +106,10 @@ def typed_data_json() -> str:
         },
         indent=2,
     )
+
+
+def wallet_json(document: dict[str, Any]) -> dict[str, Any]:
+    """Typed data as wallets take it: integers as decimal strings (JSON numbers lose precision)."""
+    message = {k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+               for k, v in document["message"].items()}
+    return {**document, "message": message}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent setup: venv, `pip install -e .` and `npm ci` only when their inputs changed
+# Idempotent setup: venv, `pip install -e '.[dev]'` and `npm ci` only when their inputs changed
 # (a stamp holds the sha256 of pyproject.toml / package-lock.json), then link the toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +14,10 @@ fi
 
 pip_stamp=.venv/.giftcert-pip-stamp
 if stale "$pip_stamp" pyproject.toml; then
-  echo "setup: pip install -e . (pyproject.toml changed or first run)"
-  .venv/bin/pip install --disable-pip-version-check -q -e .
+  # The package with its development extra (tests, lint, mypy, ape); runtime-only installs
+  # use `pip install .`.
+  echo "setup: pip install -e '.[dev]' (pyproject.toml changed or first run)"
+  .venv/bin/pip install --disable-pip-version-check -q -e '.[dev]'
   digest pyproject.toml > "$pip_stamp"
 fi
 

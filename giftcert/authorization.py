@@ -1,0 +1,193 @@
+"""A holder's signed payment authorisation (EIP-712 `Redemption`), its text form and who
+signed it, with the contract's own signature rules.
+
+The text form is what the pay page shows as QR code and the merchant pastes or scans:
+
+    gc2:certificate:merchant:amount:orderRef:nonce:deadline:0xsignature
+
+(`gc1:` was the v1 contract's format, without the nonce; it is refused with a message that says
+to sign again). The JSON form is `{"typedData": …, "signature": "0x…"}` as `eth_signTypedData_v4`
+takes and gives it. `decode_authorization` reads either, checking that it was made for this
+chain and contract; every malformed input is an `InvalidInput` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import to_checksum_address
+
+from giftcert import eip712
+from giftcert.errors import InvalidInput
+from giftcert.inputs import MAX_UINT256, whole_number
+
+PREFIX = "gc2"
+OLD_PREFIX = "gc1"  # the v1 contract's format (no nonce)
+MAX_SIGNATURE_BYTES = 2048  # a contract wallet's (ERC-1271) signature may be long
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+HALF_N = SECP256K1_N // 2  # the contract refuses s above this (the high-s twin)
+
+
+@dataclass(frozen=True)
+class SignedRedemption:
+    """A holder's EIP-712 authorisation for a merchant to redeem, and its signature."""
+
+    certificate: int
+    merchant: int
+    amount: int
+    order_ref: int
+    nonce: int
+    deadline: int
+    signature: bytes
+    typed_data: dict[str, Any] = field(compare=False)
+
+    @property
+    def auth(self) -> tuple[int, int, int, int, int, int]:
+        """The contract's `Redemption` struct, as `redeemWithAuthorization` takes it."""
+        return (self.certificate, self.merchant, self.amount, self.order_ref, self.nonce,
+                self.deadline)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"typedData": eip712.wallet_json(self.typed_data),
+                "signature": "0x" + self.signature.hex()}
+
+    def to_text(self) -> str:
+        """The compact `gc2:` text (the QR code's content)."""
+        return encode_authorization(self)
+
+    def signer(self) -> str | None:
+        """The address whose ECDSA signature this is, by the contract's rules (None when the
+        contract's ECDSA check refuses it: high s, a bad v, a malformed signature; a contract
+        wallet holder may still accept it on chain through ERC-1271)."""
+        return recover_signer(self.typed_data, self.signature)
+
+    @classmethod
+    def from_json(cls, data: Any) -> SignedRedemption:
+        """From `{typedData, signature}` (no check of the domain: see decode_authorization)."""
+        try:
+            message = data["typedData"]["message"]
+            return cls(
+                certificate=int(message["certificate"]), merchant=int(message["merchant"]),
+                amount=int(message["amount"]), order_ref=int(message["orderRef"]),
+                nonce=int(message["nonce"]), deadline=int(message["deadline"]),
+                signature=bytes.fromhex(data["signature"].removeprefix("0x")),
+                typed_data=data["typedData"],
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidInput(f"not a signed redemption (typedData, signature): {exc}",
+                               "authorization") from None
+
+
+def recover_signer(typed_data: dict[str, Any], signature: bytes) -> str | None:
+    """The ECDSA signer of an EIP-712 document as the contract recovers it: a 65-byte (r, s, v)
+    signature with v 27 or 28 and low s, or a 64-byte EIP-2098 (r, vs) one with low s; None for
+    anything the contract's ECDSA path refuses."""
+    if len(signature) == 65:
+        r, s, v = (int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"),
+                   signature[64])
+        if v not in (27, 28):
+            return None
+    elif len(signature) == 64:
+        r, vs = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        s, v = vs & ((1 << 255) - 1), (vs >> 255) + 27
+    else:
+        return None
+    if not 0 < s <= HALF_N or not 0 < r < SECP256K1_N:
+        return None
+    try:
+        signable = encode_typed_data(full_message=typed_data)
+        return str(Account.recover_message(signable, vrs=(v, r, s)))
+    except Exception:  # noqa: BLE001 - eth_keys raises several types for a point off the curve
+        return None
+
+
+def encode_authorization(signed: SignedRedemption) -> str:
+    """The compact text: gc2:certificate:merchant:amount:orderRef:nonce:deadline:signature."""
+    return ":".join([PREFIX, str(signed.certificate), str(signed.merchant), str(signed.amount),
+                     str(signed.order_ref), str(signed.nonce), str(signed.deadline),
+                     "0x" + signed.signature.hex()])
+
+
+def _signature(value: Any, what: str) -> bytes:
+    text = value.strip() if isinstance(value, str) else None
+    if not text or not text.startswith("0x") or len(text) % 2:
+        raise InvalidInput(f"{what}: the signature must be 0x-prefixed hex", what)
+    try:
+        raw = bytes.fromhex(text[2:])
+    except ValueError:
+        raise InvalidInput(f"{what}: the signature must be 0x-prefixed hex", what) from None
+    if not 0 < len(raw) <= MAX_SIGNATURE_BYTES:
+        raise InvalidInput(f"{what}: the signature must be 1 to {MAX_SIGNATURE_BYTES} bytes",
+                           what)
+    return raw
+
+
+def _from_typed_data(raw: dict[str, Any], what: str, chain_id: int,
+                     contract: str) -> list[Any]:
+    typed, signature = raw.get("typedData"), raw.get("signature")
+    if not isinstance(typed, dict) or not isinstance(typed.get("message"), dict) \
+            or signature is None:
+        raise InvalidInput(f"{what} needs typedData.message (with its nonce) and signature", what)
+    domain = typed.get("domain")
+    if not isinstance(domain, dict):
+        raise InvalidInput(f"{what}: typedData.domain must be an object", what)
+    if typed.get("primaryType", "Redemption") != "Redemption":
+        raise InvalidInput(f"{what} is not a payment authorisation (primaryType Redemption)",
+                           what)
+    raw_chain = domain.get("chainId")
+    signed_chain = (whole_number(raw_chain, f"{what} chainId", field=what)
+                    if raw_chain is not None else None)
+    verifying = domain.get("verifyingContract")
+    if (signed_chain != chain_id or not isinstance(verifying, str)
+            or verifying.lower() != contract.lower()
+            or domain.get("name", eip712.DOMAIN_NAME) != eip712.DOMAIN_NAME
+            or str(domain.get("version", eip712.DOMAIN_VERSION)) != eip712.DOMAIN_VERSION):
+        raise InvalidInput(f"{what} was signed for another chain or contract", what)
+    message = typed["message"]
+    try:
+        return [message[k] for k in ("certificate", "merchant", "amount", "orderRef", "nonce",
+                                     "deadline")] + [signature]
+    except KeyError as exc:
+        raise InvalidInput(f"{what}: typedData.message lacks {exc.args[0]}", what) from None
+
+
+def decode_authorization(raw: Any, *, chain_id: int, contract: str,
+                         field: str = "authorization") -> SignedRedemption:
+    """A payment authorisation from its `gc2:` text or its JSON {typedData, signature} (as a
+    dict or JSON text), for this chain and contract. Whether the holder signed it is a separate
+    question (`SignedRedemption.signer()`, then the certificate's owner)."""
+    if isinstance(raw, str) and raw.strip().startswith("{"):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise InvalidInput(f"{field} is not valid JSON", field) from None
+    if isinstance(raw, dict):
+        parts = _from_typed_data(raw, field, chain_id, contract)
+    elif isinstance(raw, str):
+        pieces = raw.strip().split(":")
+        if pieces[0] == OLD_PREFIX:
+            raise InvalidInput(f"{field} was made for the previous version of the contract: "
+                               "ask the customer to sign the payment again", field)
+        if len(pieces) != 8 or pieces[0] != PREFIX:
+            raise InvalidInput(f"{field} is not a payment authorisation ({PREFIX}:...)", field)
+        parts = list(pieces[1:])
+    else:
+        raise InvalidInput(f"{field} must be the authorisation text", field)
+    cert_id = whole_number(parts[0], f"{field} certificate", minimum=1, field=field)
+    merchant = whole_number(parts[1], f"{field} merchant", minimum=1, maximum=2**32 - 1,
+                            field=field)
+    amount = whole_number(parts[2], f"{field} amount", minimum=1, field=field)
+    order_ref = whole_number(parts[3], f"{field} orderRef", field=field)
+    nonce = whole_number(parts[4], f"{field} nonce", field=field)
+    deadline = whole_number(parts[5], f"{field} deadline", maximum=MAX_UINT256, field=field)
+    signature = _signature(parts[6], field)
+    document = eip712.redemption(chain_id, to_checksum_address(contract), certificate=cert_id,
+                                 merchant=merchant, amount=amount, order_ref=order_ref,
+                                 nonce=nonce, deadline=deadline)
+    return SignedRedemption(cert_id, merchant, amount, order_ref, nonce, deadline, signature,
+                            document)
