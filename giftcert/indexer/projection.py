@@ -99,6 +99,7 @@ class Applier:
             row["balance"] = int(row["balance"]) + delta
 
     def _move(self, ev: Event, cert_id: int, a: dict[str, Any]) -> None:
+        """A TransferSingle or TransferBatch item: a mint, a claim, a re-gift or a burn."""
         row = self.cert(cert_id, ev.block)
         if row is None:
             return
@@ -164,6 +165,7 @@ class Applier:
         self._add(ev, a["intoId"], int(a["amount"]))
 
     def on_Redeemed(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
+        """A payment: the balance goes down; the order reference and daily total are kept."""
         self._add(ev, a["id"], -int(a["amount"]))
         if not self.recording:
             return

@@ -194,6 +194,7 @@ class IndexReader:
     # -- merchants -------------------------------------------------------------------------
 
     def merchants(self) -> list[dict[str, Any]]:
+        """Merchants as indexed (id order), with no node call."""
         return self._rows(select(merchants_table).order_by(merchants_table.c.id))
 
     def merchant_stats(self, merchant: int, now: int) -> MerchantStats:
@@ -211,6 +212,7 @@ class IndexReader:
         return stats
 
     def counts(self) -> dict[str, int]:
+        """Rows per main table (health checks, tests and benchmarks compare indexes by it)."""
         tables = (activity_table, certificates_table, redemptions_table, merchants_table)
         with self.engine.connect() as conn:
             return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()

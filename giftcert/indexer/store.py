@@ -41,6 +41,7 @@ CHUNK = 500  # ids per IN (...) list: well under every database's limit on bound
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
+    """Slices of `items` small enough for one IN (...) list."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -61,6 +62,7 @@ def store_events(conn: Connection, events: list[Event]) -> None:
 
 
 def load_certs(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The stored rows of `ids` (those indexed before), for the projection to change."""
     found: dict[str, dict[str, Any]] = {}
     for part in chunks(sorted(ids)):
         query = select(certificates_table).where(certificates_table.c.id.in_(part))
@@ -69,6 +71,7 @@ def load_certs(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
 
 
 def write_batch(conn: Connection, batch: Batch) -> None:
+    """Writes every row the projection produced for one range."""
     _write_certs(conn, batch)
     _write_holders(conn, batch.holders)
     if batch.redemptions:
@@ -81,6 +84,7 @@ def write_batch(conn: Connection, batch: Batch) -> None:
 
 
 def _write_certs(conn: Connection, batch: Batch) -> None:
+    """New certificates are inserted, known ones updated in one executemany by id."""
     rows = [{**r, "balance": str(r["balance"]), "issued": str(r["issued"])}
             for r in batch.certs.values()]
     new = [r for r in rows if r["id"] in batch.new_ids]
@@ -94,6 +98,7 @@ def _write_certs(conn: Connection, batch: Batch) -> None:
 
 
 def _write_holders(conn: Connection, holders: dict[str, int]) -> None:
+    """Records the block each address first held a certificate in (first sighting wins)."""
     known: set[str] = set()
     for part in chunks(sorted(holders)):
         query = select(holders_table.c.address).where(holders_table.c.address.in_(part))
@@ -123,6 +128,7 @@ def _add_days(conn: Connection, days: dict[DayKey, list[int]]) -> None:
 
 
 def _apply_merchant(conn: Connection, ev: Event) -> None:
+    """Applies a merchant event in order (they are few, so straight to the table)."""
     t, a = merchants_table, ev.args
     key = t.c.id == a["merchant"]
     if ev.name == "MerchantRegistered":
@@ -224,6 +230,7 @@ def _rebuild_days(conn: Connection, days: set[DayKey]) -> None:
 
 
 def _rebuild_merchants(conn: Connection) -> None:
+    """Replays every merchant event: there are few, and a rebuild then needs no bookkeeping."""
     conn.execute(delete(merchants_table))
     a = activity_table
     query = select(a).where(a.c.event.in_(MERCHANT_EVENTS)).order_by(a.c.block, a.c.log_index)

@@ -48,6 +48,7 @@ class Indexer(IndexReader):
     # -- chain access ---------------------------------------------------------------------
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
+        """Raw JSON-RPC: logs and blocks stay hex dicts (cheaper than web3 formatting)."""
         reply = self.w3.provider.make_request(cast(RPCEndpoint, method), params)
         if "error" in reply:
             raise RuntimeError(f"{method}: {reply['error']}")
@@ -64,6 +65,7 @@ class Indexer(IndexReader):
         return int(self._rpc("eth_blockNumber", []), 16)
 
     def _logs(self, start: int, end: int) -> list[Log]:
+        """The contract's logs in [start, end], only of events the index keeps."""
         query = {"address": self.address, "fromBlock": hex(start), "toBlock": hex(end),
                  "topics": [self.decoder.topics]}
         return self._rpc("eth_getLogs", [query])
@@ -71,6 +73,7 @@ class Indexer(IndexReader):
     # -- cursor ---------------------------------------------------------------------------
 
     def _reset_if_other_contract(self) -> None:
+        """An index of another contract (a redeploy on the dev chain) is emptied and begun again."""
         with self.engine.begin() as conn:
             row = conn.execute(select(cursor_table.c.contract)).first()
             if row is not None and row.contract != self.address:
@@ -78,6 +81,7 @@ class Indexer(IndexReader):
                     conn.execute(delete(table))
 
     def _set_cursor(self, conn: Connection, block: int, block_hash: str) -> None:
+        """Moves the cursor inside the range's transaction (inserted on the first range)."""
         values = {"contract": self.address, "block": block, "block_hash": block_hash}
         stmt = update(cursor_table).where(cursor_table.c.id == 1).values(**values)
         if conn.execute(stmt).rowcount == 0:
@@ -108,6 +112,7 @@ class Indexer(IndexReader):
             time.sleep(poll_seconds)
 
     def _index_range(self, start: int, end: int) -> int:
+        """Indexes blocks [start, end]: events, block hashes and cursor in one transaction."""
         end_block = self._block(end)
         if end_block is None:
             raise RuntimeError(f"block {end} vanished while indexing; run again")
@@ -129,6 +134,7 @@ class Indexer(IndexReader):
         store_events(conn, events)
 
     def _decode(self, logs: list[Log]) -> list[Event]:
+        """The range's events, each with its block's time (fetched once per block if needed)."""
         stamps: dict[str, int] = {}
         events = []
         for log in logs:
@@ -166,6 +172,7 @@ class Indexer(IndexReader):
         return ancestor
 
     def _common_ancestor(self) -> int:
+        """The newest kept block the chain still has, else the start (index all again)."""
         with self.engine.connect() as conn:
             stored = conn.execute(select(blocks_table).order_by(blocks_table.c.number.desc())).all()
         for row in stored:
