@@ -11,6 +11,8 @@ import secrets
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask_openapi3 import OpenAPI
+from pydantic import ValidationError
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from web3.exceptions import ProviderConnectionError
 from werkzeug.exceptions import HTTPException
@@ -19,9 +21,9 @@ from giftcert.client import GiftCert
 from giftcert.config import Settings, load_settings
 from giftcert.errors import ContractRevert
 from giftcert.indexer import Indexer
+from webapp.errors import ApiError, from_revert, from_validation
 from webapp.sessions import SessionStore
 from webapp.state import AppState, read_only
-from webapp.validate import ApiError, from_revert
 
 
 def create_app(settings: Settings | None = None, client: GiftCert | None = None, *,
@@ -37,7 +39,10 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
     # eth_chainId and friends never change under a running site: let web3 cache them.
     if hasattr(client.w3.provider, "cache_allowed_requests"):
         client.w3.provider.cache_allowed_requests = True
-    app = Flask(__name__)
+    # flask-openapi3's Flask: the API's pydantic models validate requests (a refusal is our
+    # 400 {error, field}, raised from the callback) and make /api/v1/openapi.json.
+    app = OpenAPI(__name__, doc_ui=False, validation_error_status=400,
+                  validation_error_callback=_refuse)
     app.config.update(
         SECRET_KEY=secrets.token_hex(32),
         SESSION_COOKIE_HTTPONLY=True,
@@ -63,7 +68,7 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
     app.register_blueprint(holder.bp)
     app.register_blueprint(merchant.bp)
     app.register_blueprint(admin.bp)
-    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_api(api.bp)
     _errors(app)
 
     @app.context_processor
@@ -78,6 +83,10 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
         return response
 
     return app
+
+
+def _refuse(exc: ValidationError):
+    raise from_validation(exc)
 
 
 def _wants_json() -> bool:
@@ -99,6 +108,9 @@ def _errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        if exc.code == 404 and request.path.startswith("/api/v1/tx/"):
+            name = request.path.removeprefix("/api/v1/tx/")
+            return _api_error(ApiError(404, f"unknown operation {name!r}", "operation"))
         if _wants_json():
             return jsonify({"error": exc.description, "field": None}), exc.code
         return render_template("error.html", message=exc.description,

@@ -6,10 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from giftcert.client import DAY
-from webapp import validate as v
-from webapp.api import load_certificate
+from webapp.api.fields import CertificateId, parse
+from webapp.api.lookups import live_certificate
 from webapp.present import OCCASIONS, chain_cert, date, state
-from webapp.validate import ApiError
 
 bp = Blueprint("give", __name__)
 
@@ -36,10 +35,7 @@ def bulk():
 
 @bp.get("/gift/<cert>")
 def gift(cert: str):
-    cert_id = v.certificate_id(cert)
-    found = load_certificate(cert_id)
-    if not found.exists:
-        raise ApiError(404, "no such certificate (or it was closed)", "certificate")
+    found = live_certificate(parse(CertificateId, cert, "certificate"))
     now = state().client.now()
     # The contract's `reclaim`: awaiting its claim and strictly past the claim deadline.
     reclaim_open = found.awaiting_claim and now > found.claim_deadline

@@ -8,29 +8,25 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from giftcert.client import Certificate
-from giftcert.errors import ContractRevert
 from giftcert.ids import decode_id
 from giftcert.money import ETH
-from webapp import validate as v
-from webapp.api import currency_arg, load_certificate, merchant_arg
+from webapp.api.fields import Address, Amount, CertificateId, MerchantId, Uint, parse, units
+from webapp.api.lookups import certificate_or_none, currency_arg, live_certificate, merchant_arg
 from webapp.present import activity, chain_cert, date, indexed_cert, state, status_of
 from webapp.state import AppState
-from webapp.validate import ApiError
 
 bp = Blueprint("holder", __name__)
+_ORDER_REF = Uint(1)
 
 
 @bp.get("/claim/<cert>")
 def claim(cert: str):
     st = state()
-    cert_id = v.certificate_id(cert)
-    try:
-        found = st.client.certificate(cert_id)
-    except ContractRevert:
-        found = None
+    cert_id = parse(CertificateId, cert, "certificate")
+    found = certificate_or_none(cert_id)
     problem = None
     now = st.client.now()
-    if found is None or not found.exists:
+    if found is None:
         problem = "This gift link is not valid: no such gift (or it was taken back)."
     elif not found.awaiting_claim:
         problem = "This gift has already been claimed."
@@ -41,8 +37,8 @@ def claim(cert: str):
                    "longer be claimed, and the giver may take it back.")
     elif st.policy()["paused"]:
         problem = "Claims are stopped for now (the contract is paused): try again later."
-    return render_template("claim.html", cert=chain_cert(found) if found and found.exists
-                           else None, cert_id=str(cert_id), problem=problem, date=date)
+    return render_template("claim.html", cert=chain_cert(found) if found else None,
+                           cert_id=str(cert_id), problem=problem, date=date)
 
 
 @bp.get("/my")
@@ -53,18 +49,14 @@ def my():
 @bp.get("/holder/<holder>")
 def holder(holder: str):
     st = state()
-    account = v.address(holder, "holder")
+    account = parse(Address, holder, "holder")
     now = st.client.now()  # the chain's clock decides expiry, not the server's
     rows = [indexed_cert(st, r, now) for r in st.indexer.certificates_of(account)]
     return render_template("holder.html", holder=account, certs=rows, date=date)
 
 
-def _cert(cert: str):
-    cert_id = v.certificate_id(cert)
-    found = load_certificate(cert_id)
-    if not found.exists:
-        raise ApiError(404, "no such certificate (or it was closed)", "certificate")
-    return found
+def _cert(cert: str) -> Certificate:
+    return live_certificate(parse(CertificateId, cert, "certificate"))
 
 
 def cash_out(st: AppState, found: Certificate, status: str) -> dict[str, Any] | None:
@@ -97,7 +89,7 @@ def compatible(from_id: int, into_id: int) -> bool:
 def merge_targets(st: AppState, found: Certificate, now: int) -> list[dict[str, Any]]:
     """The holder's other spendable certificates (from the index) this one can merge into."""
     return [indexed_cert(st, row, now) for row in st.indexer.certificates_of(found.owner)
-            if status_of(row, now) == "active" and compatible(found.id, int(row["id"]))]
+            if status_of(st, row, now) == "active" and compatible(found.id, int(row["id"]))]
 
 
 @bp.get("/certificates/<cert>")
@@ -119,14 +111,14 @@ def pay_request():
     """A merchant's payment request (its link or QR code): the holder's page then offers the
     certificates at that merchant that can pay it, each opening its pay page filled in."""
     args = request.args
-    merchant = merchant_arg(args.get("merchant"))
+    merchant = merchant_arg(parse(MerchantId, args.get("merchant"), "merchant"))
     info = currency_arg(args.get("currency")) if args.get("currency") else None
     amount = args.get("amount", "")
-    if amount:
-        v.amount(amount, info or ETH)  # ETH's 18 decimals: any sensible amount without one
+    if amount:  # ETH's 18 decimals: any sensible amount without a currency
+        units(parse(Amount, amount, "amount"), info or ETH)
     ref = args.get("ref", "")
     if ref:
-        v.integer(ref, "ref", minimum=1)
+        parse(_ORDER_REF, ref, "ref")
     return render_template("pay_request.html", merchant=merchant, currency=info, amount=amount,
                            ref=ref)
 

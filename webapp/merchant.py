@@ -8,10 +8,10 @@ import io
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from webapp import siwe
-from webapp import validate as v
+from webapp.api.fields import MerchantId, parse
+from webapp.errors import ApiError
 from webapp.present import date, state
 from webapp.stats import chart_svg, merchant_stats, redemptions
-from webapp.validate import ApiError
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
@@ -26,7 +26,7 @@ def _merchant_for(session):
         return None, mine
     wanted = request.args.get("merchant")
     if wanted:
-        mid = v.merchant_id(wanted)
+        mid = parse(MerchantId, wanted, "merchant")
         chosen = next((m for m in mine if m.id == mid), None)
         if chosen is None:
             raise ApiError(403, "you are not signed in as that merchant", "merchant")

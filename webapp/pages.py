@@ -9,12 +9,13 @@ from flask import Blueprint, Response, render_template, request
 from giftcert.client import DAY
 from giftcert.errors import ContractRevert
 from giftcert.money import from_units
-from webapp import validate as v
-from webapp.api import currency_arg, merchant_arg
+from webapp.api.fields import Amount, CertificateId, MerchantId, Uint, parse, units
+from webapp.api.lookups import currency_arg, merchant_arg
+from webapp.errors import ApiError
 from webapp.present import OCCASIONS, state
-from webapp.validate import ApiError
 
 bp = Blueprint("pages", __name__)
+_OCCASION, _DAYS = Uint(0, len(OCCASIONS) - 1), Uint(1, 36_500)
 
 
 @bp.get("/")
@@ -38,7 +39,7 @@ def _svg(svg: bytes, max_age: int) -> Response:
 @bp.get("/art/<cert>.svg")
 def art(cert: str):
     """The certificate's on-chain SVG (from the contract's ERC-1155 `uri`)."""
-    cert_id = v.certificate_id(cert)
+    cert_id = parse(CertificateId, cert, "certificate")
     try:
         return _svg(state().client.art(cert_id), max_age=5)
     except ContractRevert:
@@ -52,12 +53,12 @@ def art_preview():
     """The design a gift with these terms would get, drawn by the deployed renderer; the give
     page shows it as the giver picks merchant, occasion, amount and expiry."""
     args = request.args
-    merchant = merchant_arg(args.get("merchant"))
+    merchant = merchant_arg(parse(MerchantId, args.get("merchant"), "merchant")).id
     info = currency_arg(args.get("currency"))
-    units = v.amount(args.get("amount") or "0", info) if args.get("amount") else 0
-    occasion = v.integer(args.get("occasion", "0"), "occasion", maximum=len(OCCASIONS) - 1)
-    days = v.integer(args.get("expiryDays", "1825"), "expiryDays", minimum=1, maximum=36_500)
+    amount = units(parse(Amount, args["amount"], "amount"), info) if args.get("amount") else 0
+    occasion = parse(_OCCASION, args.get("occasion", "0"), "occasion")
+    days = parse(_DAYS, args.get("expiryDays", "1825"), "expiryDays")
     expiry = int(time.time()) + days * DAY
-    svg = state().client.preview_art(merchant, info.id, from_units(units, info), occasion,
+    svg = state().client.preview_art(merchant, info.id, from_units(amount, info), occasion,
                                      expiry)
     return _svg(svg, max_age=60)

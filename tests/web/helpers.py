@@ -44,3 +44,21 @@ def assert_query_errors(web, path: str, cases: list[tuple[str, int, str]]) -> No
     for query, status, field in cases:
         r = web.http.get(f"{path}?{query}", headers={"Accept": "application/json"})
         assert r.status_code == status and r.get_json()["field"] == field, query
+
+
+def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema of the OpenAPI document with its $ref followed."""
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def request_fields(spec: dict[str, Any]) -> dict[str, set[str]]:
+    """Each POST path of the document -> the fields its request body documents."""
+    out = {}
+    for path, item in spec["paths"].items():
+        body = item.get("post", {}).get("requestBody")
+        if body is not None:
+            schema = resolve(spec, body["content"]["application/json"]["schema"])
+            out[path] = set(schema.get("properties", {}))
+    return out

@@ -1,0 +1,24 @@
+"""The JSON API under /api/v1, one idea per module:
+
+- `fields`: the field types (parsing, refusals in words, JSON Schema), written once
+- `models`: every request and response body, declared once (pydantic)
+- `blueprint`: the flask-openapi3 blueprint and the `get`/`post` route decorators
+- `lookups`: a validated reference -> the currency, merchant or certificate it names
+- `reads`: GET routes over the chain and the index
+- `transactions`: one thin builder per contract operation (the only place that names one)
+- `operations`: POST /tx/<operation>, one route and one request model per operation
+- `authorizations`: typed data, the compact payment authorisation, the desk's preflight
+- `signin`: Sign-In with Ethereum routes
+- `documentation`: /api/v1/openapi.json, generated from the models
+"""
+
+from __future__ import annotations
+
+from webapp.api import authorizations, documentation, operations, reads, signin  # noqa: F401
+from webapp.api.authorizations import encode_authorization, parse_authorization
+from webapp.api.blueprint import bp
+from webapp.api.lookups import currency_arg, live_certificate, load_certificate, merchant_arg
+from webapp.api.operations import OPERATIONS
+
+__all__ = ["OPERATIONS", "bp", "currency_arg", "encode_authorization", "live_certificate",
+           "load_certificate", "merchant_arg", "parse_authorization"]

@@ -1,0 +1,40 @@
+"""GET /api/v1/openapi.json: the OpenAPI 3.1 document flask-openapi3 generates from the
+routes' models (webapp/api/models.py), with paths relative to the `/api/v1` server."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import current_app, jsonify
+
+from webapp.api.blueprint import bp
+
+PREFIX = "/api/v1"
+DESCRIPTION = ("Builds transactions and EIP-712 typed data for browser wallets; the server "
+               "holds no keys. Every POST /tx/<operation> is simulated from `from` first and "
+               "returns {tx: {from,to,data,value,chainId,gas,estimatedFee}} for "
+               "eth_sendTransaction, or {needsApproval, approve} when an ERC-20 approve must "
+               "go first; a revert is 422 with the contract error's name as `code`. Bad "
+               "input is 400 {error, field}; a request field that is not documented here is "
+               "refused the same way.")
+
+
+def document() -> dict[str, Any]:
+    """The generated document (built once per app), paths relative to the server /api/v1."""
+    cached = current_app.extensions.get("giftcert.openapi")
+    if cached is None:
+        doc = copy.deepcopy(current_app.api_doc)
+        doc["info"] = {"title": "giftcert API", "version": "1", "description": DESCRIPTION}
+        doc["servers"] = [{"url": PREFIX}]
+        doc["paths"] = {path.removeprefix(PREFIX): item for path, item in doc["paths"].items()
+                        if path.startswith(PREFIX + "/")}
+        schemas = doc.get("components", {}).get("schemas", {})
+        schemas.pop("ValidationErrorModel", None)
+        cached = current_app.extensions["giftcert.openapi"] = doc
+    return cached
+
+
+@bp.get("/openapi.json", doc_ui=False)
+def openapi():
+    return jsonify(document())

@@ -1,0 +1,631 @@
+"""Every request and response body of /api/v1, declared once. A request model validates the
+input (a refusal is a 400 naming the field), a response model shapes the output, and both make
+/api/v1/openapi.json. Request models refuse fields they do not declare, so what a handler can
+read is exactly what the document says.
+
+Adding a field is one line in one model here: the handler reads it from its `body`, the
+document lists it, schemathesis generates it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from giftcert.client import DAY
+from webapp.api.fields import (
+    Address,
+    Amount,
+    Boolean,
+    CertificateId,
+    Date,
+    HexBytes,
+    MerchantId,
+    OneOf,
+    Optional,
+    Signature,
+    Text,
+    Timestamp,
+    TxHash,
+    Uint,
+)
+
+AUTH_FORMAT = ("gc2:certificate:merchant:amount:orderRef:nonce:deadline:signature (amount "
+               "in the currency's smallest units)")
+
+
+class Body(BaseModel):
+    """A request: only the declared fields, each validated by its type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    """A response: the declared fields, with their JSON types (strict: nothing is converted)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True)
+
+
+# -- shared parts ------------------------------------------------------------------------------
+
+CurrencyRef = Optional(Uint(0, 255) | Text(64))  # an id, a symbol (ETH, tUSD) or a token address
+CURRENCY = ("The currency: its id, its symbol (ETH, tUSD) or its token address; empty or "
+            "absent: ETH")
+
+
+class Money(Out):
+    amount: str = Field(description="A decimal, as text")
+    currency: str = Field(description="The currency's symbol")
+
+
+class Error(Out):
+    """What every refusal looks like (4xx): the reason in words and the field it is about."""
+
+    error: str
+    field: str | None = Field(description="The input to fix (null: the request as a whole)")
+    code: str | None = Field(None, description="The contract's error name, when it is one")
+    details: dict[str, Any] | None = Field(None, description="The error's arguments")
+
+
+class Refusal(Out):
+    """A batch item that is (or would be) refused."""
+
+    item: int = Field(description="Its line, from 1")
+    index: int | None = Field(None, description="Its position, from 0 (mined refusals only)")
+    certificate: str
+    reason: str = Field(description="The contract's error name (WrongNonce, "
+                                    "AuthorizationExpired, InsufficientBalance, ...)")
+    message: str = Field(description="The reason in plain words")
+    details: dict[str, Any] | None = Field(None, description="The error's arguments (mined "
+                                                             "refusals only)")
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+class CertificatePath(Body):
+    certificate: CertificateId
+
+
+class MerchantPath(Body):
+    merchant: MerchantId
+
+
+class HolderPath(Body):
+    holder: Address
+
+
+class TxHashPath(Body):
+    txHash: TxHash()  # noqa: N815 - the documented name
+
+
+class Query(BaseModel):
+    """A query string: unknown parameters are ignored (cache busters, tracking tags)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class HolderQuery(Query):
+    closed: Boolean = Field(False, description="Include closed (spent, refunded) certificates")
+    limit: Uint(1, 500) = Field(50, description="Certificates per page")
+    after: Optional(CertificateId) = Field(None, description="The `next` of the page before")
+
+
+class RedemptionsQuery(Query):
+    limit: Uint(1, 10_000) = 100
+
+
+class Status(Out):
+    chainId: int  # noqa: N815
+    contract: str
+    chain: Literal["reachable", "unreachable"]
+    chainHead: int | None  # noqa: N815
+    indexedBlock: int | None  # noqa: N815
+    indexerError: str | None  # noqa: N815
+
+
+class Currency(Out):
+    id: int
+    symbol: str
+    decimals: int
+    token: str | None = Field(description="The ERC-20 token (null: ETH)")
+    allowed: bool
+
+
+class Merchant(Out):
+    id: int
+    account: str
+    name: str
+    active: bool
+
+
+class Policy(Out):
+    minValidity: int = Field(description="Minimum seconds from opening to expiry")  # noqa: N815
+    paused: bool
+
+
+class Occasion(Out):
+    id: int
+    name: str
+
+
+class Config(Out):
+    chainId: int  # noqa: N815
+    contract: str
+    currencies: list[Currency]
+    merchants: list[Merchant]
+    policy: Policy
+    occasions: list[Occasion]
+    eip712: dict[str, Any] = Field(description="The EIP-712 domain and types")
+
+
+Currencies = RootModel[list[Currency]]
+Merchants = RootModel[list[Merchant]]
+
+CertificateStatus = Literal["active", "awaiting-claim", "expired", "not-yet-valid", "closed"]
+
+
+class Certificate(Out):
+    """A certificate as the chain reports it."""
+
+    id: str
+    owner: str
+    balance: Money
+    merchant: int
+    merchantName: str  # noqa: N815
+    currency: str
+    occasion: int
+    occasionName: str  # noqa: N815
+    validFrom: int  # noqa: N815
+    expiry: int
+    awaitingClaim: bool  # noqa: N815
+    claimDeadline: int  # noqa: N815
+    nonce: int = Field(description="The nonce the holder's next signed authorisation carries")
+    status: CertificateStatus
+
+
+class IndexedCertificate(Out):
+    """A certificate as the index has it."""
+
+    id: str
+    owner: str
+    balance: Money
+    issued: Money
+    merchant: int
+    merchantName: str  # noqa: N815
+    currency: str
+    occasion: int
+    occasionName: str  # noqa: N815
+    validFrom: int  # noqa: N815
+    expiry: int
+    awaitingClaim: bool  # noqa: N815
+    buyer: str | None
+    status: CertificateStatus
+
+
+class HolderCertificates(Out):
+    holder: str
+    next: str | None = Field(description="`after=` of the following page (null: the last)")
+    certificates: list[IndexedCertificate]
+
+
+class Activity(Out):
+    event: str = Field(description="The contract event")
+    label: str = Field(description="What it was, in words")
+    block: int
+    txHash: str  # noqa: N815
+    timestamp: int | None
+    date: str
+    amount: Money | None
+    args: dict[str, Any]
+
+
+History = RootModel[list[Activity]]
+
+
+class DayTotal(Out):
+    day: str
+    currency: str
+    total: Money
+    count: int
+    units: str
+
+
+class MerchantStats(Out):
+    merchant: int
+    name: str
+    openCertificates: int  # noqa: N815
+    liability: list[Money]
+    expiredUnrefunded: list[Money]  # noqa: N815
+    issued: list[Money]
+    refunded: list[Money]
+    reclaimed: list[Money]
+    voided: list[Money]
+    cashedOut: list[Money]  # noqa: N815
+    breakage: list[Money]
+    redemptionsByDay: list[DayTotal]  # noqa: N815
+
+
+class MerchantRedemption(Out):
+    certificate: str
+    orderRef: str  # noqa: N815
+    amount: Money
+    day: str
+    timestamp: int
+    txHash: str  # noqa: N815
+    block: int
+
+
+MerchantRedemptions = RootModel[list[MerchantRedemption]]
+
+
+class Payment(Out):
+    certificate: str
+    merchant: int
+    orderRef: str  # noqa: N815
+    units: str
+
+
+class TransactionOutcome(Out):
+    """The outcome of a mined transaction (202 with status pending while it is not)."""
+
+    txHash: str  # noqa: N815
+    status: Literal["pending", "success", "reverted"]
+    block: int | None = None
+    issued: list[str] = Field([], description="Certificates bought (a batch: firstId .. "
+                                              "firstId + n - 1)")
+    split: list[str] = []
+    redeemed: list[Payment] = Field([], description="Payments made (Redeemed events)")
+    refused: list[Refusal] = Field([], description="Items a batch settlement refused "
+                                                   "(RedemptionRefused events), each with its "
+                                                   "reason in words")
+
+
+# -- transactions -------------------------------------------------------------------------------
+
+class Sender(Body):
+    """Every transaction: the account that will send it (the build simulates it from there)."""
+
+    sender: Address = Field(alias="from")
+
+
+class Terms(Sender):
+    """What every certificate of a purchase shares."""
+
+    merchant: MerchantId
+    currency: CurrencyRef = Field(None, description=CURRENCY)
+    occasion: Optional(Uint(0, 255)) = Field(None, description="The occasion's number (0: "
+                                                                "Gift), see /config")
+    message: Optional(Text()) = Field(None, description="The giver's message (on the card)")
+    validFrom: Optional(Timestamp) = Field(  # noqa: N815
+        None, description="Opens on (Unix time): no spending before it")
+    validFromDate: Optional(Date("validFrom")) = Field(  # noqa: N815
+        None, description="Opens on, as a day (YYYY-MM-DD, midnight UTC); wins over validFrom")
+    expiry: Optional(Timestamp) = Field(None, description="Expiry (Unix time); default: the "
+                                                          "minimum validity and one day")
+    expiryDays: Optional(Uint(1, 36_500, field="expiry")) = Field(  # noqa: N815
+        None, description="Expiry as days from now; wins over expiry")
+
+
+class IssueRequest(Terms):
+    amount: Amount
+    to: Optional(Address) = Field(None, description="The recipient (required without claimKey)")
+    claimKey: Optional(Address) = Field(  # noqa: N815
+        None, description="A claim link's key address: the gift waits for its signature")
+    claimDays: Optional(Uint(1, 3650)) = Field(  # noqa: N815
+        None, description="Days the claim link can be claimed (default 30, at most the expiry)")
+    delivery: Optional(Literal["address", "link"]) = Field(
+        None, description="The give form's choice (informational: claimKey decides)")
+
+
+class BatchRow(Body):
+    to: Any = Field(None, json_schema_extra={"type": "string"})
+    amount: Any = Field(None, json_schema_extra={"type": "string"})
+    message: Any = Field(None, json_schema_extra={"type": "string"})
+
+
+Rows = Field(description="CSV text (address,amount[,message] per line; a header line is "
+                         "skipped) or a list of {to, amount, message}; at most 200")
+
+
+RowsIn = OneOf(text=Text(1_000_000), list=list[BatchRow])
+
+
+class IssueBatchRequest(Terms):
+    rows: RowsIn = Rows
+
+
+class PreviewRequest(Body):
+    currency: CurrencyRef = Field(None, description=CURRENCY)
+    rows: RowsIn = Rows
+
+
+class CertificateRequest(Sender):
+    certificate: CertificateId
+
+
+class TopUpRequest(CertificateRequest):
+    amount: Amount
+
+
+class TransferRequest(CertificateRequest):
+    to: Address
+
+
+class SplitRequest(CertificateRequest):
+    amount: Amount
+    to: Address
+
+
+class MergeRequest(CertificateRequest):
+    into: CertificateId = Field(description="The certificate that receives the balance")
+
+
+class ClaimRequest(CertificateRequest):
+    recipient: Address
+    signature: Signature = Field(description="The claim key's EIP-712 Claim signature")
+
+
+class RedeemRequest(CertificateRequest):
+    amount: Amount
+    orderRef: Uint() = Field(description="The merchant's order reference")  # noqa: N815
+
+
+class RefundRequest(CertificateRequest):
+    buyer: Optional(Address) = Field(None, description="The buyer (default: from)")
+
+
+class DomainIn(Body):
+    name: Optional(Text(64)) = None
+    version: Optional(Text(16)) = None
+    chainId: Uint()  # noqa: N815
+    verifyingContract: Address  # noqa: N815
+
+
+class RedemptionMessage(Body):
+    certificate: CertificateId
+    merchant: MerchantId
+    amount: Uint(1) = Field(description="Smallest units")
+    orderRef: Uint()  # noqa: N815
+    nonce: Uint()
+    deadline: Uint()
+
+
+class RedemptionTypedData(Body):
+    """An EIP-712 Redemption as /typed-data/redemption returned it (and the wallet signed)."""
+
+    types: dict[str, Any] | None = None
+    primaryType: Literal["Redemption"] | None = None  # noqa: N815
+    domain: DomainIn
+    message: RedemptionMessage
+
+
+class SignedAuthorization(Body):
+    typedData: RedemptionTypedData  # noqa: N815
+    signature: Signature
+
+
+Authorization = Field(description="The compact text " + AUTH_FORMAT + ", or its JSON "
+                                  "{typedData, signature} (as an object or as text)")
+
+
+AuthorizationIn = OneOf(text=Text(10_000, required=True), object=SignedAuthorization)
+
+
+class RedeemAuthorizedRequest(Sender):
+    authorization: AuthorizationIn = Authorization
+
+
+class SettleBatchRequest(Sender):
+    merchant: MerchantId
+    authorizations: OneOf(text=Text(1_000_000), list=list[AuthorizationIn]) = Field(
+        description="A list, or text with one per line; each is the compact text "
+                    + AUTH_FORMAT + " or its JSON {typedData, signature}; at most 100")
+
+
+class MerchantRequest(Sender):
+    merchant: MerchantId
+
+
+class WithdrawRequest(MerchantRequest):
+    currency: CurrencyRef = Field(None, description=CURRENCY)
+
+
+class CashOutLimitRequest(MerchantRequest):
+    currency: CurrencyRef = Field(None, description=CURRENCY)
+    limit: Amount = Field(description="The largest balance a holder may take out (0: none)")
+
+
+class RegisterMerchantRequest(Sender):
+    account: Address
+    name: Text(64, required=True)
+
+
+class MerchantActiveRequest(MerchantRequest):
+    active: Boolean
+
+
+class AllowCurrencyRequest(Sender):
+    token: Address = Field(description="The ERC-20 token contract")
+
+
+class CurrencyAllowedRequest(Sender):
+    currency: Uint(0, 255) | Text(64) = Field(description=CURRENCY)
+    allowed: Boolean
+
+
+class MinValidityRequest(Sender):
+    seconds: Timestamp = Field(description="Minimum time from opening to expiry")
+
+
+class UnsignedTx(Out):
+    """For eth_sendTransaction: integers as 0x hex."""
+
+    sender: str = Field(alias="from")
+    to: str
+    data: str
+    value: str
+    chainId: str  # noqa: N815
+    gas: str
+    estimatedFee: str = Field(description="gas x gas price, in wei (to show before the "  # noqa: N815
+                                          "wallet opens)")
+
+
+class Built(Out):
+    """An unsigned transaction, simulated from `from` first (a revert is a 422 naming the
+    contract's error)."""
+
+    operation: str
+    tx: UnsignedTx | None
+
+
+class Paying(Built):
+    """A transaction that pays: ETH as its value; an ERC-20 may need an approve first, in
+    which case `approve` is that transaction and `tx` is null (build again once mined)."""
+
+    needsApproval: bool  # noqa: N815
+    approve: UnsignedTx | None = None
+    total: Money
+
+
+class IssueBuilt(Paying):
+    claimDeadline: int | None = Field(  # noqa: N815
+        None, description="A claim link: claimable until this second (the end of a UTC day)")
+
+
+class IssueBatchBuilt(Paying):
+    count: int
+
+
+class RedemptionOut(Out):
+    """A payment authorisation, decoded and checked against the chain."""
+
+    certificate: str
+    merchant: int
+    orderRef: str  # noqa: N815
+    nonce: str
+    deadline: int
+    signer: str | None = Field(description="Who signed it (null: no valid signature)")
+    authorization: str = Field(description="The compact authorisation shown as QR code: "
+                                           + AUTH_FORMAT)
+    amount: Money | None = None
+    holder: str | None = None
+    balance: Money | None = None
+    signedByHolder: bool | None = None  # noqa: N815
+    currentNonce: str | None = None  # noqa: N815
+    orderPaid: bool | None = Field(None, description="The index already holds a payment for "
+                                                     "this order reference")
+
+
+class RedeemAuthorizedBuilt(Built):
+    redemption: RedemptionOut
+
+
+class SettleBuilt(Built):
+    count: int = Field(description="Authorisations in the batch")
+    willSettle: int = Field(description="How many the site expects to be paid (the "  # noqa: N815
+                                        "contract's checks run off-chain)")
+    refused: list[Refusal] = Field(description="The items expected to be refused, and why; "
+                                               "the receipt has the last word (GET "
+                                               "/transactions/{txHash})")
+
+
+# -- bulk preview ------------------------------------------------------------------------------
+
+class RowError(Out):
+    field: str
+    error: str
+
+
+class PreviewRow(Out):
+    row: int
+    errors: list[RowError]
+    to: Any = None
+    amount: Any = None
+    message: str | None = None
+
+
+class Preview(Out):
+    rows: list[PreviewRow]
+    valid: int
+    invalid: int
+    total: Money
+
+
+# -- typed data and authorisations ------------------------------------------------------------
+
+class TypedRedemptionRequest(Body):
+    certificate: CertificateId
+    amount: Amount
+    orderRef: Optional(Uint()) = Field(None, description="The merchant's order reference "  # noqa: N815
+                                                         "(default: a fresh random one)")
+    deadline: Optional(Uint()) = Field(None, description="Unix time (default: now + validFor)")
+    validFor: Optional(Uint(60, 30 * DAY)) = Field(  # noqa: N815
+        None, description="Seconds the authorisation stays valid (default 3600)")
+
+
+class TypedRedemption(Out):
+    typedData: dict[str, Any] = Field(description="EIP-712 Redemption(certificate, merchant, "  # noqa: N815
+                                                  "amount, orderRef, nonce, deadline) for "
+                                                  "eth_signTypedData_v4")
+    holder: str
+    merchant: int
+    merchantName: str  # noqa: N815
+    amount: Money
+    orderRef: str  # noqa: N815
+    nonce: str = Field(description="The certificate's current nonce: the holder has one usable "
+                                   "authorisation per certificate; signing another, paying "
+                                   "with it or passing the certificate on replaces it")
+    deadline: int
+    orderPaid: bool = Field(description="The index already holds a payment for this order "  # noqa: N815
+                                        "reference at this merchant (said, not refused: an "
+                                        "order may be paid in parts)")
+
+
+class TypedClaimRequest(Body):
+    certificate: CertificateId
+    recipient: Address
+
+
+class TypedClaim(Out):
+    typedData: dict[str, Any]  # noqa: N815
+    claimKey: str = Field(description="The address the link's key must sign as")  # noqa: N815
+
+
+class SubmitAuthorizationRequest(Body):
+    typedData: RedemptionTypedData  # noqa: N815
+    signature: Signature
+
+
+class DecodeRequest(Body):
+    authorization: AuthorizationIn = Authorization
+
+
+# -- Sign-In with Ethereum -------------------------------------------------------------------
+
+class SiweNonceQuery(Query):
+    address: Address
+
+
+class SiweNonce(Out):
+    message: str = Field(description="The EIP-4361 message to sign (personal_sign)")
+    nonce: str
+    expirationTime: str  # noqa: N815
+
+
+class SiweVerifyRequest(Body):
+    message: Text(2000, required=True)
+    signature: HexBytes(4096, "personal_sign of the message: 65 bytes from an account, any "
+                              "length from a contract wallet (ERC-1271)")
+
+
+class SignedIn(Out):
+    address: str
+    merchants: list[Merchant]
+
+
+class Session(SignedIn):
+    expires: int
+
+
+class SignedOut(Out):
+    signedOut: bool  # noqa: N815

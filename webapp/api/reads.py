@@ -1,0 +1,188 @@
+"""GET /api/v1/...: what the chain and the index say (chain id, currencies, merchants and their
+figures, certificates and their history, a holder's certificates page by page, a mined
+transaction's outcome)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from web3.exceptions import TransactionNotFound
+from web3.logs import DISCARD
+
+from giftcert import eip712
+from giftcert.client import Refusal
+from giftcert.money import CurrencyInfo
+from webapp.api.blueprint import get
+from webapp.api.lookups import live_certificate, merchant_arg
+from webapp.api.models import (
+    Certificate,
+    CertificatePath,
+    Config,
+    Currencies,
+    History,
+    HolderCertificates,
+    HolderPath,
+    HolderQuery,
+    Merchant,
+    MerchantPath,
+    MerchantRedemptions,
+    Merchants,
+    MerchantStats,
+    Policy,
+    RedemptionsQuery,
+    Status,
+    TransactionOutcome,
+    TxHashPath,
+)
+from webapp.errors import ApiError, revert_message
+from webapp.present import OCCASIONS, activity, chain_cert, indexed_cert, state
+from webapp.stats import merchant_stats, redemptions
+
+
+def currency_json(c: CurrencyInfo) -> dict[str, Any]:
+    return {"id": c.id, "symbol": c.symbol, "decimals": c.decimals, "token": c.token,
+            "allowed": c.allowed}
+
+
+@get("/status", Status)
+def status():
+    """Chain, contract and indexer progress"""
+    st = state()
+    cursor = st.indexer.cursor()
+    try:
+        head, chain = st.client.w3.eth.block_number, "reachable"
+    except Exception:  # noqa: BLE001 - any failure to answer means the same to a user
+        head, chain = None, "unreachable"
+    return {"chainId": st.client.chain_id, "contract": st.client.address, "chain": chain,
+            "chainHead": head, "indexedBlock": cursor[0] if cursor else None,
+            "indexerError": st.last_sync_error}
+
+
+@get("/config", Config)
+def config():
+    """Chain id, contract, currencies, merchants, policy, occasions, EIP-712 types"""
+    st = state()
+    return {"chainId": st.client.chain_id, "contract": st.client.address,
+            "currencies": [currency_json(c) for c in st.currencies()],
+            "merchants": [m.to_json() for m in st.merchants()],
+            "policy": st.policy(),
+            "occasions": [{"id": i, "name": n} for i, n in enumerate(OCCASIONS)],
+            "eip712": json.loads(eip712.typed_data_json())}
+
+
+@get("/currencies", Currencies)
+def currencies():
+    """Allow-listed currencies"""
+    return [currency_json(c) for c in state().currencies()]
+
+
+@get("/policy", Policy)
+def policy():
+    """Minimum validity and pause state"""
+    return state().policy()
+
+
+@get("/merchants", Merchants)
+def merchants():
+    """Registered merchants"""
+    return [m.to_json() for m in state().merchants()]
+
+
+@get("/merchants/<merchant>", Merchant)
+def merchant(path: MerchantPath):
+    """One merchant"""
+    return merchant_arg(path.merchant).to_json()
+
+
+@get("/merchants/<merchant>/stats", MerchantStats)
+def merchant_stats_route(path: MerchantPath):
+    """Liability, redemptions by day, breakage and refunds"""
+    m = merchant_arg(path.merchant)
+    stats = merchant_stats(state(), m.id)
+    for d in stats["redemptionsByDay"]:
+        d["units"] = str(d["units"])
+    return {**stats, "name": m.name}
+
+
+@get("/merchants/<merchant>/redemptions", MerchantRedemptions)
+def merchant_redemptions(path: MerchantPath, query: RedemptionsQuery):
+    """Recent redemptions (limit)"""
+    m = merchant_arg(path.merchant)
+    return redemptions(state(), m.id, query.limit)
+
+
+@get("/certificates/<certificate>", Certificate)
+def certificate(path: CertificatePath):
+    """A certificate as the chain reports it"""
+    return chain_cert(live_certificate(path.certificate))
+
+
+@get("/certificates/<certificate>/history", History)
+def history(path: CertificatePath):
+    """A certificate's events from the indexer"""
+    st = state()
+    row = st.indexer.certificate(path.certificate)
+    if row is None:
+        raise ApiError(404, "no such certificate in the index (yet)", "certificate",
+                       "UnknownCertificate")
+    info = st.currency(row["currency"])
+    return [activity(st, e, info) for e in st.indexer.history(path.certificate)]
+
+
+@get("/holders/<holder>/certificates", HolderCertificates)
+def holder_certificates(path: HolderPath, query: HolderQuery):
+    """Certificates held by an address (indexer), a page at a time"""
+    st = state()
+    after = str(query.after) if query.after is not None else None
+    now = int(time.time())
+    # One row more than asked says whether another page follows.
+    rows = st.indexer.certificates_of(path.holder, include_closed=query.closed,
+                                      limit=query.limit + 1, after=after)
+    page = rows[:query.limit]
+    following = page[-1]["id"] if len(rows) > query.limit else None
+    return {"holder": path.holder, "next": following,
+            "certificates": [indexed_cert(st, r, now) for r in page]}
+
+
+PENDING = {202: {"description": "Not mined yet: {txHash, status: pending}", "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/TransactionOutcome"}}}}}
+
+
+@get("/transactions/<txHash>", TransactionOutcome, responses=PENDING)
+def transaction(path: TxHashPath):
+    """A mined transaction's status and the certificates it made
+
+    Its status, the certificates it created or split off, the payments it made and, for a
+    batch settlement, each refused item and why (202 with status pending while it is not
+    mined)."""
+    tx_hash = path.txHash
+    st = state()
+    try:
+        receipt = st.client.w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        return {"txHash": tx_hash, "status": "pending"}, 202
+    events = st.client.contract.events
+
+    def logs(event: Any) -> list[Any]:
+        return event().process_receipt(receipt, errors=DISCARD)
+
+    issued = [str(e["args"]["id"]) for e in logs(events.Issued)]
+    for e in logs(events.IssuedBatch):  # ids firstId .. firstId + n - 1
+        issued += [str(e["args"]["firstId"] + i) for i in range(len(e["args"]["amounts"]))]
+    split = [str(e["args"]["newId"]) for e in logs(events.Split)]
+    redeemed = [{"certificate": str(e["args"]["id"]), "merchant": e["args"]["merchant"],
+                 "orderRef": str(e["args"]["orderRef"]), "units": str(e["args"]["amount"])}
+                for e in logs(events.Redeemed)]
+    refused = [refusal_json(r) for r in st.client.refusals(receipt)]
+    return {"txHash": tx_hash, "status": "success" if receipt["status"] else "reverted",
+            "block": receipt["blockNumber"], "issued": issued, "split": split,
+            "redeemed": redeemed, "refused": refused}
+
+
+def refusal_json(refusal: Refusal) -> dict[str, Any]:
+    """A refused batch item in words: its position (1-based, as the desk numbers lines), the
+    contract's error and what it means."""
+    return {**refusal.to_json(), "item": refusal.index + 1,
+            "message": revert_message(refusal.reason.error_name)}
