@@ -13,6 +13,7 @@ from web3.logs import DISCARD
 
 from giftcert import eip712
 from giftcert.client import Refusal
+from giftcert.ids import decode_id
 from giftcert.money import CurrencyInfo
 from webapp.api.blueprint import get
 from webapp.api.lookups import live_certificate, merchant_arg
@@ -172,7 +173,8 @@ def transaction(path: TxHashPath):
     for e in logs(events.IssuedBatch):  # ids firstId .. firstId + n - 1
         issued += [str(e["args"]["firstId"] + i) for i in range(len(e["args"]["amounts"]))]
     split = [str(e["args"]["newId"]) for e in logs(events.Split)]
-    redeemed = [{"certificate": str(e["args"]["id"]), "merchant": e["args"]["merchant"],
+    redeemed = [{"certificate": str(e["args"]["id"]),
+                 "merchant": decode_id(e["args"]["id"]).merchant,
                  "orderRef": str(e["args"]["orderRef"]), "units": str(e["args"]["amount"])}
                 for e in logs(events.Redeemed)]
     refused = [refusal_json(r) for r in st.client.refusals(receipt)]
