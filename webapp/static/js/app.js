@@ -1,13 +1,42 @@
+// @ts-check
 // Page behaviour: header wallet bar, transaction forms (build -> review -> wallet -> receipt),
 // claim, pay, merchant sign-in and desk, bulk preview. Pages are server-rendered; this adds the
 // wallet steps.
 import * as wallet from "./wallet.js";
 
-const $ = (sel, root = document) => root.querySelector(sel);
+/**
+ * The element `sel` finds. Typed as present: the page's markup has what its script uses; where
+ * an element is optional the code checks (`if (el)`, `el?.`).
+ * @param {string} sel @param {ParentNode} [root] @returns {HTMLElement}
+ */
+const $ = (sel, root = document) => /** @type {HTMLElement} */ (root.querySelector(sel));
+/** A form field (input, textarea or select: what has a value). @param {string} sel @param {ParentNode} [root] */
+const $field = (sel, root) => /** @type {HTMLInputElement} */ ($(sel, root));
+/** A form. @param {string} sel @param {ParentNode} [root] */
+const $form = (sel, root) => /** @type {HTMLFormElement} */ ($(sel, root));
+/** @param {string} sel @param {ParentNode} [root] @returns {HTMLElement[]} */
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 const page = document.body.dataset.page;
+/** @param {string | null | undefined} a */
 const short = (a) => (a ? `${a.slice(0, 6)}…${a.slice(-4)}` : "");
 
+/** An API refusal: the server's words, and the field and code it names. */
+class ApiError extends Error {
+  /** @param {string} message @param {any} data the JSON body */
+  constructor(message, data) {
+    super(message);
+    /** @type {string | null | undefined} */
+    this.field = data.field;
+    /** @type {string | undefined} */
+    this.code = data.code;
+    this.data = data;
+  }
+}
+
+/** @param {unknown} err */
+const messageOf = (err) => (err instanceof Error ? err.message : String(err));
+
+/** @param {string} text */
 function flash(text, kind = "") {
   const el = $("#flash");
   el.textContent = text;
@@ -15,26 +44,34 @@ function flash(text, kind = "") {
   el.hidden = !text;
 }
 
+/**
+ * GET (no body) or POST `body` to the API; the JSON answer (shapes: /api/v1/openapi.json), or
+ * an ApiError.
+ * @param {string} path @param {unknown} [body] @returns {Promise<any>}
+ */
 async function api(path, body) {
   const response = await fetch(`/api/v1${path}`, body === undefined ? {} : {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}`, field: null }));
   if (!response.ok && response.status !== 202) {
-    const err = new Error(data.error || `HTTP ${response.status}`);
-    err.field = data.field; err.code = data.code; err.data = data;
-    throw err;
+    throw new ApiError(data.error || `HTTP ${response.status}`, data);
   }
   return data;
 }
 
+/** Shows `err` beside the field it names, else in the form's error line, else the flash.
+ * @param {HTMLElement | null} form @param {unknown} err */
 function showError(form, err) {
-  for (const el of $$("[data-error-for]", form)) el.textContent = "";
-  const field = err.field && $(`[data-error-for="${err.field}"]`, form);
-  (field || $(".form-error", form) || $("#flash")).textContent = err.message;
-  if (!form) flash(err.message, "warn");
+  const root = form || document;
+  for (const el of $$("[data-error-for]", root)) el.textContent = "";
+  const named = err instanceof ApiError && err.field;
+  const field = named ? $(`[data-error-for="${named}"]`, root) : null;
+  (field || (form && $(".form-error", form)) || $("#flash")).textContent = messageOf(err);
+  if (!form) flash(messageOf(err), "warn");
 }
 
 // -- header -------------------------------------------------------------------------------
+/** @param {import("./wallet.js").WalletState} s */
 function renderWallet(s) {
   const hasWallet = !!s.provider;
   $("#no-wallet").hidden = hasWallet;
@@ -51,11 +88,13 @@ function renderWallet(s) {
     $("#connect-network").textContent = s.chainId ? `${s.chainId}${wrong ? " — wrong network" : " ✓"}` : "—";
     $("#wallet-name").textContent = s.info ? `Wallet: ${s.info.name}` : "";
   }
-  if (s.account) $("#nav-my").href = `/holder/${s.account}`;
+  if (s.account) /** @type {HTMLAnchorElement} */ ($("#nav-my")).href = `/holder/${s.account}`;
 }
 
 // -- transaction forms --------------------------------------------------------------------
+/** The form's filled-in fields, by name. @param {HTMLFormElement} form */
 function fieldsOf(form) {
+  /** @type {Record<string, string>} */
   const data = {};
   for (const [k, v] of new FormData(form).entries()) if (typeof v === "string" && v !== "") data[k] = v;
   return data;
@@ -63,6 +102,12 @@ function fieldsOf(form) {
 
 const SETTLED_KEY = "giftcert.settled";
 
+/**
+ * What a page does once its transaction is mined (what `after` names).
+ * @typedef {{ after?: string, op?: string, page?: string, claimKey?: string,
+ *   certificate?: string }} TxMeta
+ * @param {TxMeta} meta @param {string} hash
+ */
 async function afterTx(meta, hash) {
   const s = wallet.current();
   if (meta.after === "gift") {
@@ -84,6 +129,7 @@ async function afterTx(meta, hash) {
   location.reload();
 }
 
+/** @param {HTMLFormElement} form @param {import("./wallet.js").UnsignedTx} tx @param {TxMeta} meta */
 async function runTx(form, tx, meta) {
   const hash = await wallet.sendTransaction(tx, meta);
   flash(`Transaction sent: ${hash}. Waiting for it to be mined…`);
@@ -93,10 +139,13 @@ async function runTx(form, tx, meta) {
   await afterTx(meta, hash);
 }
 
+/** @param {HTMLFormElement} form @returns {Promise<{ built: any, meta: TxMeta }>} */
 async function buildFor(form) {
   const op = form.dataset.tx;
   const account = await wallet.ensureReady();
+  /** @type {Record<string, string>} */
   const data = { ...fieldsOf(form), from: account };
+  /** @type {TxMeta} */
   const meta = { after: form.dataset.after || "reload", op, page: location.pathname };
   if (op === "issue") {
     if (data.delivery === "link") {
@@ -116,6 +165,7 @@ async function buildFor(form) {
 }
 
 // Refused batch items as list entries: "line 2 (certificate …1234): why".
+/** @param {{ item: number, certificate: string, message: string }[]} refused */
 function refusedItems(refused) {
   return refused.map((r) => {
     const item = document.createElement("li");
@@ -126,6 +176,7 @@ function refusedItems(refused) {
 }
 
 // What the review box says besides total and fee (a batch settlement: what will be refused).
+/** @param {any} built the API's answer for the transaction */
 function noteOf(built) {
   if (built.operation !== "settle-batch" || !built.refused?.length) return [];
   const head = document.createElement("p");
@@ -135,8 +186,10 @@ function noteOf(built) {
   return [head, list];
 }
 
+/** @param {HTMLFormElement} form */
 function wireTxForm(form) {
   const review = $(".tx-review", form);
+  /** @type {{ built: any, meta: TxMeta } | null} */
   let plan = null;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -161,18 +214,19 @@ function wireTxForm(form) {
     } catch (err) { showError(form, err); }
   });
   $(".tx-confirm", form)?.addEventListener("click", async () => {
-    if (!plan) return;
+    const chosen = plan;
+    if (!chosen) return;
     try {
       review.hidden = true;
-      if (plan.built.needsApproval) {
-        const hash = await wallet.sendTransaction(plan.built.approve, { after: "none" });
+      if (chosen.built.needsApproval) {
+        const hash = await wallet.sendTransaction(chosen.built.approve, { after: "none" });
         flash("Approving the token…");
         await wallet.waitForReceipt(hash);
         wallet.clearPending();
         form.requestSubmit();
         return;
       }
-      await runTx(form, plan.built.tx, plan.meta);
+      await runTx(form, chosen.built.tx, chosen.meta);
     } catch (err) { showError(form, err); }
   });
   $(".tx-cancel", form)?.addEventListener("click", () => { review.hidden = true; });
@@ -189,16 +243,16 @@ async function resumePending() {
     banner.textContent = receipt.status === "0x1" ? "Your transaction is done." : "Your transaction failed on chain.";
     if (receipt.status === "0x1" && p.after && p.after !== "none") await afterTx(p, p.hash);
     else wallet.clearPending();
-  } catch (err) { banner.textContent = err.message; }
+  } catch (err) { banner.textContent = messageOf(err); }
 }
 
 // -- pages --------------------------------------------------------------------------------
 async function claimPage() {
-  const form = $("#claim-form");
+  const form = $form("#claim-form");
   if (!form) return;
   const { validKey, signTypedData } = await import("./crypto.js");
   const key = location.hash.slice(1);
-  if (!validKey(key)) { $("#claim-key-missing").hidden = false; $("#claim-button").disabled = true; return; }
+  if (!validKey(key)) { $("#claim-key-missing").hidden = false; /** @type {HTMLButtonElement} */ ($("#claim-button")).disabled = true; return; }
   wallet.onChange((s) => { $("#claim-recipient").textContent = s.account || "connect your wallet"; });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -221,15 +275,16 @@ async function giftPage() {
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) return;
   const link = `${location.origin}/claim/${id}#${key}`;
   $("#claim-share").hidden = false;
-  $("#claim-link").value = link;
+  $field("#claim-link").value = link;
   drawQr($("#claim-qr"), link);
 }
 
 function givePage() {
   // The design follows the choices: the contract's own renderer draws it (/art/preview.svg).
-  const form = $("#give-form");
-  const preview = $("#give-preview");
+  const form = $form("#give-form");
+  const preview = /** @type {HTMLImageElement} */ ($("#give-preview"));
   if (!form || !preview) return;
+  /** @type {number | undefined} */
   let timer;
   const redraw = () => {
     const f = fieldsOf(form);
@@ -244,20 +299,28 @@ function givePage() {
   redraw();
 }
 
-// Exact decimal comparison of two amounts written as text ("4.5" vs "30").
+/** Exact decimal comparison of two amounts written as text ("4.5" vs "30").
+ * @param {string} balance @param {string} amount */
 function atLeast(balance, amount) {
   const [bi, bf = ""] = balance.split("."), [ai, af = ""] = amount.split(".");
   const width = Math.max(bf.length, af.length);
   return BigInt(bi + bf.padEnd(width, "0")) >= BigInt(ai + af.padEnd(width, "0"));
 }
 
+/**
+ * A certificate as the API lists it (the fields this page reads).
+ * @typedef {{ id: string, merchant: number | string, status: string, currency: string,
+ *   occasionName: string, balance: { amount: string, currency: string } }} Certificate
+ */
+
 function payRequestPage() {
   // A merchant's payment request: list the connected holder's certificates that can pay it.
   const box = $("#pay-choices");
-  const { merchant, currency, amount, ref } = box.dataset;
+  const { merchant, currency, amount = "", ref = "" } = box.dataset;
   const list = $("#pay-choices-list"), empty = $("#pay-choices-empty");
   wallet.onChange(async (s) => {
     if (!s.account) return;
+    /** @type {{ certificates: Certificate[] }} */
     const { certificates } = await api(`/holders/${s.account}/certificates?limit=500`);
     const usable = certificates.filter((c) => String(c.merchant) === merchant && c.status === "active"
       && (!currency || c.currency === currency) && (!amount || atLeast(c.balance.amount, amount)));
@@ -277,7 +340,7 @@ function payRequestPage() {
 }
 
 function payPage() {
-  const form = $("#pay-form");
+  const form = $form("#pay-form");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     for (const el of $$("[data-error-for]", form)) el.textContent = "";
@@ -288,7 +351,7 @@ function payPage() {
       $("#pay-order-paid").hidden = !built.orderPaid;
       const signature = await wallet.signTypedData(built.typedData);
       const out = await api("/authorizations", { typedData: built.typedData, signature });
-      $("#pay-authorization").value = out.authorization;
+      $field("#pay-authorization").value = out.authorization;
       const { drawQr } = await import("./qr.js");
       drawQr($("#pay-qr"), out.authorization);
       $("#pay-result").hidden = false;
@@ -301,7 +364,7 @@ function myPage() {
 }
 
 async function holderPage() {
-  const shown = $("#holder-address").dataset.address.toLowerCase();
+  const shown = ($("#holder-address").dataset.address || "").toLowerCase();
   await wallet.init();  // the account found at load is not a switch: only later ones are
   let first = true;
   wallet.onChange((s) => {
@@ -329,7 +392,7 @@ function merchantDesk() {
     await api("/siwe/logout", {});
     location.href = "/merchant/login";
   });
-  const text = $("#redeem-authorization");
+  const text = $field("#redeem-authorization");
   text?.addEventListener("input", async () => {
     const details = $("#redeem-details");
     if (!text.value.trim()) { details.textContent = ""; return; }
@@ -338,7 +401,7 @@ function merchantDesk() {
       details.textContent = `${d.amount.amount} ${d.amount.currency} from certificate …${d.certificate.slice(-8)} `
         + `(balance ${d.balance.amount}), order ${d.orderRef}, signed by the holder ${short(d.holder)}`
         + (d.orderPaid ? `. Note: order ${d.orderRef} already has a payment here.` : "");
-    } catch (err) { details.textContent = `Cannot be redeemed: ${err.message}.`; }
+    } catch (err) { details.textContent = `Cannot be redeemed: ${messageOf(err)}.`; }
   });
   const settled = sessionStorage.getItem(SETTLED_KEY);
   const result = $("#settle-result");
@@ -354,9 +417,9 @@ function merchantDesk() {
     result.hidden = false;
   }
   const update = async () => {
-    const query = new URLSearchParams({ merchant: $("[data-merchant-id]").dataset.merchantId,
-      currency: $("#request-currency").value, amount: $("#request-amount").value.trim(),
-      ref: $("#request-ref").value.trim() });
+    const query = new URLSearchParams({ merchant: $("[data-merchant-id]").dataset.merchantId || "",
+      currency: $field("#request-currency").value, amount: $field("#request-amount").value.trim(),
+      ref: $field("#request-ref").value.trim() });
     const link = `${location.origin}/pay?${query}`;
     $("#request-link").textContent = link;
     const { drawQr } = await import("./qr.js");
@@ -369,21 +432,24 @@ function merchantDesk() {
 }
 
 function bulkPage() {
-  const form = $("#bulk-form");
-  $("#bulk-file").addEventListener("change", async (event) => {
-    const file = event.target.files[0];
-    if (file) $("#bulk-rows").value = await file.text();
+  const form = $form("#bulk-form");
+  const picker = $field("#bulk-file");
+  picker.addEventListener("change", async () => {
+    const file = picker.files?.[0];
+    if (file) $field("#bulk-rows").value = await file.text();
   });
   $("#bulk-preview").addEventListener("click", async () => {
     try {
       const data = fieldsOf(form);
       const out = await api("/give/preview", { currency: data.currency, rows: data.rows || "" });
       const tbody = $("#bulk-table tbody");
-      tbody.replaceChildren(...out.rows.map((r) => {
+      /** @typedef {{ row: number, to?: string, amount?: string,
+       *   errors: { field: string, error: string }[] }} BulkRow */
+      tbody.replaceChildren(...out.rows.map((/** @type {BulkRow} */ r) => {
         const tr = document.createElement("tr");
         tr.dataset.testid = "bulk-row";
         if (r.errors.length) tr.className = "bad";
-        for (const v of [r.row, r.to ?? "", r.amount ?? "", r.errors.map((e) => `${e.field}: ${e.error}`).join("; ")]) {
+        for (const v of [String(r.row), r.to ?? "", r.amount ?? "", r.errors.map((e) => `${e.field}: ${e.error}`).join("; ")]) {
           const td = document.createElement("td"); td.textContent = v; tr.append(td);
         }
         return tr;
@@ -399,15 +465,17 @@ async function main() {
   $("#connect-button").addEventListener("click", () => wallet.connect().catch((e) => flash(e.message, "warn")));
   $("#switch-network").addEventListener("click", () => wallet.switchChain().catch((e) => flash(e.message, "warn")));
   for (const button of $$("[data-copy]")) {
-    const source = $(button.dataset.copy);  // a field's value or a link's address
-    button.addEventListener("click", () => navigator.clipboard?.writeText(source.value ?? source.href));
+    const source = $(button.dataset.copy || "");  // a field's value or a link's address
+    button.addEventListener("click", () => navigator.clipboard?.writeText(
+      source instanceof HTMLAnchorElement ? source.href : /** @type {HTMLInputElement} */ (source).value));
   }
-  for (const form of $$("form[data-tx]")) wireTxForm(form);
+  for (const form of $$("form[data-tx]")) wireTxForm(/** @type {HTMLFormElement} */ (form));
+  /** @type {Record<string, () => unknown>} */
   const pages = { claim: claimPage, gift: giftPage, give: givePage, pay: payPage, my: myPage, holder: holderPage,
     "pay-request": payRequestPage, "merchant-login": merchantLogin, merchant: merchantDesk, "merchant-none": merchantDesk,
     "give-bulk": bulkPage };
   const ready = wallet.init();
-  await pages[page]?.();  // buttons work from the start; their actions wait for the wallet
+  await pages[page || ""]?.();  // buttons work from the start; their actions wait for the wallet
   await ready;
   await resumePending();
 }

@@ -1,6 +1,8 @@
+// @ts-check
 // QR codes drawn in the browser (claim links carry a secret that must not reach the server).
 import qrcode from "../vendor/qrcode.mjs";
 
+/** Draws `text`'s QR code (SVG) into `element`. @param {HTMLElement} element @param {string} text */
 export function drawQr(element, text) {
   const qr = qrcode(0, "M");
   qr.addData(text);

@@ -1,3 +1,4 @@
+// @ts-check
 // The browser wallet: EIP-6963 discovery (falling back to window.ethereum), account and
 // network state, chain switching, transactions with the pending hash kept in localStorage.
 const PENDING_KEY = "giftcert.pending";
@@ -5,8 +6,17 @@ const body = document.body;
 export const expectedChainId = Number(body.dataset.chainId);
 const rpcUrl = body.dataset.rpcUrl || "";
 
+/**
+ * @typedef {{ provider: Eip1193Provider | null, info: Eip6963ProviderInfo | null,
+ *   account: string | null, chainId: number | null }} WalletState
+ * @typedef {{ to: string, data: string, value: string, gas: string }} UnsignedTx
+ */
+
+/** @type {Eip6963ProviderDetail[]} */
 const announced = [];
+/** @type {WalletState} */
 const state = { provider: null, info: null, account: null, chainId: null };
+/** @type {Set<(s: WalletState) => void>} */
 const subscribers = new Set();
 
 window.addEventListener("eip6963:announceProvider", (event) => {
@@ -16,10 +26,14 @@ window.addEventListener("eip6963:announceProvider", (event) => {
 });
 
 function notify() { for (const fn of subscribers) fn({ ...state }); }
+/** Calls `fn` now and after every change; returns the unsubscribe function.
+ * @param {(s: WalletState) => void} fn */
 export function onChange(fn) { subscribers.add(fn); fn({ ...state }); return () => subscribers.delete(fn); }
 export function current() { return { ...state }; }
 export function providers() { return announced.map((d) => d.info); }
 
+/** The wallet to use: the first EIP-6963 announcement, else window.ethereum.
+ * @returns {Promise<Eip6963ProviderDetail | null>} */
 export async function discover(waitMs = 200) {
   window.dispatchEvent(new Event("eip6963:requestProvider"));
   await new Promise((r) => setTimeout(r, announced.length ? 0 : waitMs));
@@ -30,7 +44,9 @@ export async function discover(waitMs = 200) {
 
 // Discovery takes a moment (EIP-6963 announcements); the page wires its buttons at once and
 // every action waits for the one discovery, so an early click is not lost.
+/** @type {Promise<Eip6963ProviderDetail | null> | null} */
 let initialising = null;
+/** @returns {Promise<Eip6963ProviderDetail | null>} */
 export function init() {
   initialising ??= initialise();
   return initialising;
@@ -39,14 +55,16 @@ export function init() {
 async function initialise() {
   const found = await discover();
   if (!found) { notify(); return null; }
-  state.provider = found.provider;
+  const provider = found.provider;
+  state.provider = provider;
   state.info = found.info;
-  state.provider.on?.("accountsChanged", (accounts) => { state.account = accounts[0] || null; notify(); });
-  state.provider.on?.("chainChanged", (id) => { state.chainId = Number(id); notify(); });
+  provider.on?.("accountsChanged", (/** @type {string[]} */ accounts) => {
+    state.account = accounts[0] || null; notify(); });
+  provider.on?.("chainChanged", (/** @type {string} */ id) => { state.chainId = Number(id); notify(); });
   try {
     const [accounts, chain] = await Promise.all([
-      state.provider.request({ method: "eth_accounts" }),
-      state.provider.request({ method: "eth_chainId" }),
+      provider.request({ method: "eth_accounts" }),
+      provider.request({ method: "eth_chainId" }),
     ]);
     state.account = accounts[0] || null;
     state.chainId = Number(chain);
@@ -57,40 +75,52 @@ async function initialise() {
 
 export class WalletError extends Error {}
 
+/** The wallet's provider, or a WalletError saying there is none. */
 function need() {
   if (!state.provider) throw new WalletError("No wallet found: install a browser wallet such as MetaMask.");
+  return state.provider;
+}
+
+/** What a provider threw, read as { code, message } (wallets throw Errors or plain objects).
+ * @param {unknown} e @returns {ProviderRpcError} */
+function rpcError(e) {
+  return /** @type {ProviderRpcError} */ (e && typeof e === "object" ? e : new Error(String(e)));
 }
 
 export async function connect() {
   await init();
-  need();
+  const provider = need();
   try {
-    const accounts = await state.provider.request({ method: "eth_requestAccounts" });
+    const accounts = await provider.request({ method: "eth_requestAccounts" });
     state.account = accounts[0] || null;
-    state.chainId = Number(await state.provider.request({ method: "eth_chainId" }));
-  } catch (e) {
+    state.chainId = Number(await provider.request({ method: "eth_chainId" }));
+  } catch (thrown) {
+    const e = rpcError(thrown);
     throw new WalletError(e.code === 4001 ? "You declined the connection in your wallet." : e.message);
   }
   notify();
   return state.account;
 }
 
+/** Connected, on the site's chain: the account. @returns {Promise<string>} */
 export async function ensureReady() {
   await init();
-  if (!state.account) await connect();
+  const account = state.account || await connect();
+  if (!account) throw new WalletError("Your wallet gave no account: unlock it and connect again.");
   if (state.chainId !== expectedChainId) await switchChain();
-  return state.account;
+  return state.account || account;
 }
 
 export async function switchChain() {
   await init();
-  need();
+  const provider = need();
   const chainId = "0x" + expectedChainId.toString(16);
   try {
-    await state.provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId }] });
-  } catch (e) {
+    await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId }] });
+  } catch (thrown) {
+    const e = rpcError(thrown);
     if (e.code === 4902 && rpcUrl) {
-      await state.provider.request({ method: "wallet_addEthereumChain", params: [{
+      await provider.request({ method: "wallet_addEthereumChain", params: [{
         chainId, chainName: expectedChainId === 31337 ? "giftcert local (anvil)" : `Chain ${expectedChainId}`,
         nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: [rpcUrl] }] });
     } else if (e.code === 4001) {
@@ -99,55 +129,66 @@ export async function switchChain() {
       throw new WalletError(`Switch your wallet to chain ${expectedChainId}: ${e.message}`);
     }
   }
-  state.chainId = Number(await state.provider.request({ method: "eth_chainId" }));
+  state.chainId = Number(await provider.request({ method: "eth_chainId" }));
   notify();
 }
 
+/** The transaction sent before this page loaded, if it was not seen through.
+ * @returns {{ hash: string, after?: string, certificate?: string, claimKey?: string } | null} */
 export function pending() {
   try { return JSON.parse(localStorage.getItem(PENDING_KEY) || "null"); } catch { return null; }
 }
 export function clearPending() { localStorage.removeItem(PENDING_KEY); }
 
+/** Sends `tx` from the wallet; the hash is kept (with `meta`) to resume after a reload.
+ * @param {UnsignedTx} tx @param {Record<string, unknown>} meta @returns {Promise<string>} */
 export async function sendTransaction(tx, meta = {}) {
-  await ensureReady();
+  const from = await ensureReady();
+  const provider = need();
   let hash;
   try {
-    hash = await state.provider.request({ method: "eth_sendTransaction", params: [{
-      from: state.account, to: tx.to, data: tx.data, value: tx.value, gas: tx.gas }] });
-  } catch (e) {
+    hash = await provider.request({ method: "eth_sendTransaction", params: [{
+      from, to: tx.to, data: tx.data, value: tx.value, gas: tx.gas }] });
+  } catch (thrown) {
+    const e = rpcError(thrown);
     throw new WalletError(e.code === 4001 ? "You rejected the transaction in your wallet." : e.message);
   }
   localStorage.setItem(PENDING_KEY, JSON.stringify({ hash, ...meta, at: Date.now() }));
   return hash;
 }
 
+/** @param {string} hash @returns {Promise<{ status: string }>} */
 export async function waitForReceipt(hash, timeoutMs = 180000) {
-  need();
+  const provider = need();
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
-    const receipt = await state.provider.request({ method: "eth_getTransactionReceipt", params: [hash] });
+    const receipt = await provider.request({ method: "eth_getTransactionReceipt", params: [hash] });
     if (receipt) return receipt;
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new WalletError(`Transaction ${hash} is still pending; this page will keep checking after a reload.`);
 }
 
+/** @param {object} typedData EIP-712 typed data @returns {Promise<string>} the signature */
 export async function signTypedData(typedData) {
-  await ensureReady();
+  const account = await ensureReady();
   try {
-    return await state.provider.request({ method: "eth_signTypedData_v4",
-      params: [state.account, JSON.stringify(typedData)] });
-  } catch (e) {
+    return await need().request({ method: "eth_signTypedData_v4",
+      params: [account, JSON.stringify(typedData)] });
+  } catch (thrown) {
+    const e = rpcError(thrown);
     throw new WalletError(e.code === 4001 ? "You declined to sign." : e.message);
   }
 }
 
+/** @param {string} message @returns {Promise<string>} the signature */
 export async function personalSign(message) {
-  await ensureReady();
+  const account = await ensureReady();
   const hex = "0x" + Array.from(new TextEncoder().encode(message), (b) => b.toString(16).padStart(2, "0")).join("");
   try {
-    return await state.provider.request({ method: "personal_sign", params: [hex, state.account] });
-  } catch (e) {
+    return await need().request({ method: "personal_sign", params: [hex, account] });
+  } catch (thrown) {
+    const e = rpcError(thrown);
     throw new WalletError(e.code === 4001 ? "You declined to sign in." : e.message);
   }
 }
