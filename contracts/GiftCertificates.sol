@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IERC1155MetadataURI} from "@openzeppelin/contracts/token/ERC1155/extensions/IERC1155MetadataURI.sol";
@@ -29,9 +28,8 @@ import {SignedRedemptions} from "./core/SignedRedemptions.sol";
  * address; the SDK's ABI is the union of {IGiftCertificates} and {IGiftCertificatesAdmin}.
  *
  * Storage: all of the system's state is in the ERC-7201 namespace of {GiftCertStorage}. The
- * only plain slots are EIP712's two fallback strings here (slots 0 and 1, never written: the
- * name and version are short) and AccessControl's role mapping in the admin module (slot 0,
- * whose entries live at hashed slots), so the two never overlap.
+ * only plain slot is AccessControl's role mapping in the admin module (slot 0, whose entries
+ * live at hashed slots); the EIP-712 domain is cached in immutables ({TypedDataDomain}).
  */
 contract GiftCertificates is ClaimLinks, SignedRedemptions {
     /// @notice The admin module this contract delegates everything else to.
@@ -39,7 +37,7 @@ contract GiftCertificates is ClaimLinks, SignedRedemptions {
 
     /// @param admin receives the admin, registrar and pauser roles.
     /// @param module a deployed {GiftCertificatesAdmin}.
-    constructor(address admin, address module) EIP712("GiftCertificates", "1") {
+    constructor(address admin, address module) {
         if (module.code.length == 0) revert InvalidAccount();
         adminModule = module;
         // The deployer picks the module (it picks the escrow's code too); this runs once, while

@@ -8,6 +8,7 @@ import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IGiftCertificatesAdmin, ICertificateRenderer} from "./interfaces/IGiftCertificates.sol";
 import {CertificateId} from "./CertificateId.sol";
 import {GiftCertStorage, CertWord, MerchantWord} from "./libraries/GiftCertStorage.sol";
+import {GiftCertDomain} from "./libraries/TypedDataDomain.sol";
 
 /**
  * @title GiftCertificatesAdmin
@@ -288,6 +289,30 @@ contract GiftCertificatesAdmin is IGiftCertificatesAdmin, IERC1155Errors, Access
     /// @notice The metadata renderer.
     function renderer() external view returns (address) {
         return GiftCertStorage.layout().renderer;
+    }
+
+    /// @notice The EIP-712 domain separator of the escrow (this code runs at the escrow's
+    /// address, by delegatecall): what the holder's and the claim key's signatures bind to.
+    function domainSeparator() external view returns (bytes32) {
+        return GiftCertDomain.separator(address(this));
+    }
+
+    /// @notice ERC-5267: the EIP-712 domain's fields (name, version, chain id, contract), as
+    /// wallets read them to show what is being signed.
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", GiftCertDomain.NAME, GiftCertDomain.VERSION, block.chainid, address(this), bytes32(0), new uint256[](0));
     }
 
     function _knownMerchant(GiftCertStorage.Layout storage $, uint32 merchantId) private view returns (uint256 m) {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
 import {CertificateId} from "../CertificateId.sol";
 import {GiftCertStorage, CertWord} from "../libraries/GiftCertStorage.sol";
+import {TypedDataDomain} from "../libraries/TypedDataDomain.sol";
 import {CertificateLedger} from "./CertificateLedger.sol";
 import {Payouts} from "./Payouts.sol";
 
@@ -20,7 +20,7 @@ import {Payouts} from "./Payouts.sol";
  * The claim deadline lives in the certificate word's nonce field, in days since 1970: the
  * deadline is the last second of that UTC day.
  */
-abstract contract ClaimLinks is Payouts, EIP712 {
+abstract contract ClaimLinks is Payouts, TypedDataDomain {
     using CertificateId for uint256;
     using CertWord for uint256;
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 
@@ -9,6 +8,7 @@ import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
 import {CertificateId} from "../CertificateId.sol";
 import {GiftCertStorage, CertWord, MerchantWord} from "../libraries/GiftCertStorage.sol";
+import {TypedDataDomain} from "../libraries/TypedDataDomain.sol";
 import {CertificateLedger} from "./CertificateLedger.sol";
 
 /**
@@ -22,7 +22,7 @@ import {CertificateLedger} from "./CertificateLedger.sol";
  * paid"). A batch settles every valid item and reports each refused one with the same revert
  * data the item would raise alone, unless the merchant asks for all or nothing.
  */
-abstract contract SignedRedemptions is CertificateLedger, EIP712 {
+abstract contract SignedRedemptions is CertificateLedger, TypedDataDomain {
     using CertificateId for uint256;
     using CertWord for uint256;
     using MerchantWord for uint256;
@@ -165,11 +165,6 @@ abstract contract SignedRedemptions is CertificateLedger, EIP712 {
             signature.length := calldataload(at)
             signature.offset := add(at, 0x20)
         }
-    }
-
-    /// @inheritdoc IGiftCertificates
-    function domainSeparator() external view returns (bytes32) {
-        return _domainSeparatorV4();
     }
 
     // ================================================================ internals

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
+
 /**
  * @title IGiftCertificatesTypes
  * @notice The structs, events and errors of the gift-certificate system, declared once. The
@@ -220,9 +222,6 @@ interface IGiftCertificates is IGiftCertificatesTypes {
 
     /// @notice Withdraws payments to the caller that could not be pushed.
     function withdrawDeferred(uint8 currencyId) external;
-
-    /// @notice The EIP-712 domain separator (chain id and this contract are bound into it).
-    function domainSeparator() external view returns (bytes32);
 }
 
 /**
@@ -231,7 +230,7 @@ interface IGiftCertificates is IGiftCertificatesTypes {
  * Implemented by {GiftCertificatesAdmin}, reached through the escrow's fallback (delegatecall),
  * so it reads and writes the escrow's storage at the escrow's address.
  */
-interface IGiftCertificatesAdmin is IGiftCertificatesTypes {
+interface IGiftCertificatesAdmin is IGiftCertificatesTypes, IERC5267 {
     /// @notice Sets up roles and defaults; only callable while the escrow is being constructed.
     function initialize(address admin) external;
 
@@ -261,6 +260,9 @@ interface IGiftCertificatesAdmin is IGiftCertificatesTypes {
     function paused() external view returns (bool);
     function renderer() external view returns (address);
     function uri(uint256 id) external view returns (string memory);
+
+    /// @notice The EIP-712 domain separator (chain id and this contract are bound into it).
+    function domainSeparator() external view returns (bytes32);
 }
 
 /// @notice Renders a certificate's metadata JSON (with on-chain SVG art) for wallets.

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/**
+ * @title GiftCertDomain
+ * @notice The EIP-712 domain of the escrow: name "GiftCertificates", version "1", the chain id
+ * and the escrow's address (no salt). The admin module answers ERC-5267's `eip712Domain()` and
+ * `domainSeparator()` from it; the escrow's hot paths read a cached copy ({TypedDataDomain}).
+ */
+library GiftCertDomain {
+    string internal constant NAME = "GiftCertificates";
+    string internal constant VERSION = "1";
+    bytes32 private constant _TYPE_HASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+
+    /// @dev The domain separator for `verifyingContract` on the current chain.
+    function separator(address verifyingContract) internal view returns (bytes32) {
+        return keccak256(
+            abi.encode(_TYPE_HASH, keccak256(bytes(NAME)), keccak256(bytes(VERSION)), block.chainid, verifyingContract)
+        );
+    }
+}
+
+/**
+ * @title TypedDataDomain
+ * @notice The escrow's domain separator, computed once at deployment and rebuilt only if the
+ * chain id changes (a fork), as OpenZeppelin's EIP712 does. Unlike it, this base declares no
+ * external function: the ERC-5267 views live in the admin module, which keeps them out of the
+ * escrow's dispatcher (each function there costs every hot call up to 22 gas to pass), and it
+ * does not compare `address(this)`: the escrow's code only runs at its own address (nothing
+ * delegatecalls it), so the check could never fail.
+ */
+abstract contract TypedDataDomain {
+    uint256 private immutable _cachedChainId = block.chainid;
+    bytes32 private immutable _cachedSeparator = GiftCertDomain.separator(address(this));
+
+    function _domainSeparatorV4() internal view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedSeparator : GiftCertDomain.separator(address(this));
+    }
+}
