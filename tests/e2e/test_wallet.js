@@ -1,3 +1,4 @@
+// @ts-check
 // The browser-test wallet: an EIP-1193 provider injected before any page script runs
 // (Playwright `context.add_init_script`). It presents itself exactly as MetaMask does
 // (`isMetaMask`, `_metamask`, EIP-6963 info with rdns io.metamask, `window.ethereum`), and
@@ -12,15 +13,31 @@
 //   await window.__e2eWallet.switchChain(chainId)  the user changes network in the wallet
 //
 // `__WALLET_CONFIG__` is replaced with a JSON object by wallet.py before injection.
+//
+// Type-checked with the site's browser code (npm run lint); the types below are JSDoc.
+/**
+ * @typedef {{ binding: string, icon: string, windowEthereum: boolean }} WalletConfig
+ * @typedef {{ result?: any, error?: { code: number, message: string, data?: unknown },
+ *   events?: [string, any][] }} BridgeReply
+ * @typedef {(request: { method: string, params: unknown, internal: boolean }) =>
+ *   Promise<BridgeReply>} Bridge
+ * @typedef {(...args: any[]) => void} Listener
+ * @typedef {{ fn: Listener, once: boolean }} ListenerEntry
+ * @typedef {{ method: string, params?: unknown, id?: unknown }} RequestArgs
+ */
 (() => {
   "use strict";
+  /** @type {WalletConfig} */
+  // @ts-ignore -- a placeholder until the test process writes the configuration in
   const CONFIG = __WALLET_CONFIG__;
-  const bridge = window[CONFIG.binding];
-  if (typeof bridge !== "function" || window.__e2eWallet) {
+  const page = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (window));
+  const bridge = /** @type {Bridge} */ (page[CONFIG.binding]);
+  if (typeof bridge !== "function" || page.__e2eWallet) {
     return;
   }
 
   class ProviderRpcError extends Error {
+    /** @param {number} code @param {string} message @param {unknown} [data] */
     constructor(code, message, data) {
       super(message);
       this.code = code;
@@ -30,9 +47,12 @@
     }
   }
 
+  /** @type {Map<string, ListenerEntry[]>} */
   const listeners = new Map();
+  /** @type {{ chainId: string | null, accounts: string[] }} */
   const state = { chainId: null, accounts: [] };
 
+  /** @param {string} event @param {...unknown} args */
   function emit(event, ...args) {
     const list = listeners.get(event);
     if (!list) {
@@ -51,6 +71,7 @@
     return list.length > 0;
   }
 
+  /** @param {[string, any][] | undefined} events */
   function applyEvents(events) {
     for (const [name, payload] of events || []) {
       if (name === "chainChanged") {
@@ -62,6 +83,7 @@
     }
   }
 
+  /** @param {string} method @param {unknown} params @param {boolean} [internal] */
   async function call(method, params, internal) {
     const reply = await bridge({ method, params, internal: Boolean(internal) });
     applyEvents(reply.events);
@@ -71,6 +93,8 @@
     return reply.result;
   }
 
+  /** @param {string} event @param {Listener} fn @param {boolean} once @param {boolean} prepend
+   * @returns {typeof provider} */
   function addListener(event, fn, once, prepend) {
     if (typeof fn !== "function") {
       throw new TypeError('The "listener" argument must be of type function');
@@ -79,14 +103,16 @@
       listeners.set(event, []);
     }
     const entry = { fn, once };
+    const list = /** @type {ListenerEntry[]} */ (listeners.get(event));
     if (prepend) {
-      listeners.get(event).unshift(entry);
+      list.unshift(entry);
     } else {
-      listeners.get(event).push(entry);
+      list.push(entry);
     }
     return provider;
   }
 
+  /** @param {string} event @param {Listener} fn @returns {typeof provider} */
   function removeListener(event, fn) {
     const list = listeners.get(event);
     if (list) {
@@ -108,6 +134,7 @@
     get networkVersion() { return state.chainId === null ? null : String(parseInt(state.chainId, 16)); },
     get selectedAddress() { return state.accounts[0] || null; },
     isConnected: () => true,
+    /** @param {RequestArgs} args @returns {Promise<any>} */
     request(args) {
       if (!args || typeof args !== "object" || Array.isArray(args)) {
         return Promise.reject(new ProviderRpcError(-32600,
@@ -125,12 +152,14 @@
       return call(method, params === undefined ? [] : params, false);
     },
     enable() { return provider.request({ method: "eth_requestAccounts" }); },
+    /** @param {RequestArgs} payload @param {(error: unknown, reply: object) => void} callback */
     sendAsync(payload, callback) {
       provider.request(payload).then(
         (result) => callback(null, { id: payload.id, jsonrpc: "2.0", result }),
         (error) => callback(error, { id: payload.id, jsonrpc: "2.0", error }),
       );
     },
+    /** @param {string | RequestArgs} methodOrPayload @param {any} [paramsOrCallback] */
     send(methodOrPayload, paramsOrCallback) {
       if (typeof methodOrPayload === "string") {
         return provider.request({ method: methodOrPayload, params: paramsOrCallback });
@@ -140,13 +169,14 @@
       }
       throw new ProviderRpcError(-32601, "Synchronous send is not supported");
     },
-    on: (event, fn) => addListener(event, fn, false, false),
-    addListener: (event, fn) => addListener(event, fn, false, false),
-    once: (event, fn) => addListener(event, fn, true, false),
-    prependListener: (event, fn) => addListener(event, fn, false, true),
-    prependOnceListener: (event, fn) => addListener(event, fn, true, true),
+    on: (/** @type {string} */ event, /** @type {Listener} */ fn) => addListener(event, fn, false, false),
+    addListener: (/** @type {string} */ event, /** @type {Listener} */ fn) => addListener(event, fn, false, false),
+    once: (/** @type {string} */ event, /** @type {Listener} */ fn) => addListener(event, fn, true, false),
+    prependListener: (/** @type {string} */ event, /** @type {Listener} */ fn) => addListener(event, fn, false, true),
+    prependOnceListener: (/** @type {string} */ event, /** @type {Listener} */ fn) => addListener(event, fn, true, true),
     removeListener,
     off: removeListener,
+    /** @param {string} [event] */
     removeAllListeners(event) {
       if (event === undefined) {
         listeners.clear();
@@ -155,8 +185,8 @@
       }
       return provider;
     },
-    listeners: (event) => (listeners.get(event) || []).map((entry) => entry.fn),
-    listenerCount: (event) => (listeners.get(event) || []).length,
+    listeners: (/** @type {string} */ event) => (listeners.get(event) || []).map((entry) => entry.fn),
+    listenerCount: (/** @type {string} */ event) => (listeners.get(event) || []).length,
     emit,
   };
 
@@ -200,8 +230,8 @@
   // What the user would do in the wallet's own window; not part of the provider.
   const control = Object.freeze({
     rejectNext: (count = 1) => call("e2e_rejectNext", [count], true),
-    switchAccount: (address) => call("e2e_switchAccount", [address], true),
-    switchChain: (chainId) => call("e2e_switchChain", [chainId], true),
+    switchAccount: (/** @type {string} */ address) => call("e2e_switchAccount", [address], true),
+    switchChain: (/** @type {number | string} */ chainId) => call("e2e_switchChain", [chainId], true),
     disconnect: () => call("e2e_disconnect", [], true),
     state: () => call("e2e_state", [], true),
   });
