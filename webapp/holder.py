@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from giftcert.client import Certificate
-from giftcert.ids import decode_id
 from giftcert.money import ETH
+from giftcert.rules import can_merge
 from webapp.api.fields import Address, Amount, CertificateId, MerchantId, Uint, parse, units
 from webapp.api.lookups import certificate_or_none, currency_arg, live_certificate, merchant_arg
 from webapp.present import activity, chain_cert, date, indexed_cert, state, status_of
@@ -78,18 +78,10 @@ def cash_out(st: AppState, found: Certificate, status: str) -> dict[str, Any] | 
     return {"limit": limit.to_json(), "why": why}
 
 
-def compatible(from_id: int, into_id: int) -> bool:
-    """The contract's `_compatible`: same merchant, currency and buyer, and `into` does not
-    expire before `from`."""
-    a, b = decode_id(from_id), decode_id(into_id)
-    return (from_id != into_id and a.merchant == b.merchant and a.currency == b.currency
-            and a.buyer_tag == b.buyer_tag and b.expiry >= a.expiry)
-
-
 def merge_targets(st: AppState, found: Certificate, now: int) -> list[dict[str, Any]]:
     """The holder's other spendable certificates (from the index) this one can merge into."""
     return [indexed_cert(st, row, now) for row in st.indexer.certificates_of(found.owner)
-            if status_of(st, row, now) == "active" and compatible(found.id, int(row["id"]))]
+            if status_of(row, now) == "active" and can_merge(found.id, int(row["id"]))]
 
 
 @bp.get("/certificates/<cert>")

@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import current_app
 
-from giftcert.client import ZERO_ADDRESS, Certificate
+from giftcert.client import Certificate
 from giftcert.money import ETH, CurrencyInfo, from_units
+from giftcert.rules import indexed_status
 from webapp.errors import revert_message
 from webapp.state import AppState
 
@@ -47,39 +48,26 @@ def currency_or_eth(st: AppState, currency_id: int) -> CurrencyInfo:
     return st.currency(currency_id) or ETH
 
 
-def from_index(st: AppState, row: dict[str, Any]) -> Certificate:
-    """The SDK's Certificate for a row of the index (closed: no owner), so its rules (status)
-    judge indexed certificates as they judge the chain's."""
-    info = currency_or_eth(st, row["currency"])
-    merchant = st.merchant(row["merchant"])
-    return Certificate(
-        id=int(row["id"]), owner=ZERO_ADDRESS if row["burned"] else row["owner"],
-        balance=from_units(int(row["balance"]), info), merchant=row["merchant"],
-        merchant_name=merchant.name if merchant else "", currency=info,
-        occasion=row["occasion"], valid_from=row["valid_from"], expiry=row["expiry"],
-        awaiting_claim=row["awaiting_claim"], claim_deadline=0)
-
-
-def status_of(st: AppState, row: dict[str, Any], now: int) -> str:
-    """An indexed certificate's status at `now` (Certificate.status)."""
-    return str(from_index(st, row).status(now))
+def status_of(row: dict[str, Any], now: int) -> str:
+    """An indexed certificate's status at `now` (the SDK's rule, giftcert.rules)."""
+    return str(indexed_status(row, now))
 
 
 def indexed_cert(st: AppState, row: dict[str, Any], now: int | None = None) -> dict[str, Any]:
     """A certificate row from the indexer (no chain call)."""
     now = int(time.time()) if now is None else now
-    cert = from_index(st, row)
-    info = cert.currency
+    info = currency_or_eth(st, row["currency"])
+    merchant = st.merchant(row["merchant"])
     return {
         "id": row["id"], "owner": row["owner"],
         "balance": from_units(int(row["balance"]), info).to_json(),
         "issued": from_units(int(row["issued"]), info).to_json(),
-        "merchant": row["merchant"], "merchantName": cert.merchant_name,
+        "merchant": row["merchant"], "merchantName": merchant.name if merchant else "",
         "currency": info.symbol, "occasion": row["occasion"],
         "occasionName": occasion_name(row["occasion"]),
         "validFrom": row["valid_from"], "expiry": row["expiry"],
         "awaitingClaim": row["awaiting_claim"], "buyer": row["buyer"],
-        "status": str(cert.status(now)),
+        "status": status_of(row, now),
     }
 
 

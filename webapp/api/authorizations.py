@@ -1,27 +1,24 @@
 """What holders and claim keys sign, and how the desk reads it: EIP-712 typed data for a
 redemption or a claim, the compact payment authorisation (`gc2:...`, shown as QR code), and the
 contract's checks of a signed redemption run off-chain (`Preflight`), so the desk says why an
-item would be refused before anything is sent."""
+item would be refused before anything is sent. The text format and the signature rules (the
+contract's ECDSA: low s, v 27 or 28) are the SDK's (giftcert.authorization)."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import replace
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import _hash_eip191_message, encode_typed_data
-from eth_keys.exceptions import BadSignature
-from eth_keys.exceptions import ValidationError as KeyValidationError
-from pydantic import ValidationError
-
+from giftcert import authorization as sdk
 from giftcert import eip712
-from giftcert.client import DAY, Certificate, SignedRedemption, wallet_json
+from giftcert.authorization import SignedRedemption, encode_authorization
+from giftcert.client import Certificate, wallet_json
+from giftcert.errors import InvalidInput
 from giftcert.ids import decode_id
 from giftcert.money import from_units
 from webapp.api.blueprint import PAYMENTS, post
-from webapp.api.fields import CertificateId, MerchantId, Signature, Uint, parse, units
+from webapp.api.fields import units
 from webapp.api.lookups import certificate_or_none, live_certificate
 from webapp.api.models import (
     DecodeRequest,
@@ -33,97 +30,42 @@ from webapp.api.models import (
     TypedRedemption,
     TypedRedemptionRequest,
 )
-from webapp.errors import REVERT_MESSAGES, ApiError, bad, from_validation, revert_message
+from webapp.errors import REVERT_MESSAGES, ApiError, bad, revert_message
 from webapp.present import state
 
-AUTH_PREFIX = "gc2"  # gc1: the v1 contract's format, without the nonce
-OLD_AUTH_PREFIX = "gc1"
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-HALF_N = SECP256K1_N // 2  # CertificateLedger._recover65 refuses s above this
-_UNITS, _UINT = Uint(1), Uint()  # an amount in smallest units; any uint256
 
-
-# -- signatures, as the contract reads them ---------------------------------------------------
-
-def recover(typed_data: dict[str, Any], signature: bytes) -> str | None:
-    """The signer of an EIP-712 document exactly as the contract's `_recover65` finds it:
-    None for the high-s twin of a signature (OpenZeppelin's rule), a v other than 27 or 28,
-    or r, s the precompile cannot recover from."""
-    if len(signature) != 65:
-        return None
-    r, s, v = (int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"),
-               signature[64])
-    if s > HALF_N or v not in (27, 28) or not 0 < r < SECP256K1_N or s == 0:
-        return None
-    digest = _hash_eip191_message(encode_typed_data(full_message=typed_data))
-    try:
-        return Account._recover_hash(digest, vrs=(v, r, s))
-    except (BadSignature, KeyValidationError, ValueError):
-        return None
-
-
-def signer(signed: SignedRedemption) -> str | None:
-    return recover(signed.typed_data, signed.signature)
-
-
-# -- the compact authorisation -------------------------------------------------------------
-
-def encode_authorization(signed: SignedRedemption) -> str:
-    """The compact string shown as QR code:
-    gc2:certificate:merchant:amount:orderRef:nonce:deadline:signature."""
-    return ":".join([AUTH_PREFIX, str(signed.certificate), str(signed.merchant),
-                     str(signed.amount), str(signed.order_ref), str(signed.nonce),
-                     str(signed.deadline), "0x" + signed.signature.hex()])
+def sdk_authorization(raw: str | SignedAuthorization) -> str | dict[str, Any]:
+    """The request's authorisation as the SDK reads it (text, or {typedData, signature})."""
+    if isinstance(raw, str):
+        return raw
+    typed = raw.typedData
+    return {"typedData": {"primaryType": typed.primaryType or "Redemption",
+                          "domain": typed.domain.model_dump(exclude_none=True),
+                          "message": typed.message.model_dump()},
+            "signature": "0x" + raw.signature.hex()}
 
 
 def parse_authorization(raw: str | SignedAuthorization,
                         field: str = "authorization") -> SignedRedemption:
     """A payment authorisation from its compact text or its JSON {typedData, signature} (an
-    object, or that object as text)."""
-    st = state()
-    if isinstance(raw, str) and raw.strip().startswith("{"):
-        try:
-            raw = SignedAuthorization.model_validate(json.loads(raw))
-        except ValidationError as exc:
-            why = from_validation(exc).message
-            raise bad(f"{field} needs typedData.message (with its nonce) and signature "
-                      f"({why})", field) from None
-        except ValueError:
-            raise bad(f"{field} is not valid JSON", field) from None
-    if isinstance(raw, SignedAuthorization):
-        domain, message = raw.typedData.domain, raw.typedData.message
-        if (domain.chainId != st.client.chain_id
-                or domain.verifyingContract.lower() != st.client.address.lower()):
-            raise bad(f"{field} was signed for another chain or contract", field)
-        parts = [message.certificate, message.merchant, message.amount, message.orderRef,
-                 message.nonce, message.deadline]
-        signature = raw.signature
-    else:
-        text = raw.strip().split(":")
-        if text[0] == OLD_AUTH_PREFIX:
-            raise bad(f"{field} was made for the previous version of the contract: ask "
-                      "the customer to sign the payment again", field)
-        if len(text) != 8 or text[0] != AUTH_PREFIX:
-            raise bad(f"{field} is not a payment authorisation ({AUTH_PREFIX}:...)", field)
-        kinds = (CertificateId, MerchantId, _UNITS, _UINT, _UINT, _UINT)
-        parts = [parse(kind, t, field) for kind, t in zip(kinds, text[1:7], strict=True)]
-        signature = parse(Signature, text[7], field)
-    cert_id, merchant, amount, ref, nonce, deadline = parts
-    doc = eip712.redemption(st.client.chain_id, st.client.address, certificate=cert_id,
-                            merchant=merchant, amount=amount, order_ref=ref, nonce=nonce,
-                            deadline=deadline)
-    return SignedRedemption(cert_id, merchant, amount, ref, nonce, deadline, signature, doc)
+    object, or that object as text), for this chain and contract (giftcert.authorization)."""
+    client = state().client
+    try:
+        return sdk.decode_authorization(sdk_authorization(raw), chain_id=client.chain_id,
+                                    contract=client.address, field=field)
+    except InvalidInput as exc:
+        raise bad(exc.message, field) from None
 
 
 def redemption_json(signed: SignedRedemption, preflight: Preflight | None = None
                     ) -> dict[str, Any]:
     """What an authorisation pays and who signed it, and, when the certificate exists, how it
     stands against it now."""
-    who = signer(signed)
+    who = signed.signer()  # the contract's ECDSA rules: None for a high-s twin
     out: dict[str, Any] = {"certificate": str(signed.certificate), "merchant": signed.merchant,
                            "orderRef": str(signed.order_ref), "nonce": str(signed.nonce),
                            "deadline": signed.deadline, "signer": who,
-                           "authorization": encode_authorization(signed)}
+                           "authorization": signed.to_text()}
     cert = (preflight or Preflight(signed.merchant)).certificate(signed.certificate)
     if cert is not None:
         out["amount"] = from_units(signed.amount, cert.currency).to_json()
@@ -185,7 +127,7 @@ class Preflight:
             return "InsufficientBalance"
         if signed.nonce != cert.nonce:
             return "WrongNonce"
-        if signer(signed) != cert.owner and not state().client.w3.eth.get_code(cert.owner):
+        if signed.signer() != cert.owner and not state().client.w3.eth.get_code(cert.owner):
             return "InvalidSignature"  # a contract holder's wallet answers on chain (ERC-1271)
         self._certs[cert_id] = replace(cert, nonce=cert.nonce + 1, balance=from_units(
             balance - signed.amount, cert.currency))
@@ -297,8 +239,7 @@ def submit_authorization(body: SubmitAuthorizationRequest):
 
     The holder's page hands in its signature: the server checks it as the contract would
     (a high-s twin is refused) and returns the compact authorisation for the QR code."""
-    signed = parse_authorization(SignedAuthorization.model_construct(
-        typedData=body.typedData, signature=body.signature), "typedData")
+    signed = parse_authorization(body, "typedData")
     out = redemption_json(signed)
     if "holder" not in out:
         raise ApiError(404, "no such certificate", "typedData", "UnknownCertificate")
@@ -308,5 +249,5 @@ def submit_authorization(body: SubmitAuthorizationRequest):
     return out
 
 
-__all__ = ["DAY", "Preflight", "check_claimable", "encode_authorization", "order_paid",
-           "parse_authorization", "recover", "redemption_json"]
+__all__ = ["Preflight", "check_claimable", "encode_authorization", "order_paid",
+           "parse_authorization", "redemption_json"]

@@ -14,7 +14,6 @@ from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, TypeVar, Union
 
-from eth_utils import is_address, to_checksum_address
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -27,11 +26,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from giftcert.errors import InvalidInput
+from giftcert.inputs import MAX_MESSAGE, MAX_UINT256, checksum, message_text, whole_number
 from giftcert.money import CurrencyInfo
 from webapp.errors import ApiError, bad, from_validation
 
-MAX_UINT256 = 2**256 - 1
-MAX_MESSAGE = 280
 _HEX_RE = re.compile(r"^0x[0-9a-fA-F]*$")
 _AMOUNT_RE = re.compile(r"^\d{1,30}(\.\d{1,30})?$")
 _INT_PATTERN = r"^\s*(0[xX][0-9a-fA-F]{1,64}|[0-9]{1,78})\s*$"
@@ -61,15 +60,18 @@ def _present(value: Any) -> Any:
 # -- addresses ------------------------------------------------------------------------------
 
 
-def _address(value: Any) -> str:
-    if not isinstance(value, str) or not is_address(value.strip()):
-        raise refuse("must be an address (0x followed by 40 hex digits)")
-    text = value.strip()
-    if text != text.lower() and text[2:] != text[2:].upper():
-        # mixed case is an EIP-55 checksum: it must be right
-        if to_checksum_address(text) != text:
-            raise refuse("has a wrong EIP-55 checksum (mistyped address?)")
-    return to_checksum_address(text)
+def _sdk(check: Any) -> Any:
+    """The SDK's check of typed values (giftcert.inputs), its refusal said after the field's
+    name (the SDK's own message starts with the name it was given: none here)."""
+    def run(value: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(value, "", *args, **kwargs)
+        except InvalidInput as exc:
+            raise refuse(exc.message.strip()) from None
+    return run
+
+
+_address = _sdk(checksum)
 
 
 Address = Annotated[str, BeforeValidator(_address), BeforeValidator(_present), WithJsonSchema(
@@ -82,22 +84,10 @@ Address = Annotated[str, BeforeValidator(_address), BeforeValidator(_present), W
 
 
 def _integer(minimum: int, maximum: int):
+    whole = _sdk(whole_number)
+
     def check(value: Any) -> int:
-        if isinstance(value, bool):
-            raise refuse("must be a whole number")
-        if isinstance(value, int):
-            number = value
-        elif isinstance(value, str) and value.strip():
-            text = value.strip()
-            try:
-                number = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
-            except ValueError:
-                raise refuse("must be a whole number") from None
-        else:
-            raise refuse("must be a whole number")
-        if not minimum <= number <= maximum:
-            raise refuse(f"is out of range ({minimum}..{maximum})")
-        return number
+        return whole(value, minimum=minimum, maximum=maximum)
     return check
 
 
@@ -211,14 +201,12 @@ def Text(max_length: int = MAX_MESSAGE, description: str = "",  # noqa: N802
          required: bool = False) -> Any:
     """Text of at most `max_length` characters, without control characters (but newlines
     and tabs); `required`: blank is refused as missing."""
+    text = _sdk(message_text)
+
     def check(value: Any) -> str:
-        if not isinstance(value, str):
+        if value is None:
             raise refuse("must be text")
-        if len(value) > max_length:
-            raise refuse(f"is too long (at most {max_length} characters)")
-        if any(ord(c) < 32 and c not in "\n\t" for c in value):
-            raise refuse("contains control characters")
-        return value
+        return text(value, max_length=max_length)
     schema: dict[str, Any] = {"type": "string", "maxLength": max_length}
     if required:
         schema["pattern"] = r"\S"

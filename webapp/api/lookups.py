@@ -7,30 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 from giftcert.client import Certificate, Merchant
-from giftcert.errors import ContractRevert
-from giftcert.money import CurrencyInfo
+from giftcert.errors import ContractRevert, InvalidInput
+from giftcert.money import CurrencyInfo, find_currency
 from webapp.errors import ApiError, bad
 from webapp.present import state
 
 
 def currency_arg(value: int | str | None, field: str = "currency") -> CurrencyInfo:
-    """A currency by id, symbol or token address (empty: ETH); unknown is a 400 naming
-    `field`."""
-    st = state()
-    if value is None or value == "":
-        value = 0
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, str):
-        wanted = value.strip().lower()
-        for info in st.currencies():
-            if wanted in (info.symbol.lower(), (info.token or "").lower()):
-                return info
-        raise bad(f"{field}: unknown currency {value!r}", field)
-    found = st.currency(value) if 0 <= value <= 255 else None
-    if found is None:
-        raise bad(f"{field}: unknown currency", field)
-    return found
+    """A currency by id, symbol or token address (giftcert.money.find_currency; empty: ETH);
+    unknown is a 400 naming `field`."""
+    try:
+        return find_currency(state().currencies(), 0 if value in (None, "") else value)
+    except InvalidInput as exc:
+        raise bad(f"{field}: {exc.message}", field) from None
 
 
 def merchant_arg(merchant_id: int, field: str = "merchant", active: bool = False) -> Merchant:

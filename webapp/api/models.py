@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from giftcert.client import DAY
+from giftcert.authorization import MAX_SIGNATURE_BYTES
+from giftcert.rules import DAY
 from webapp.api.fields import (
     Address,
     Amount,
@@ -401,7 +402,8 @@ class RedemptionTypedData(Body):
 
 class SignedAuthorization(Body):
     typedData: RedemptionTypedData  # noqa: N815
-    signature: Signature
+    signature: HexBytes(MAX_SIGNATURE_BYTES, "The holder's signature: 65 bytes (r, s, v) "
+                        "from an account, any length from a contract wallet (ERC-1271)")
 
 
 Authorization = Field(description="The compact text " + AUTH_FORMAT + ", or its JSON "
@@ -591,9 +593,8 @@ class TypedClaim(Out):
     claimKey: str = Field(description="The address the link's key must sign as")  # noqa: N815
 
 
-class SubmitAuthorizationRequest(Body):
-    typedData: RedemptionTypedData  # noqa: N815
-    signature: Signature
+class SubmitAuthorizationRequest(SignedAuthorization):
+    """The typed data /typed-data/redemption returned, and the wallet's signature of it."""
 
 
 class DecodeRequest(Body):

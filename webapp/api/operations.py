@@ -5,28 +5,27 @@ webapp/api/transactions.py (simulated first: a revert is a 422 naming the contra
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from typing import Any, get_type_hints
 
 from pydantic import BaseModel
 
 from giftcert import eip712
-from giftcert.client import DAY
+from giftcert.authorization import recover_signer
 from giftcert.ids import random_serial
 from giftcert.money import CurrencyInfo, from_units
+from giftcert.rows import check_rows
+from giftcert.rules import DAY, end_of_day
 from webapp.api import transactions as txs
 from webapp.api.authorizations import (
     CLAIM_ERRORS,
     Preflight,
     check_claimable,
     parse_authorization,
-    recover,
     redemption_json,
 )
 from webapp.api.blueprint import TRANSACTIONS, post
-from webapp.api.fields import Address, Amount, Text, parse, units
+from webapp.api.fields import units
 from webapp.api.lookups import currency_arg, live_certificate, merchant_arg
 from webapp.api.models import (
     AllowCurrencyRequest,
@@ -126,12 +125,6 @@ def _terms(body: Terms, info: CurrencyInfo, count: int = 1) -> tuple[txs.Terms, 
     return (m.id, info.id, body.occasion or 0, valid_from, expiry, random_serial(count)), expiry
 
 
-def end_of_day(timestamp: int) -> int:
-    """The last second of the UTC day of `timestamp`: a claim deadline as the contract keeps
-    it (a day number)."""
-    return timestamp // DAY * DAY + DAY - 1
-
-
 # -- buying ------------------------------------------------------------------------------------
 
 @operation("issue", IssueBuilt)
@@ -159,40 +152,15 @@ def issue(body: IssueRequest) -> dict[str, Any]:
 
 def parse_rows(raw: str | list[Any], info: CurrencyInfo
                ) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
-    """CSV text (address,amount[,message]) or a list of {to, amount, message}: every row
-    with its errors, and the good ones as (recipient, units)."""
-    if isinstance(raw, str):
-        lines = [r for r in csv.reader(io.StringIO(raw)) if r and any(c.strip() for c in r)]
-        if lines and lines[0][0].strip().lower() in ("address", "recipient", "to"):
-            lines = lines[1:]
-        items = [{"to": r[0].strip(), "amount": r[1].strip() if len(r) > 1 else "",
-                  "message": r[2].strip() if len(r) > 2 else ""} for r in lines]
-    else:
-        items = [row.model_dump() for row in raw]
-    if not items:
+    """CSV text (address,amount[,message]) or a list of {to, amount, message}, checked by
+    the SDK (giftcert.rows): every row with its errors, and the good ones as (recipient,
+    units)."""
+    rows = check_rows(raw if isinstance(raw, str) else [r.model_dump() for r in raw], info)
+    if not rows:
         raise bad("no rows", "rows")
-    if len(items) > MAX_BATCH_ROWS:
+    if len(rows) > MAX_BATCH_ROWS:
         raise bad(f"at most {MAX_BATCH_ROWS} rows per batch", "rows")
-    out, good = [], []
-    for i, item in enumerate(items, start=1):
-        row: dict[str, Any] = {"row": i, "errors": [], "to": item.get("to"),
-                               "amount": item.get("amount"),
-                               "message": item.get("message") or ""}
-        parsed: dict[str, Any] = {}
-        for field, check in (("to", lambda x: parse(Address, x, "to")),
-                             ("amount", lambda x: units(parse(Amount, x, "amount"), info)),
-                             ("message", lambda x: parse(_MESSAGE, x or "", "message"))):
-            try:
-                parsed[field] = check(item.get(field))
-            except ApiError as exc:
-                row["errors"].append({"field": field, "error": exc.message})
-        if not row["errors"]:
-            good.append((parsed["to"], parsed["amount"]))
-        out.append(row)
-    return out, good
-
-
-_MESSAGE = Text()
+    return [r.to_json() for r in rows], [(r.recipient, r.units) for r in rows if r.ok]
 
 
 @post("/give/preview", Preview, tags=[TRANSACTIONS])
@@ -267,7 +235,7 @@ def claim(body: ClaimRequest) -> dict[str, Any]:
     check_claimable(cert)
     doc = eip712.claim(st.client.chain_id, st.client.address, certificate=cert.id,
                        recipient=body.recipient)
-    if recover(doc, body.signature) != cert.owner:
+    if recover_signer(doc, body.signature) != cert.owner:
         raise ApiError(422, "the signature is not from this gift's claim key (wrong link?)",
                        "signature", "InvalidSignature")
     return {"tx": txs.claim(st.client, body.sender, cert.id, body.recipient, body.signature)}
