@@ -258,11 +258,11 @@ class GiftCert:
 
     def receipt(self, tx_hash: str | bytes) -> TxReceipt | None:
         """A transaction's receipt, None while it is not mined (or unknown to the node)."""
-        try:
-            with node_errors("reading a receipt"):
+        with node_errors("reading a receipt"):
+            try:
                 return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-        except TransactionNotFound:
-            return None
+            except TransactionNotFound:
+                return None
 
     def transaction_outcome(self, tx_hash: str | bytes) -> TransactionOutcome | None:
         """What a mined transaction (sent by anyone, e.g. a browser wallet) did: certificates
@@ -278,9 +278,9 @@ class GiftCert:
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
             success=bool(receipt["status"]), block=int(receipt["blockNumber"]), issued=issued,
             split=[int(e["args"]["newId"]) for e in self.events("Split", receipt)],
-            redeemed=[Payment(int(e["args"]["id"]), int(e["args"]["merchant"]),
+            redeemed=[Payment(int(e["args"]["id"]), decode_id(int(e["args"]["id"])).merchant,
                               int(e["args"]["orderRef"]), int(e["args"]["amount"]))
-                      for e in self.events("Redeemed", receipt)],
+                      for e in self.events("Redeemed", receipt)],  # the id names the merchant
             refused=self.refusals(receipt))
 
     def refusals(self, receipt: TxReceipt) -> list[Refusal]:

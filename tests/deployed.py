@@ -71,6 +71,6 @@ def deploy_for_tests(w3: Web3, rpc_url: str, artifacts, state: Path) -> Deployed
     admin.register_merchant(books.sender, "Page Turner Books")
     usd = w3.eth.contract(address=record.test_usd, abi=artifacts["TestUSD"].abi)
     for client in (buyer, holder, friend):
-        client._send("mint", client.sender, USD_FUNDING, target=usd)
+        client.calls.prepare("mint", client.sender, USD_FUNDING, contract=usd).send()
     return Deployed(w3=w3, settings=settings, record=record, env=env, admin=admin, buyer=buyer,
                     holder=holder, friend=friend, coffee=coffee, books=books)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from decimal import Decimal
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -149,7 +152,9 @@ def test_index_once(run):
      ["more than 6 decimal places"]),
     (["issue", "--to", "0x" + "11" * 20, "--amount", "0", "--merchant", "1"], ["greater than"]),
     (["issue", "--to", "0x" + "11" * 20, "--amount", "1", "--merchant", "9"],
-     ["UnknownMerchant"]),
+     ["UnknownMerchant", "No such merchant"]),
+    (["issue", "--to", "0x" + "11" * 20, "--amount", "1", "--merchant", "1", "--currency",
+      "DOGE"], ["unknown currency 'DOGE'"]),
     (["show", "12345"], ["no certificate 12345"]),
     (["show", "not-a-number"], ["not a certificate id"]),
     (["list", "--owner", "nope"], ["not a valid address"]),
@@ -177,6 +182,48 @@ def test_serve_is_offered_once_the_web_app_exists(run):
     # `serve` runs forever, so it is not started here; the web tests and browser tests serve it.
     listed = "serve" in run("--help").output.split("Commands:")[1]
     assert listed == (importlib.util.find_spec("webapp") is not None)
+    assert "waitress" in run("serve", "--help").output
+
+
+def test_serve_comes_from_the_entry_point_group_and_the_cli_never_imports_webapp():
+    from importlib.metadata import entry_points
+
+    import click
+
+    (serve,) = [ep for ep in entry_points(group="giftcert.commands") if ep.name == "serve"]
+    assert serve.value == "webapp.cli:serve"
+    with click.Context(main) as ctx:
+        assert main.get_command(ctx, "serve").callback.__module__ == "webapp.cli"
+    code = ("import sys, giftcert.cli; "
+            "sys.exit(1 if any(m.split('.')[0] == 'webapp' for m in sys.modules) else 0)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_csv_problems_are_one_line_naming_each_row(run, sdk, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(f"recipient,amount\n{sdk.holder.sender},1\n0x1234,2\n{sdk.friend.sender},-1\n")
+    block = sdk.w3.eth.block_number
+    _one_line_error(run("--account", "1", "issue", "--csv", str(path), "--merchant", "1",
+                        ok=False), "fix these rows first", "row 2: to:", "row 3: amount:")
+    assert sdk.w3.eth.block_number == block  # nothing sent
+
+
+def test_only_giftcert_errors_become_one_line():
+    """A bug (TypeError, OSError) must show its traceback, not pass for a user's mistake."""
+    from giftcert.cli import friendly
+    from giftcert.errors import InvalidInput
+
+    def raising(exc: Exception):
+        @friendly
+        def command() -> None:
+            raise exc
+        return command
+
+    for bug in (TypeError("bug"), OSError("disk"), KeyError("k")):
+        with pytest.raises(type(bug)):
+            raising(bug)()
+    with pytest.raises(click.ClickException, match="fix it"):
+        raising(InvalidInput("fix it"))()
 
 
 
