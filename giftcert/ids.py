@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from eth_utils import keccak, to_canonical_address
 
+from giftcert.errors import InvalidInput
+
 _MASK_40 = (1 << 40) - 1
 _MASK_96 = (1 << 96) - 1
 
@@ -58,7 +60,8 @@ SERIAL_LIMIT = 2**32
 def random_serial(count: int = 1) -> int:
     """A fresh serial for `count` consecutive certificates (a batch uses serial .. serial+n-1)."""
     if not 1 <= count <= SERIAL_LIMIT:
-        raise ValueError(f"a batch holds 1 to {SERIAL_LIMIT} certificates, not {count}")
+        raise InvalidInput(f"a batch holds 1 to {SERIAL_LIMIT} certificates, not {count}",
+                           "rows")
     return secrets.randbelow(SERIAL_LIMIT - count + 1)
 
 
