@@ -5,7 +5,10 @@ on anvil) signs in through ERC-1271; and what an attacker tries is refused with 
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, datetime, timedelta, timezone
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -298,3 +301,11 @@ def test_parse_says_why_without_the_site():
         with pytest.raises(ApiError) as caught:
             siwe.parse(mangled)
         assert caught.value.status == 400 and words in caught.value.message
+
+
+def test_the_siwe_library_is_pinned_with_an_abnf_it_loads_on():
+    """siwe 4.4.0's grammars fail to load on abnf 2.9 (and warn on 2.6-2.8): a fresh install
+    must get the abnf pinned beside it, and that is the one installed here."""
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    pins = dict(d.split("==", 1) for d in project["project"]["dependencies"] if "==" in d)
+    assert pins.get("siwe") == version("siwe") and pins.get("abnf") == version("abnf")
