@@ -72,19 +72,21 @@ _BRANCHES = ("text", "object", "list")  # webapp.api.fields.OneOf's tags
 def _field(loc: tuple[Any, ...]) -> tuple[str | None, str]:
     """`("authorizations", "list", 0, "object", "signature")` -> (`authorizations[0]`,
     `signature`): the input a person typed (a nested object is one input on the site) and
-    where inside it."""
-    parts = [p for p in loc if p not in _BRANCHES and "[" not in str(p)]
-    if not parts:
+    where inside it (union branches left out)."""
+    if not loc:
         return None, ""
-    name = str(parts.pop(0))
-    if parts and isinstance(parts[0], int):
-        name += f"[{parts.pop(0)}]"
-    return name, ".".join(str(p) for p in parts)
+    name, rest = str(loc[0]), [p for p in loc[1:] if p not in _BRANCHES and "[" not in str(p)]
+    if rest and isinstance(rest[0], int):
+        name += f"[{rest.pop(0)}]"
+    return name, ".".join(str(p) for p in rest)
 
 
 def from_validation(exc: ValidationError) -> ApiError:
-    """The first thing wrong with the input, in the API's error shape (400 naming the field)."""
-    error = exc.errors(include_url=False)[0]
+    """The first thing wrong with the input, in the API's error shape (400 naming the field).
+    A field the request does not declare is said first: whatever else is wrong, the request
+    was written for another version of the API (or has a typo)."""
+    errors = exc.errors(include_url=False)
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     kind, loc, ctx = error["type"], tuple(error["loc"]), error.get("ctx") or {}
     if kind in ("model_type", "model_attributes_type", "dict_type", "json_invalid",
                 "json_type") and not loc:

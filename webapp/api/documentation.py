@@ -29,8 +29,10 @@ def document() -> dict[str, Any]:
         doc["servers"] = [{"url": PREFIX}]
         doc["paths"] = {path.removeprefix(PREFIX): item for path, item in doc["paths"].items()
                         if path.startswith(PREFIX + "/")}
-        schemas = doc.get("components", {}).get("schemas", {})
-        schemas.pop("ValidationErrorModel", None)
+        components = doc.setdefault("components", {})
+        for key in [k for k, v in components.items() if v is None]:
+            del components[key]  # flask-openapi3 writes securitySchemes: null
+        components.get("schemas", {}).pop("ValidationErrorModel", None)
         cached = current_app.extensions["giftcert.openapi"] = doc
     return cached
 
