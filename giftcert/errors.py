@@ -278,10 +278,6 @@ class InvalidClaimDeadline(ContractRevert):
     params = ("deadline",)
 
 
-class InvalidShortString(ContractRevert):
-    """A name is too long for the contract's short-string field."""
-
-
 class InvalidSignature(ContractRevert):
     """The signature is not valid for this authorisation (not the holder's, or changed)."""
 
@@ -363,12 +359,6 @@ class SerialOverflow(ContractRevert):
     """The serial numbers of this batch would run past the last one: pick a new serial."""
 
     params = ("serial", "count")
-
-
-class StringTooLong(ContractRevert):
-    """A text is too long for the contract."""
-
-    params = ("str",)
 
 
 class TokenAmountMismatch(ContractRevert):
