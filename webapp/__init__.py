@@ -8,9 +8,10 @@ The server holds no user keys: it builds transactions and typed data for the bro
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_openapi3 import OpenAPI
 from pydantic import ValidationError
 from requests.exceptions import ConnectionError as RequestsConnectionError
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
         MAX_CONTENT_LENGTH=1 * 1024 * 1024,
         GIFTCERT_SETTINGS=settings,
     )
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined] # the default provider has it
     indexer = Indexer(client.w3, client.contract, settings.database_url,
                       start_block=start_block or 0)
     # SIWE nonces and sessions live in the same database, so sign-ins outlive a restart
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
                 "rpc_url": settings.rpc_url if settings.is_dev_chain else ""}
 
     @app.after_request
-    def _headers(response):
+    def _headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")  # keeps #keys at home
         return response
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
     return app
 
 
-def _refuse(exc: ValidationError):
+def _refuse(exc: ValidationError) -> NoReturn:
     raise from_validation(exc)
 
 
@@ -97,35 +98,35 @@ def _wants_json() -> bool:
 
 def _errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
+    def _api_error(exc: ApiError) -> ResponseReturnValue:
         if _wants_json():
             return jsonify(exc.to_json()), exc.status
         return render_template("error.html", message=exc.message, status=exc.status), exc.status
 
     @app.errorhandler(ContractRevert)
-    def _revert(exc: ContractRevert):
+    def _revert(exc: ContractRevert) -> ResponseReturnValue:
         return _api_error(from_revert(exc))
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        if exc.code == 404 and request.path.startswith("/api/v1/tx/"):
+    def _http(exc: HTTPException) -> ResponseReturnValue:
+        code = exc.code or 500
+        if code == 404 and request.path.startswith("/api/v1/tx/"):
             name = request.path.removeprefix("/api/v1/tx/")
             return _api_error(ApiError(404, f"unknown operation {name!r}", "operation"))
         if _wants_json():
-            return jsonify({"error": exc.description, "field": None}), exc.code
-        return render_template("error.html", message=exc.description,
-                               status=exc.code), exc.code
+            return jsonify({"error": exc.description, "field": None}), code
+        return render_template("error.html", message=exc.description, status=code), code
 
     @app.errorhandler(RequestsConnectionError)
     @app.errorhandler(ProviderConnectionError)
-    def _node_down(exc: Exception):
+    def _node_down(exc: Exception) -> ResponseReturnValue:
         # The node is a dependency, not our bug: 503 says "try again", and nothing was sent.
         app.logger.warning("chain unreachable: %s", type(exc).__name__)
         return _api_error(ApiError(503, "chain unreachable: the node does not answer; "
                                         "try again shortly", None))
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # pragma: no cover - logged; answers without a trace
+    def _unexpected(exc: Exception) -> ResponseReturnValue:  # pragma: no cover - logged
         app.logger.exception("unexpected error")
         if _wants_json():
             return jsonify({"error": "internal error", "field": None}), 500

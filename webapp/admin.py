@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 
 from giftcert.client import DAY
 from webapp.present import state
@@ -11,7 +12,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.get("/")
-def admin():
+def admin() -> ResponseReturnValue:
     st = state()
     st.forget()
     policy = st.policy()

@@ -4,6 +4,7 @@ buyer takes back an unclaimed claim-link gift)."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 
 from giftcert.client import DAY
 from webapp.api.fields import CertificateId, parse
@@ -24,17 +25,17 @@ def _form_context() -> dict:
 
 
 @bp.get("/give")
-def give():
+def give() -> ResponseReturnValue:
     return render_template("give.html", **_form_context())
 
 
 @bp.get("/give/bulk")
-def bulk():
+def bulk() -> ResponseReturnValue:
     return render_template("give_bulk.html", **_form_context())
 
 
 @bp.get("/gift/<cert>")
-def gift(cert: str):
+def gift(cert: str) -> ResponseReturnValue:
     found = live_certificate(parse(CertificateId, cert, "certificate"))
     now = state().client.now()
     # The contract's `reclaim`: awaiting its claim and strictly past the claim deadline.

@@ -3,9 +3,10 @@ cash-out), pay."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 
 from giftcert.client import Certificate
 from giftcert.money import ETH
@@ -16,11 +17,11 @@ from webapp.present import activity, chain_cert, date, indexed_cert, state, stat
 from webapp.state import AppState
 
 bp = Blueprint("holder", __name__)
-_ORDER_REF = Uint(1)
+_ORDER_REF = Annotated[int, Uint(1)]
 
 
 @bp.get("/claim/<cert>")
-def claim(cert: str):
+def claim(cert: str) -> ResponseReturnValue:
     st = state()
     cert_id = parse(CertificateId, cert, "certificate")
     found = certificate_or_none(cert_id)
@@ -42,12 +43,12 @@ def claim(cert: str):
 
 
 @bp.get("/my")
-def my():
+def my() -> ResponseReturnValue:
     return render_template("my.html")
 
 
 @bp.get("/holder/<holder>")
-def holder(holder: str):
+def holder(holder: str) -> ResponseReturnValue:
     st = state()
     account = parse(Address, holder, "holder")
     now = st.client.now()  # the chain's clock decides expiry, not the server's
@@ -85,7 +86,7 @@ def merge_targets(st: AppState, found: Certificate, now: int) -> list[dict[str, 
 
 
 @bp.get("/certificates/<cert>")
-def certificate(cert: str):
+def certificate(cert: str) -> ResponseReturnValue:
     st = state()
     found = _cert(cert)
     now = st.client.now()  # the chain's clock, as the contract judges
@@ -99,7 +100,7 @@ def certificate(cert: str):
 
 
 @bp.get("/pay")
-def pay_request():
+def pay_request() -> ResponseReturnValue:
     """A merchant's payment request (its link or QR code): the holder's page then offers the
     certificates at that merchant that can pay it, each opening its pay page filled in."""
     args = request.args
@@ -116,7 +117,7 @@ def pay_request():
 
 
 @bp.get("/pay/<cert>")
-def pay(cert: str):
+def pay(cert: str) -> ResponseReturnValue:
     found = _cert(cert)
     amount = request.args.get("amount", "")
     ref = request.args.get("ref", "")

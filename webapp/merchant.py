@@ -6,21 +6,24 @@ import csv
 import io
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
+from giftcert.client import Merchant
 from webapp import siwe
 from webapp.api.fields import MerchantId, parse
 from webapp.errors import ApiError
 from webapp.present import date, state
+from webapp.sessions import SiweSession
 from webapp.stats import chart_svg, merchant_stats, redemptions
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
 
-def _signed_in():
+def _signed_in() -> SiweSession | None:
     return state().siwe.session(request.cookies.get(siwe.COOKIE))
 
 
-def _merchant_for(session):
+def _merchant_for(session: SiweSession) -> tuple[Merchant | None, list[Merchant]]:
     mine = state().merchants_of(session.address)
     if not mine:
         return None, mine
@@ -35,12 +38,12 @@ def _merchant_for(session):
 
 
 @bp.get("/login")
-def login():
+def login() -> ResponseReturnValue:
     return render_template("merchant_login.html", session=_signed_in())
 
 
 @bp.get("/")
-def dashboard():
+def dashboard() -> ResponseReturnValue:
     session = _signed_in()
     if session is None:
         return redirect(url_for("merchant.login"))
@@ -59,7 +62,7 @@ def dashboard():
 
 
 @bp.get("/export.csv")
-def export():
+def export() -> ResponseReturnValue:
     session = _signed_in()
     if session is None:
         raise ApiError(401, "sign in first", None)

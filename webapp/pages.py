@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
 
 from giftcert.client import DAY
 from giftcert.errors import ContractRevert
@@ -15,17 +17,18 @@ from webapp.errors import ApiError
 from webapp.present import OCCASIONS, state
 
 bp = Blueprint("pages", __name__)
-_OCCASION, _DAYS = Uint(0, len(OCCASIONS) - 1), Uint(1, 36_500)
+_OCCASION = Annotated[int, Uint(0, len(OCCASIONS) - 1)]
+_DAYS = Annotated[int, Uint(1, 36_500)]
 
 
 @bp.get("/")
-def home():
+def home() -> ResponseReturnValue:
     st = state()
     return render_template("connect.html", merchants=st.merchants(), policy=st.policy())
 
 
 @bp.get("/connect")
-def connect():
+def connect() -> ResponseReturnValue:
     return home()
 
 
@@ -37,7 +40,7 @@ def _svg(svg: bytes, max_age: int) -> Response:
 
 
 @bp.get("/art/<cert>.svg")
-def art(cert: str):
+def art(cert: str) -> ResponseReturnValue:
     """The certificate's on-chain SVG (from the contract's ERC-1155 `uri`)."""
     cert_id = parse(CertificateId, cert, "certificate")
     try:
@@ -49,7 +52,7 @@ def art(cert: str):
 
 
 @bp.get("/art/preview.svg")
-def art_preview():
+def art_preview() -> ResponseReturnValue:
     """The design a gift with these terms would get, drawn by the deployed renderer; the give
     page shows it as the giver picks merchant, occasion, amount and expiry."""
     args = request.args

@@ -17,7 +17,7 @@ from giftcert.client import Certificate, wallet_json
 from giftcert.errors import InvalidInput
 from giftcert.ids import decode_id
 from giftcert.money import from_units
-from webapp.api.blueprint import PAYMENTS, post
+from webapp.api.blueprint import PAYMENTS, Reply, post
 from webapp.api.fields import units
 from webapp.api.lookups import certificate_or_none, live_certificate
 from webapp.api.models import (
@@ -159,7 +159,7 @@ CLAIM_ERRORS = {409: {"description": "Already claimed"},
 # -- routes ------------------------------------------------------------------------------------
 
 @post("/typed-data/redemption", TypedRedemption, tags=[PAYMENTS])
-def typed_redemption(body: TypedRedemptionRequest):
+def typed_redemption(body: TypedRedemptionRequest) -> Reply:
     """EIP-712 Redemption for the holder to sign
 
     What the holder signs (eth_signTypedData_v4) to let the merchant redeem; the certificate's
@@ -196,7 +196,7 @@ def typed_redemption(body: TypedRedemptionRequest):
 
 
 @post("/typed-data/claim", TypedClaim, tags=[PAYMENTS], responses=CLAIM_ERRORS)
-def typed_claim(body: TypedClaimRequest):
+def typed_claim(body: TypedClaimRequest) -> Reply:
     """EIP-712 Claim for the link's key to sign
 
     What the claim key signs (in the browser, from the link's #key) for a recipient."""
@@ -209,7 +209,7 @@ def typed_claim(body: TypedClaimRequest):
 
 
 @post("/authorizations/decode", RedemptionOut, tags=[PAYMENTS])
-def decode_authorization(body: DecodeRequest):
+def decode_authorization(body: DecodeRequest) -> Reply:
     """Read and check a pasted authorisation
 
     What it pays, who signed it, whether it would go through (the contract's checks, said in
@@ -234,7 +234,7 @@ def decode_authorization(body: DecodeRequest):
 
 
 @post("/authorizations", RedemptionOut, status=201, tags=[PAYMENTS])
-def submit_authorization(body: SubmitAuthorizationRequest):
+def submit_authorization(body: SubmitAuthorizationRequest) -> Reply:
     """Hand in a signed Redemption; returns the compact authorisation
 
     The holder's page hands in its signature: the server checks it as the contract would

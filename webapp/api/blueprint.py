@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel
 
@@ -28,11 +28,15 @@ ERRORS: dict[int, Any] = {
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", abp_responses={400: Error})
 
+# What a handler returns: the response body as plain data (shaped by the route's model),
+# optionally with a status other than the route's.
+Reply = dict[str, Any] | list[Any] | tuple[dict[str, Any], int]
+
 READS, TRANSACTIONS = Tag(name="reads"), Tag(name="transactions")
 PAYMENTS, SIGN_IN = Tag(name="payment authorisations"), Tag(name="sign-in")
 
 
-def shaped(out: type[BaseModel], status: int, data: Any) -> Any:
+def shaped(out: type[BaseModel], status: int, data: Any) -> Response:
     """`data` as the response model `out` makes it (in tests: no field the model lacks)."""
     model = out.model_validate(data)
     if current_app.testing:
@@ -58,7 +62,7 @@ def _route(method: str, rule: str, out: type[BaseModel], status: int,
            extra: dict[int, Any] | None, **options: Any) -> Callable:
     def register(handler: Callable) -> Callable:
         @wraps(handler)
-        def view(**kwargs: Any) -> Any:
+        def view(**kwargs: Any) -> Response:
             result = handler(**kwargs)
             code = status
             if isinstance(result, tuple):

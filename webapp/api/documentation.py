@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import Response, current_app, jsonify
 
 from webapp.api.blueprint import bp
 
@@ -24,7 +24,8 @@ def document() -> dict[str, Any]:
     """The generated document (built once per app), paths relative to the server /api/v1."""
     cached = current_app.extensions.get("giftcert.openapi")
     if cached is None:
-        doc = copy.deepcopy(current_app.api_doc)
+        app: Any = current_app  # a flask_openapi3.OpenAPI (webapp.create_app)
+        doc = copy.deepcopy(app.api_doc)
         doc["info"] = {"title": "giftcert API", "version": "1", "description": DESCRIPTION}
         doc["servers"] = [{"url": PREFIX}]
         doc["paths"] = {path.removeprefix(PREFIX): item for path, item in doc["paths"].items()
@@ -38,5 +39,5 @@ def document() -> dict[str, Any]:
 
 
 @bp.get("/openapi.json", doc_ui=False)
-def openapi():
+def openapi() -> Response:
     return jsonify(document())

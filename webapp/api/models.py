@@ -8,27 +8,30 @@ document lists it, schemathesis generates it."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
 from giftcert.authorization import MAX_SIGNATURE_BYTES
 from giftcert.rules import DAY
 from webapp.api.fields import (
+    CERTIFICATE,
+    TIMESTAMP,
     Address,
+    AddressRule,
     Amount,
     Boolean,
     CertificateId,
-    Date,
+    CurrencyRule,
+    DateRule,
     HexBytes,
     MerchantId,
-    OneOf,
-    Optional,
     Signature,
     Text,
     Timestamp,
     TxHash,
     Uint,
+    json_type,
 )
 
 AUTH_FORMAT = ("gc2:certificate:merchant:amount:orderRef:nonce:deadline:signature (amount "
@@ -49,9 +52,7 @@ class Out(BaseModel):
 
 # -- shared parts ------------------------------------------------------------------------------
 
-CurrencyRef = Optional(Uint(0, 255) | Text(64))  # an id, a symbol (ETH, tUSD) or a token address
-CURRENCY = ("The currency: its id, its symbol (ETH, tUSD) or its token address; empty or "
-            "absent: ETH")
+CurrencyRef = Annotated[int | str | None, CurrencyRule()]  # an id, a symbol or a token address
 
 
 class Money(Out):
@@ -96,7 +97,7 @@ class HolderPath(Body):
 
 
 class TxHashPath(Body):
-    txHash: TxHash()  # noqa: N815 - the documented name
+    txHash: TxHash  # noqa: N815 - the documented name
 
 
 class Query(BaseModel):
@@ -107,12 +108,13 @@ class Query(BaseModel):
 
 class HolderQuery(Query):
     closed: Boolean = Field(False, description="Include closed (spent, refunded) certificates")
-    limit: Uint(1, 500) = Field(50, description="Certificates per page")
-    after: Optional(CertificateId) = Field(None, description="The `next` of the page before")
+    limit: Annotated[int, Uint(1, 500)] = Field(50, description="Certificates per page")
+    after: Annotated[int | None, CERTIFICATE] = Field(
+        None, description="The `next` of the page before")
 
 
 class RedemptionsQuery(Query):
-    limit: Uint(1, 10_000) = 100
+    limit: Annotated[int, Uint(1, 10_000)] = 100
 
 
 class Status(Out):
@@ -293,28 +295,30 @@ class Terms(Sender):
     """What every certificate of a purchase shares."""
 
     merchant: MerchantId
-    currency: CurrencyRef = Field(None, description=CURRENCY)
-    occasion: Optional(Uint(0, 255)) = Field(None, description="The occasion's number (0: "
-                                                                "Gift), see /config")
-    message: Optional(Text()) = Field(None, description="The giver's message (on the card)")
-    validFrom: Optional(Timestamp) = Field(  # noqa: N815
+    currency: CurrencyRef = None
+    occasion: Annotated[int | None, Uint(0, 255)] = Field(
+        None, description="The occasion's number (0: Gift), see /config")
+    message: Annotated[str | None, Text()] = Field(
+        None, description="The giver's message (on the card)")
+    validFrom: Annotated[int | None, TIMESTAMP] = Field(  # noqa: N815
         None, description="Opens on (Unix time): no spending before it")
-    validFromDate: Optional(Date("validFrom")) = Field(  # noqa: N815
+    validFromDate: Annotated[int | None, DateRule(field="validFrom")] = Field(  # noqa: N815
         None, description="Opens on, as a day (YYYY-MM-DD, midnight UTC); wins over validFrom")
-    expiry: Optional(Timestamp) = Field(None, description="Expiry (Unix time); default: the "
-                                                          "minimum validity and one day")
-    expiryDays: Optional(Uint(1, 36_500, field="expiry")) = Field(  # noqa: N815
+    expiry: Annotated[int | None, TIMESTAMP] = Field(
+        None, description="Expiry (Unix time); default: the minimum validity and one day")
+    expiryDays: Annotated[int | None, Uint(1, 36_500, field="expiry")] = Field(  # noqa: N815
         None, description="Expiry as days from now; wins over expiry")
 
 
 class IssueRequest(Terms):
     amount: Amount
-    to: Optional(Address) = Field(None, description="The recipient (required without claimKey)")
-    claimKey: Optional(Address) = Field(  # noqa: N815
+    to: Annotated[str | None, AddressRule()] = Field(
+        None, description="The recipient (required without claimKey)")
+    claimKey: Annotated[str | None, AddressRule()] = Field(  # noqa: N815
         None, description="A claim link's key address: the gift waits for its signature")
-    claimDays: Optional(Uint(1, 3650)) = Field(  # noqa: N815
+    claimDays: Annotated[int | None, Uint(1, 3650)] = Field(  # noqa: N815
         None, description="Days the claim link can be claimed (default 30, at most the expiry)")
-    delivery: Optional(Literal["address", "link"]) = Field(
+    delivery: Literal["address", "link"] | None = Field(
         None, description="The give form's choice (informational: claimKey decides)")
 
 
@@ -328,7 +332,9 @@ Rows = Field(description="CSV text (address,amount[,message] per line; a header 
                          "skipped) or a list of {to, amount, message}; at most 200")
 
 
-RowsIn = OneOf(text=Text(1_000_000), list=list[BatchRow])
+RowsIn = Annotated[Union[Annotated[str, Text(1_000_000), Tag("text")],  # noqa: UP007
+                         Annotated[list[BatchRow], Tag("list")]],
+                   Discriminator(json_type("text", "list"))]
 
 
 class IssueBatchRequest(Terms):
@@ -336,7 +342,7 @@ class IssueBatchRequest(Terms):
 
 
 class PreviewRequest(Body):
-    currency: CurrencyRef = Field(None, description=CURRENCY)
+    currency: CurrencyRef = None
     rows: RowsIn = Rows
 
 
@@ -368,27 +374,29 @@ class ClaimRequest(CertificateRequest):
 
 class RedeemRequest(CertificateRequest):
     amount: Amount
-    orderRef: Uint() = Field(description="The merchant's order reference")  # noqa: N815
+    orderRef: Annotated[int, Uint()] = Field(  # noqa: N815
+        description="The merchant's order reference")
 
 
 class RefundRequest(CertificateRequest):
-    buyer: Optional(Address) = Field(None, description="The buyer (default: from)")
+    buyer: Annotated[str | None, AddressRule()] = Field(
+        None, description="The buyer (default: from)")
 
 
 class DomainIn(Body):
-    name: Optional(Text(64)) = None
-    version: Optional(Text(16)) = None
-    chainId: Uint()  # noqa: N815
+    name: Annotated[str | None, Text(64)] = None
+    version: Annotated[str | None, Text(16)] = None
+    chainId: Annotated[int, Uint()]  # noqa: N815
     verifyingContract: Address  # noqa: N815
 
 
 class RedemptionMessage(Body):
     certificate: CertificateId
     merchant: MerchantId
-    amount: Uint(1) = Field(description="Smallest units")
-    orderRef: Uint()  # noqa: N815
-    nonce: Uint()
-    deadline: Uint()
+    amount: Annotated[int, Uint(1)] = Field(description="Smallest units")
+    orderRef: Annotated[int, Uint()]  # noqa: N815
+    nonce: Annotated[int, Uint()]
+    deadline: Annotated[int, Uint()]
 
 
 class RedemptionTypedData(Body):
@@ -402,15 +410,18 @@ class RedemptionTypedData(Body):
 
 class SignedAuthorization(Body):
     typedData: RedemptionTypedData  # noqa: N815
-    signature: HexBytes(MAX_SIGNATURE_BYTES, "The holder's signature: 65 bytes (r, s, v) "
-                        "from an account, any length from a contract wallet (ERC-1271)")
+    signature: Annotated[bytes, HexBytes(max_bytes=MAX_SIGNATURE_BYTES, description=(
+        "The holder's signature: 65 bytes (r, s, v) from an account, any length from a "
+        "contract wallet (ERC-1271)"))]
 
 
 Authorization = Field(description="The compact text " + AUTH_FORMAT + ", or its JSON "
                                   "{typedData, signature} (as an object or as text)")
 
 
-AuthorizationIn = OneOf(text=Text(10_000, required=True), object=SignedAuthorization)
+AuthorizationIn = Annotated[Union[Annotated[str, Text(10_000), Tag("text")],  # noqa: UP007
+                                  Annotated[SignedAuthorization, Tag("object")]],
+                            Discriminator(json_type("text", "object"))]
 
 
 class RedeemAuthorizedRequest(Sender):
@@ -419,7 +430,10 @@ class RedeemAuthorizedRequest(Sender):
 
 class SettleBatchRequest(Sender):
     merchant: MerchantId
-    authorizations: OneOf(text=Text(1_000_000), list=list[AuthorizationIn]) = Field(
+    authorizations: Annotated[Union[  # noqa: UP007
+        Annotated[list[AuthorizationIn], Tag("list")],
+        Annotated[str, Text(1_000_000), Tag("text")]], Discriminator(json_type("list", "text"))
+    ] = Field(
         description="A list, or text with one per line; each is the compact text "
                     + AUTH_FORMAT + " or its JSON {typedData, signature}; at most 100")
 
@@ -429,17 +443,17 @@ class MerchantRequest(Sender):
 
 
 class WithdrawRequest(MerchantRequest):
-    currency: CurrencyRef = Field(None, description=CURRENCY)
+    currency: CurrencyRef = None
 
 
 class CashOutLimitRequest(MerchantRequest):
-    currency: CurrencyRef = Field(None, description=CURRENCY)
+    currency: CurrencyRef = None
     limit: Amount = Field(description="The largest balance a holder may take out (0: none)")
 
 
 class RegisterMerchantRequest(Sender):
     account: Address
-    name: Text(64, required=True)
+    name: Annotated[str, Text(64)]
 
 
 class MerchantActiveRequest(MerchantRequest):
@@ -451,7 +465,7 @@ class AllowCurrencyRequest(Sender):
 
 
 class CurrencyAllowedRequest(Sender):
-    currency: Uint(0, 255) | Text(64) = Field(description=CURRENCY)
+    currency: Annotated[int | str, CurrencyRule()]
     allowed: Boolean
 
 
@@ -558,10 +572,11 @@ class Preview(Out):
 class TypedRedemptionRequest(Body):
     certificate: CertificateId
     amount: Amount
-    orderRef: Optional(Uint()) = Field(None, description="The merchant's order reference "  # noqa: N815
-                                                         "(default: a fresh random one)")
-    deadline: Optional(Uint()) = Field(None, description="Unix time (default: now + validFor)")
-    validFor: Optional(Uint(60, 30 * DAY)) = Field(  # noqa: N815
+    orderRef: Annotated[int | None, Uint()] = Field(  # noqa: N815
+        None, description="The merchant's order reference (default: a fresh random one)")
+    deadline: Annotated[int | None, Uint()] = Field(
+        None, description="Unix time (default: now + validFor)")
+    validFor: Annotated[int | None, Uint(60, 30 * DAY)] = Field(  # noqa: N815
         None, description="Seconds the authorisation stays valid (default 3600)")
 
 
@@ -614,9 +629,10 @@ class SiweNonce(Out):
 
 
 class SiweVerifyRequest(Body):
-    message: Text(2000, required=True)
-    signature: HexBytes(4096, "personal_sign of the message: 65 bytes from an account, any "
-                              "length from a contract wallet (ERC-1271)")
+    message: Annotated[str, Text(2000)]
+    signature: Annotated[bytes, HexBytes(max_bytes=4096, description=(
+        "personal_sign of the message: 65 bytes from an account, any length from a contract "
+        "wallet (ERC-1271)"))]
 
 
 class SignedIn(Out):

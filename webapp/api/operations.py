@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, get_type_hints
 
+from eth_utils import to_checksum_address
 from pydantic import BaseModel
 
 from giftcert import eip712
 from giftcert.authorization import recover_signer
+from giftcert.client import GiftCert
 from giftcert.ids import random_serial
 from giftcert.money import CurrencyInfo, from_units
 from giftcert.rows import check_rows
@@ -24,7 +26,7 @@ from webapp.api.authorizations import (
     parse_authorization,
     redemption_json,
 )
-from webapp.api.blueprint import TRANSACTIONS, post
+from webapp.api.blueprint import TRANSACTIONS, Reply, post
 from webapp.api.fields import units
 from webapp.api.lookups import currency_arg, live_certificate, merchant_arg
 from webapp.api.models import (
@@ -84,7 +86,7 @@ def operation(name: str, out: type[BaseModel] = Built, **options: Any) -> Callab
     return register
 
 
-def _client():
+def _client() -> GiftCert:
     return state().client
 
 
@@ -137,17 +139,17 @@ def issue(body: IssueRequest) -> dict[str, Any]:
     info = currency_arg(body.currency)
     amount = units(body.amount, info)
     terms, expiry = _terms(body, info)
-    message = body.message or ""
-    if body.claimKey:
+    message, key, to = body.message or "", body.claimKey, body.to
+    if key:
         deadline = min(client.now() + (body.claimDays or 30) * DAY, expiry)
         result = _paying(info, sender, amount, lambda value: txs.issue_claim_link(
-            client, sender, body.claimKey, terms, amount, deadline, message, value))
+            client, sender, key, terms, amount, deadline, message, value))
         # The contract keeps the day: the link can be claimed until that UTC day ends.
         return {**result, "claimDeadline": end_of_day(deadline)}
-    if not body.to:
+    if not to:
         raise bad("to is required", "to")
     return _paying(info, sender, amount, lambda value: txs.issue(
-        client, sender, body.to, terms, amount, message, value))
+        client, sender, to, terms, amount, message, value))
 
 
 def parse_rows(raw: str | list[Any], info: CurrencyInfo
@@ -160,11 +162,12 @@ def parse_rows(raw: str | list[Any], info: CurrencyInfo
         raise bad("no rows", "rows")
     if len(rows) > MAX_BATCH_ROWS:
         raise bad(f"at most {MAX_BATCH_ROWS} rows per batch", "rows")
-    return [r.to_json() for r in rows], [(r.recipient, r.units) for r in rows if r.ok]
+    good = [(r.recipient, r.units) for r in rows if r.recipient and r.units is not None]
+    return [r.to_json() for r in rows], good
 
 
 @post("/give/preview", Preview, tags=[TRANSACTIONS])
-def preview_batch(body: PreviewRequest):
+def preview_batch(body: PreviewRequest) -> Reply:
     """Check CSV rows (address,amount,message) before a bulk give
 
     Each row with its problems, and the total of the good ones."""
@@ -308,12 +311,13 @@ def settle_batch(body: SettleBatchRequest) -> dict[str, Any]:
             raise bad(f"authorisation {i + 1} is for merchant {s.merchant}",
                       f"authorizations[{i}]")
     preflight = Preflight(m.id)
+    reasons = [(i, s, reason) for i, s in enumerate(signed)
+               if (reason := preflight.refusal(s)) is not None]
     refused = [{"item": i + 1, "certificate": str(s.certificate), "reason": reason,
-                "message": revert_message(reason)}
-               for i, s in enumerate(signed) if (reason := preflight.refusal(s)) is not None]
+                "message": revert_message(reason)} for i, s, reason in reasons]
     if len(refused) == len(signed):
         # The transaction would go through and pay nothing: say why instead of sending it.
-        only = refused[0]["reason"] if len(refused) == 1 else "RedemptionRefused"
+        only = reasons[0][2] if len(reasons) == 1 else "RedemptionRefused"
         raise ApiError(422, "nothing in this batch can be settled: " + "; ".join(
             f"{r['item']}: {r['message']}" for r in refused), "authorizations", only,
             {"refused": refused})
@@ -368,7 +372,7 @@ def set_merchant_active(body: MerchantActiveRequest) -> dict[str, Any]:
 @operation("allow-currency")
 def allow_currency(body: AllowCurrencyRequest) -> dict[str, Any]:
     """Admin: allow-list an ERC-20 token"""
-    if not _client().w3.eth.get_code(body.token):
+    if not _client().w3.eth.get_code(to_checksum_address(body.token)):
         raise ApiError(422, "no contract at that token address", "token")
     return {"tx": txs.allow_currency(_client(), body.sender, body.token)}
 

@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+from eth_typing import HexStr
 from web3.exceptions import TransactionNotFound
 from web3.logs import DISCARD
 
@@ -15,7 +16,7 @@ from giftcert import eip712
 from giftcert.client import Refusal
 from giftcert.ids import decode_id
 from giftcert.money import CurrencyInfo
-from webapp.api.blueprint import get
+from webapp.api.blueprint import Reply, get
 from webapp.api.lookups import live_certificate, merchant_arg
 from webapp.api.models import (
     Certificate,
@@ -38,7 +39,7 @@ from webapp.api.models import (
     TxHashPath,
 )
 from webapp.errors import ApiError, revert_message
-from webapp.present import OCCASIONS, activity, chain_cert, indexed_cert, state
+from webapp.present import OCCASIONS, activity, chain_cert, currency_or_eth, indexed_cert, state
 from webapp.stats import merchant_stats, redemptions
 
 
@@ -48,7 +49,7 @@ def currency_json(c: CurrencyInfo) -> dict[str, Any]:
 
 
 @get("/status", Status)
-def status():
+def status() -> Reply:
     """Chain, contract and indexer progress"""
     st = state()
     cursor = st.indexer.cursor()
@@ -62,7 +63,7 @@ def status():
 
 
 @get("/config", Config)
-def config():
+def config() -> Reply:
     """Chain id, contract, currencies, merchants, policy, occasions, EIP-712 types"""
     st = state()
     return {"chainId": st.client.chain_id, "contract": st.client.address,
@@ -74,31 +75,31 @@ def config():
 
 
 @get("/currencies", Currencies)
-def currencies():
+def currencies() -> Reply:
     """Allow-listed currencies"""
     return [currency_json(c) for c in state().currencies()]
 
 
 @get("/policy", Policy)
-def policy():
+def policy() -> Reply:
     """Minimum validity and pause state"""
     return state().policy()
 
 
 @get("/merchants", Merchants)
-def merchants():
+def merchants() -> Reply:
     """Registered merchants"""
     return [m.to_json() for m in state().merchants()]
 
 
 @get("/merchants/<merchant>", Merchant)
-def merchant(path: MerchantPath):
+def merchant(path: MerchantPath) -> Reply:
     """One merchant"""
     return merchant_arg(path.merchant).to_json()
 
 
 @get("/merchants/<merchant>/stats", MerchantStats)
-def merchant_stats_route(path: MerchantPath):
+def merchant_stats_route(path: MerchantPath) -> Reply:
     """Liability, redemptions by day, breakage and refunds"""
     m = merchant_arg(path.merchant)
     stats = merchant_stats(state(), m.id)
@@ -108,32 +109,32 @@ def merchant_stats_route(path: MerchantPath):
 
 
 @get("/merchants/<merchant>/redemptions", MerchantRedemptions)
-def merchant_redemptions(path: MerchantPath, query: RedemptionsQuery):
+def merchant_redemptions(path: MerchantPath, query: RedemptionsQuery) -> Reply:
     """Recent redemptions (limit)"""
     m = merchant_arg(path.merchant)
     return redemptions(state(), m.id, query.limit)
 
 
 @get("/certificates/<certificate>", Certificate)
-def certificate(path: CertificatePath):
+def certificate(path: CertificatePath) -> Reply:
     """A certificate as the chain reports it"""
     return chain_cert(live_certificate(path.certificate))
 
 
 @get("/certificates/<certificate>/history", History)
-def history(path: CertificatePath):
+def history(path: CertificatePath) -> Reply:
     """A certificate's events from the indexer"""
     st = state()
     row = st.indexer.certificate(path.certificate)
     if row is None:
         raise ApiError(404, "no such certificate in the index (yet)", "certificate",
                        "UnknownCertificate")
-    info = st.currency(row["currency"])
+    info = currency_or_eth(st, row["currency"])
     return [activity(st, e, info) for e in st.indexer.history(path.certificate)]
 
 
 @get("/holders/<holder>/certificates", HolderCertificates)
-def holder_certificates(path: HolderPath, query: HolderQuery):
+def holder_certificates(path: HolderPath, query: HolderQuery) -> Reply:
     """Certificates held by an address (indexer), a page at a time"""
     st = state()
     after = str(query.after) if query.after is not None else None
@@ -152,13 +153,13 @@ PENDING = {202: {"description": "Not mined yet: {txHash, status: pending}", "con
 
 
 @get("/transactions/<txHash>", TransactionOutcome, responses=PENDING)
-def transaction(path: TxHashPath):
+def transaction(path: TxHashPath) -> Reply:
     """A mined transaction's status and the certificates it made
 
     Its status, the certificates it created or split off, the payments it made and, for a
     batch settlement, each refused item and why (202 with status pending while it is not
     mined)."""
-    tx_hash = path.txHash
+    tx_hash = HexStr(path.txHash)
     st = state()
     try:
         receipt = st.client.w3.eth.get_transaction_receipt(tx_hash)

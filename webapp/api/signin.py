@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response, after_this_request, request
 
 from webapp import siwe
-from webapp.api.blueprint import SIGN_IN, get, post
+from webapp.api.blueprint import SIGN_IN, Reply, get, post
 from webapp.api.models import (
     Session,
     SignedIn,
@@ -27,7 +27,7 @@ NOBODY = {401: {"description": "Nobody is signed in (or the signature does not h
 
 
 @get("/siwe/nonce", SiweNonce, responses=TOO_MANY, tags=[SIGN_IN])
-def siwe_nonce(query: SiweNonceQuery):
+def siwe_nonce(query: SiweNonceQuery) -> Reply:
     """A fresh EIP-4361 message to sign (query: address)"""
     st = state()
     try:
@@ -42,7 +42,7 @@ def siwe_nonce(query: SiweNonceQuery):
 
 
 @post("/siwe/verify", SignedIn, responses=NOBODY, tags=[SIGN_IN])
-def siwe_verify(body: SiweVerifyRequest):
+def siwe_verify(body: SiweVerifyRequest) -> Reply:
     """Sign in: the signed EIP-4361 message
 
     Opens a server-side session; the cookie holds only its random id (HttpOnly,
@@ -63,7 +63,7 @@ def siwe_verify(body: SiweVerifyRequest):
 
 
 @post("/siwe/logout", SignedOut, tags=[SIGN_IN])
-def siwe_logout():
+def siwe_logout() -> Reply:
     """Sign out"""
     state().siwe.close_session(request.cookies.get(siwe.COOKIE))
 
@@ -76,7 +76,7 @@ def siwe_logout():
 
 
 @get("/siwe/me", Session, responses=NOBODY, tags=[SIGN_IN])
-def siwe_me():
+def siwe_me() -> Reply:
     """The signed-in address (cookie session)"""
     session = state().siwe.session(request.cookies.get(siwe.COOKIE))
     if session is None:
