@@ -21,6 +21,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, ClassVar
 
+import requests
 from eth_abi import decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
@@ -47,8 +48,10 @@ class NodeError(GiftCertError):
     """The Ethereum node refused a request (e.g. insufficient funds, a nonce problem)."""
 
 
-class NodeUnreachable(NodeError):
-    """No answer from the Ethereum node (connection refused, timeout)."""
+class NodeUnreachable(NodeError, requests.ConnectionError):
+    """No answer from the Ethereum node (connection refused, timeout). Also a
+    `requests.ConnectionError`, what web3 raised before the SDK wrapped it, so handlers written
+    for that (the web app's 503) keep working."""
 
 
 class TransactionFailed(GiftCertError):
