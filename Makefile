@@ -23,6 +23,8 @@ run: setup
 
 lint: setup
 	$(VENV)/ruff check .
+	$(VENV)/mypy giftcert
+	npm run --silent lint
 
 ape-compile: setup
 	PATH="$(CURDIR)/$(VENV):$$PATH" $(VENV)/ape compile

@@ -57,6 +57,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 
 from giftcert.client import DAY, GiftCert, SignedRedemption
 from giftcert.errors import ContractRevert
+from giftcert.ids import decode_id
 from giftcert.transactions import revert_from
 
 UNIT = 10**9  # wei per unit of value in this run
@@ -590,9 +591,12 @@ def run_load(
         way.close()
     seconds = time.perf_counter() - started
 
-    # -- audit against the chain
+    # -- audit against the chain (a Redeemed event's merchant is its id's top 32 bits)
+    def merchant_of(event: Any) -> int:
+        return decode_id(event["args"]["id"]).merchant
+
     logs = admin.contract.events.Redeemed().get_logs(from_block=first_block)
-    on_chain = Counter((e["args"]["merchant"], e["args"]["orderRef"]) for e in logs)
+    on_chain = Counter((merchant_of(e), e["args"]["orderRef"]) for e in logs)
     by_ref = {(p.merchant, p.order_ref): p for p in plan}
     mismatches = []
     for (merchant, ref), times in on_chain.items():
@@ -602,7 +606,7 @@ def run_load(
         elif outcomes[p.key].landed != times:
             mismatches.append(f"{p}: landed {outcomes[p.key].landed}x, on chain {times}x")
     for e in logs:
-        p = by_ref.get((e["args"]["merchant"], e["args"]["orderRef"]))
+        p = by_ref.get((merchant_of(e), e["args"]["orderRef"]))
         if p and (e["args"]["id"], e["args"]["amount"]) != (p.certificate, p.units * UNIT):
             mismatches.append(f"{p}: chain says {dict(e['args'])}")
     lost = 0
