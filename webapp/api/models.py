@@ -8,6 +8,7 @@ document lists it, schemathesis generates it."""
 
 from __future__ import annotations
 
+import copy
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
@@ -104,6 +105,18 @@ class Query(BaseModel):
     """A query string: unknown parameters are ignored (cache busters, tracking tags)."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Made once per class: flask-openapi3 asks for a query model's JSON Schema on every
+        request (measured: 350 us of a holder's-certificates page, 2.5 us to validate)."""
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        if key not in _SCHEMAS:
+            _SCHEMAS[key] = super().model_json_schema(*args, **kwargs)
+        return copy.deepcopy(_SCHEMAS[key])
+
+
+_SCHEMAS: dict[Any, dict[str, Any]] = {}
 
 
 class HolderQuery(Query):
