@@ -7,7 +7,12 @@ One idea per module:
   in memory; `store`: those rows in the database, and the rebuild after a rollback;
 - `sync`: `Indexer`, which fetches logs by block range, keeps the cursor and undoes reorgs;
 - `queries`: `IndexReader`, every read pages, the API and the CLI make (no chain access),
-  including `merchant_stats`.
+  including `merchant_stats`; `open_index(url, chain_id=, contract=)` for a process that only
+  reads (schema and chain checked, nothing written);
+- `identity`: whose index it is (chain id and contract, stored with the cursor) and how far it
+  got (`IndexStatus`: the writer's heartbeat and lag); `IndexMismatch` refuses another chain's;
+- `lock`: the writer lock (PostgreSQL advisory lock, a file lock beside a SQLite file), so
+  exactly one `Indexer` writes while others wait.
 
 A batch issue is one `IssuedBatch(firstId, buyer, amounts, message)` event for the ids
 firstId .. firstId + n - 1: its activity row names firstId, and `batch_items` maps every id of
@@ -21,8 +26,9 @@ so whether an order was paid is answered here: `order_paid`, `order_redemptions`
 """
 
 from giftcert.indexer.decoding import Event, EventSpec, LogDecoder, decode_log, event_specs
+from giftcert.indexer.identity import IndexIdentity, IndexMismatch, IndexStatus
 from giftcert.indexer.projection import MERCHANT_EVENTS, ZERO, Applier, Batch
-from giftcert.indexer.queries import DayTotal, IndexReader, MerchantStats, Units
+from giftcert.indexer.queries import DayTotal, IndexReader, MerchantStats, Units, open_index
 from giftcert.indexer.schema import (
     activity_table,
     batch_items_table,
@@ -35,11 +41,12 @@ from giftcert.indexer.schema import (
     metadata,
     redemptions_table,
 )
-from giftcert.indexer.sync import REORG_WINDOW, Indexer, Progress
+from giftcert.indexer.sync import REORG_WINDOW, CursorMoved, Indexer, Progress
 
 __all__ = [
-    "MERCHANT_EVENTS", "REORG_WINDOW", "ZERO", "Applier", "Batch", "DayTotal", "Event",
-    "EventSpec", "IndexReader", "Indexer", "LogDecoder", "MerchantStats", "Progress", "Units",
+    "MERCHANT_EVENTS", "REORG_WINDOW", "ZERO", "Applier", "Batch", "CursorMoved", "DayTotal",
+    "Event", "EventSpec", "IndexIdentity", "IndexMismatch", "IndexReader", "IndexStatus",
+    "Indexer", "LogDecoder", "MerchantStats", "Progress", "Units", "open_index",
     "activity_table", "batch_items_table", "blocks_table", "certificates_table", "cursor_table",
     "decode_log", "event_specs", "holders_table", "merchant_days_table", "merchants_table",
     "metadata", "redemptions_table",

@@ -1,8 +1,12 @@
 """The index's read side: every question pages, the API, the CLI and the keeper ask of it.
 
 Queries never touch the chain, so a process that only reads (a web worker beside one indexer
-service) needs nothing but an engine: `IndexReader(engine)`. Amounts come back as stored
-(decimal text) in the row dicts, and as int in `MerchantStats`, the one place that sums them.
+service) needs nothing but an engine: `open_index(url, chain_id=, contract=)` checks that the
+schema is at the newest revision and that the index is this chain's and contract's, and gives an
+`IndexReader` that never writes (`IndexReader(engine)` skips the checks). `status()` is the
+cursor and the writer's heartbeat, for a status page: lag without a node call. Amounts come back
+as stored (decimal text) in the row dicts, and as int in `MerchantStats`, the one place that sums
+them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 from eth_utils import to_checksum_address
 from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select
 
+from giftcert.database import connect, open_engine, require_head
+from giftcert.indexer.identity import IndexIdentity, IndexStatus, check_identity, read_status
 from giftcert.indexer.schema import (
     activity_table,
     certificates_table,
@@ -113,8 +119,29 @@ class IndexReader:
     def cursor(self) -> tuple[int, str] | None:
         """(last indexed block, its hash), or None before the first sync."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(cursor_table).where(cursor_table.c.id == 1)).first()
-        return (row.block, row.block_hash) if row else None
+            row = conn.execute(select(cursor_table.c.block, cursor_table.c.block_hash)
+                               .where(cursor_table.c.id == 1)).first()
+        if row is None or row.block is None:
+            return None
+        return int(row.block), str(row.block_hash)
+
+    def status(self) -> IndexStatus | None:
+        """The cursor row (chain, contract, block, the writer's heartbeat), or None before any
+        writer opened the index. One query; `DatabaseUnavailable` when the database is down."""
+        with connect(self.engine) as conn:
+            return read_status(conn)
+
+    def identity(self) -> IndexIdentity | None:
+        """The chain and contract this index belongs to (None before a writer opened it)."""
+        status = self.status()
+        return status.identity if status else None
+
+    def check(self, chain_id: int, contract: str) -> IndexStatus | None:
+        """Schema at head (`SchemaNotCurrent`) and the index this chain's and contract's
+        (`IndexMismatch`); writes nothing. Returns the status."""
+        require_head(self.engine)
+        with connect(self.engine) as conn:
+            return check_identity(conn, IndexIdentity(int(chain_id), contract))
 
     # -- certificates -----------------------------------------------------------------------
 
@@ -217,6 +244,17 @@ class IndexReader:
         with self.engine.connect() as conn:
             return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
                     for t in tables}
+
+
+def open_index(database: str | Engine, *, chain_id: int, contract: str) -> IndexReader:
+    """A reader for a process that does not write the index (a web worker beside the indexer
+    service): the schema must be at head and the index this chain's and contract's (an empty
+    index, before the service's first start, is fine). Raises `SchemaNotCurrent`,
+    `IndexMismatch`, `DatabaseUnavailable`, `DriverMissing`."""
+    engine = open_engine(database) if isinstance(database, str) else database
+    reader = IndexReader(engine)
+    reader.check(chain_id, contract)
+    return reader
 
 
 def _order(merchant: int, order_ref: int | str) -> ColumnElement[bool]:
