@@ -11,7 +11,9 @@ audit with exit code 1):
 3. security tests: tests/security (faults, small load, hostile HTTP input).
 4. load: bench/load.py, 1,000+ concurrent redemptions through the SDK and through the web API
    (`LOAD_VIA=sdk,api`, `LOAD_REDEMPTIONS`).
-5. schemathesis against /api/v1/openapi.json on a running waitress server.
+5. schemathesis against /api/v1/openapi.json on a running waitress server, positive (data
+   generated from the schemas) and negative (data that breaks them): no server error, every
+   status and body as documented.
 
 `python -m bench.audit --only slither,load` runs a subset. Docs: docs/security.md.
 """
@@ -267,6 +269,8 @@ def step_schemathesis() -> StepResult:
                 "--checks",
                 "not_a_server_error,status_code_conformance,content_type_conformance,"
                 "response_schema_conformance",
+                "--mode",
+                "all",  # positive (data made from the schemas) and negative (against them)
                 "--max-examples",
                 examples,
                 "--seed",
