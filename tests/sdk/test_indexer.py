@@ -1,14 +1,18 @@
-"""Indexer: applies events, answers queries, resumes after restart, survives reorgs."""
+"""Indexer: applies events, answers queries, resumes after restart, survives reorgs; on
+SQLite and PostgreSQL (the `backend` fixture: test ids end in [sqlite] / [postgresql])."""
 
 from __future__ import annotations
 
+from db import backends
 from sqlalchemy import select
 
 from giftcert.indexer import Indexer, activity_table
 
+backend = backends.backend  # the fixture: every test that takes it runs on both databases
 
-def _indexer(sdk, tmp_path, name="index.db", **kw) -> Indexer:
-    return Indexer(sdk.w3, sdk.admin.contract, f"sqlite:///{tmp_path / name}",
+
+def _indexer(sdk, backend, name="index", **kw) -> Indexer:
+    return Indexer(sdk.w3, sdk.admin.contract, backend.url(name),
                    start_block=sdk.record.block, **kw)
 
 
@@ -28,7 +32,7 @@ def _indexed_then_reorged(sdk, index, action) -> None:
     index.sync()
 
 
-def test_indexes_lifecycle_and_answers_queries(sdk, tmp_path):
+def test_indexes_lifecycle_and_answers_queries(sdk, backend):
     cert = sdk.buyer.issue(sdk.holder.sender, "20", sdk.coffee_id, "tUSD", message="hi")
     sdk.holder.redeem(cert.id, "3", order_ref=1)
     part = sdk.holder.split(cert.id, "5", sdk.friend.sender)
@@ -36,7 +40,7 @@ def test_indexes_lifecycle_and_answers_queries(sdk, tmp_path):
     sdk.holder.merge(part.id, cert.id)
     link = sdk.buyer.issue_claimable("2", sdk.books_id, "tUSD")
     sdk.friend.claim(link.certificate.id, link.key)
-    index = _indexer(sdk, tmp_path, block_range=3)
+    index = _indexer(sdk, backend, block_range=3)
     assert index.sync() > 10
     mine = index.certificates_of(sdk.holder.sender)
     assert [c["id"] for c in mine] == [str(cert.id)]
@@ -53,15 +57,15 @@ def test_indexes_lifecycle_and_answers_queries(sdk, tmp_path):
     assert index.sync() == 0  # nothing new: idempotent
 
 
-def test_resumes_from_cursor_after_restart(sdk, tmp_path):
+def test_resumes_from_cursor_after_restart(sdk, backend):
     first = sdk.buyer.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD")
-    index = _indexer(sdk, tmp_path)
+    index = _indexer(sdk, backend)
     index.sync()
     before = index.counts()["activity"]
     cursor = index.cursor()
     second = sdk.buyer.issue(sdk.holder.sender, "2", sdk.coffee_id, "tUSD")
     sdk.holder.redeem(first.id, "1", order_ref=9)
-    restarted = _indexer(sdk, tmp_path)  # a new process on the same database
+    restarted = _indexer(sdk, backend)  # a new process on the same database
     assert restarted.cursor() == cursor
     assert restarted.sync() == 3  # TransferSingle + Issued, Redeemed
     assert restarted.counts()["activity"] == before + 3
@@ -70,9 +74,9 @@ def test_resumes_from_cursor_after_restart(sdk, tmp_path):
     assert restarted.certificate(first.id)["balance"] == "0"
 
 
-def test_reorg_rolls_back_and_reindexes(sdk, tmp_path):
+def test_reorg_rolls_back_and_reindexes(sdk, backend):
     cert = sdk.buyer.issue(sdk.holder.sender, "10", sdk.coffee_id, "tUSD")
-    index = _indexer(sdk, tmp_path)
+    index = _indexer(sdk, backend)
     index.sync()
     fork_point = sdk.w3.eth.block_number
     snapshot = _rpc(sdk, "evm_snapshot")
@@ -97,7 +101,7 @@ def test_reorg_rolls_back_and_reindexes(sdk, tmp_path):
     assert all(e["block"] > fork_point for e in index.history(cert.id)[2:])
 
 
-def test_batch_issue_refusals_and_order_lookups(sdk, tmp_path):
+def test_batch_issue_refusals_and_order_lookups(sdk, backend):
     """v2: one IssuedBatch for a whole batch (amount per id), refused batch items kept as
     activity with their reason, and "was order X paid" answered by the index."""
     ids = sdk.buyer.issue_batch([(sdk.holder.sender, "5"), (sdk.friend.sender, "7.25"),
@@ -108,7 +112,7 @@ def test_batch_issue_refusals_and_order_lookups(sdk, tmp_path):
     settled = sdk.coffee.settle_batch(sdk.coffee_id, [good, good])  # the second is a replay
     assert [r.reason.error_name for r in settled.refused] == ["WrongNonce"]
     sdk.holder.redeem(ids[2], "0.5", order_ref=500)  # the same order, paid in a second part
-    index = _indexer(sdk, tmp_path)
+    index = _indexer(sdk, backend)
     index.sync()
 
     rows = {r["id"]: r for r in index.certificates_of(sdk.holder.sender)}
@@ -145,10 +149,10 @@ def test_batch_issue_refusals_and_order_lookups(sdk, tmp_path):
     assert not kept & {"MetadataUpdate", "BatchMetadataUpdate"}
 
 
-def test_reorg_rebuilds_batch_issued_certificates(sdk, tmp_path):
+def test_reorg_rebuilds_batch_issued_certificates(sdk, backend):
     ids = sdk.buyer.issue_batch([(sdk.holder.sender, "4"), (sdk.holder.sender, "6")],
                                 sdk.coffee_id, "tUSD")
-    index = _indexer(sdk, tmp_path)
+    index = _indexer(sdk, backend)
     index.sync()
     snapshot = _rpc(sdk, "evm_snapshot")
     sdk.holder.redeem(ids[1], "5", order_ref=1)
@@ -168,17 +172,17 @@ def test_reorg_rebuilds_batch_issued_certificates(sdk, tmp_path):
     assert not index.order_paid(sdk.coffee_id, 1) and index.order_paid(sdk.coffee_id, 2)
     assert [e["event"] for e in index.history(ids[1])] == ["TransferSingle", "IssuedBatch",
                                                           "Redeemed"]
-    fresh = _indexer(sdk, tmp_path, "fresh.db")
+    fresh = _indexer(sdk, backend, "fresh")
     fresh.sync()
     assert fresh.certificate(ids[1]) == index.certificate(ids[1])
     assert fresh.counts() == index.counts()
 
 
-def test_an_id_issued_again_after_its_burn_starts_afresh(sdk, tmp_path):
+def test_an_id_issued_again_after_its_burn_starts_afresh(sdk, backend):
     """Serials are the buyer's, so a burned id can be minted again with the same terms."""
     terms = {"serial": 77, "expiry": sdk.buyer.now() + sdk.buyer.min_validity() + 3 * 86400}
     cert = sdk.buyer.issue(sdk.holder.sender, "3", sdk.coffee_id, "tUSD", **terms)
-    index = _indexer(sdk, tmp_path)
+    index = _indexer(sdk, backend)
     index.sync()
     sdk.coffee.void(cert.id)
     index.sync()
@@ -204,7 +208,7 @@ def test_a_sqlite_index_in_a_folder_that_does_not_exist_yet_is_created(tmp_path)
     assert open_engine("sqlite:///:memory:").url.database == ":memory:"
 
 
-def test_merchant_stats_count_what_buyers_paid_in_and_where_it_went(sdk, tmp_path):
+def test_merchant_stats_count_what_buyers_paid_in_and_where_it_went(sdk, backend):
     """Issues and top-ups are what buyers paid in (a split moves value, it adds none); live
     balances are liability, expired ones breakage until refunded; other merchants don't count."""
     sdk.admin.set_min_validity(3600)
@@ -222,7 +226,7 @@ def test_merchant_stats_count_what_buyers_paid_in_and_where_it_went(sdk, tmp_pat
     sdk.buyer.issue(sdk.holder.sender, "9", sdk.books_id, "tUSD")
     sdk.warp(4000)
     sdk.buyer.refund(refunded.id)
-    index = _indexer(sdk, tmp_path)
+    index = _indexer(sdk, backend)
     index.sync()
 
     usd = index.certificate(kept.id)["currency"]
@@ -245,7 +249,7 @@ def test_merchant_stats_count_what_buyers_paid_in_and_where_it_went(sdk, tmp_pat
     assert [r["order_ref"] for r in index.merchant_redemptions(sdk.coffee_id, 1)] == ["2"]
 
 
-def test_a_batch_transfer_is_history_and_survives_a_rebuild(sdk, tmp_path):
+def test_a_batch_transfer_is_history_and_survives_a_rebuild(sdk, backend):
     """ERC-1155 safeBatchTransferFrom names no single certificate: each one finds it anyway,
     and a rebuild after a reorg keeps the new owner."""
     a = sdk.buyer.issue(sdk.holder.sender, "3", sdk.coffee_id, "tUSD")
@@ -254,7 +258,7 @@ def test_a_batch_transfer_is_history_and_survives_a_rebuild(sdk, tmp_path):
     tx = gc.safeBatchTransferFrom(sdk.holder.sender, sdk.friend.sender, [a.id, b.id], [1, 1],
                                   b"").transact({"from": sdk.holder.sender})
     sdk.w3.eth.wait_for_transaction_receipt(tx)
-    index = _indexer(sdk, tmp_path)
+    index = _indexer(sdk, backend)
     index.sync()
     assert [e["event"] for e in index.history(b.id)][-1] == "TransferBatch"
     _indexed_then_reorged(sdk, index, lambda: sdk.friend.redeem(b.id, "1", order_ref=1))
@@ -264,11 +268,11 @@ def test_a_batch_transfer_is_history_and_survives_a_rebuild(sdk, tmp_path):
     assert index.certificates_of(sdk.holder.sender) == []
 
 
-def test_a_split_part_keeps_its_buyer_when_rebuilt(sdk, tmp_path):
+def test_a_split_part_keeps_its_buyer_when_rebuilt(sdk, backend):
     """The Split event carries no buyer: a rebuild of the part alone must replay its parent."""
     cert = sdk.buyer.issue(sdk.holder.sender, "10", sdk.coffee_id, "tUSD")
     part = sdk.holder.split(cert.id, "4", sdk.friend.sender)
-    index = _indexer(sdk, tmp_path)
+    index = _indexer(sdk, backend)
     index.sync()
     assert index.certificate(part.id)["buyer"] == sdk.buyer.sender
     # the redemption touches the part only, so the rebuild is of the part alone
