@@ -38,6 +38,12 @@ grep -q "^RPC URL:" "$log" || { echo "chain did not start; see $log" >&2; exit 1
 echo "== compile"
 "$GC" compile
 
+# The schema first: web workers and the indexer only check it (they never create tables).
+# This is the dev chain's flow, so an index made before migrations existed is dropped and
+# rebuilt from the chain (elsewhere `giftcert db upgrade` refuses it and says how to proceed).
+echo "== database"
+"$GC" db upgrade --drop-legacy
+
 for step in deploy demo; do
   echo "== $step"
   if has_command "$step"; then "$GC" "$step"; else echo "skipped: giftcert $step not built yet"; fi
