@@ -59,6 +59,20 @@ def test_every_accepted_field_is_documented(web):
         assert {"expiryDays", "validFromDate"} <= request_fields(spec)[path]
 
 
+def test_every_reference_in_the_document_resolves(web):
+    spec = web.http.get("/api/v1/openapi.json").get_json()
+
+    def refs(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            return ([node["$ref"]] if "$ref" in node else []) + [
+                r for v in node.values() for r in refs(v)]
+        return [r for v in node for r in refs(v)] if isinstance(node, list) else []
+    found = set(refs(spec))
+    assert "#/components/schemas/Error" in found
+    for ref in found:
+        assert ref.rsplit("/", 1)[1] in spec["components"]["schemas"], ref
+
+
 def test_nested_bodies_are_documented_and_closed(web):
     spec = web.http.get("/api/v1/openapi.json").get_json()
     schemas = spec["components"]["schemas"]

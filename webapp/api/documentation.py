@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, current_app, jsonify
 
 from webapp.api.blueprint import bp
+from webapp.api.models import Error
 
 PREFIX = "/api/v1"
 DESCRIPTION = ("Builds transactions and EIP-712 typed data for browser wallets; the server "
@@ -33,7 +34,10 @@ def document() -> dict[str, Any]:
         components = doc.setdefault("components", {})
         for key in [k for k, v in components.items() if v is None]:
             del components[key]  # flask-openapi3 writes securitySchemes: null
-        components.get("schemas", {}).pop("ValidationErrorModel", None)
+        schemas = components.setdefault("schemas", {})
+        schemas.pop("ValidationErrorModel", None)
+        # the refusals' shape, referred to by every route's 4xx answers (blueprint.ERRORS)
+        schemas["Error"] = Error.model_json_schema(ref_template="#/components/schemas/{model}")
         cached = current_app.extensions["giftcert.openapi"] = doc
     return cached
 
