@@ -193,6 +193,7 @@ class Indexer(IndexReader):
             yield True
             return
         if not self._acquire(timeout):
+            self._release()  # gives back the connection it asked on
             yield False
             return
         try:
