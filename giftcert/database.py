@@ -139,8 +139,9 @@ class PoolSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None,
                  settings: Any = None) -> PoolSettings:
         """From `settings` fields of the same names where the Settings object has them (e.g.
-        `db_pool_size`), else from `environ` (default: os.environ)."""
-        env = os.environ if environ is None else environ
+        `db_pool_size`), else from `environ` (default: os.environ over the project's .env, the
+        precedence of giftcert.config)."""
+        env = _environment() if environ is None else environ
         values: dict[str, Any] = {}
         for name, default in (("pool_size", cls.pool_size), ("max_overflow", cls.max_overflow),
                               ("pool_timeout", cls.pool_timeout),
@@ -156,6 +157,18 @@ class PoolSettings:
             else:
                 values[name] = _env_int(env, f"GIFTCERT_DB_{name.upper()}", default)
         return cls(**values)
+
+
+def _environment() -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    from giftcert.config import PROJECT_ROOT
+
+    path = PROJECT_ROOT / ".env"
+    values = {k: v for k, v in dotenv_values(path).items() if v is not None} \
+        if path.is_file() else {}
+    values.update(os.environ)
+    return values
 
 
 # -- engines -------------------------------------------------------------------------------------
