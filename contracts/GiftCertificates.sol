@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
-import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
-import {IERC1155MetadataURI} from "@openzeppelin/contracts/token/ERC1155/extensions/IERC1155MetadataURI.sol";
-import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
-
 import {IGiftCertificatesAdmin} from "./interfaces/IGiftCertificates.sol";
 import {ClaimLinks} from "./core/ClaimLinks.sol";
 import {SignedRedemptions} from "./core/SignedRedemptions.sol";
+import {Refunds} from "./core/Refunds.sol";
 
 /**
  * @title GiftCertificates
@@ -21,25 +17,36 @@ import {SignedRedemptions} from "./core/SignedRedemptions.sol";
  * For every currency: holdings == sum of certificate balances + merchant ledgers + deferred
  * payments.
  *
- * This contract holds the value-moving paths (ledger, claim links, signed redemptions, payouts).
- * Everything else (roles, merchant registry, currencies, pause, approvals, views, metadata)
- * is {GiftCertificatesAdmin}, reached by delegatecall from {fallback} with this contract's
- * storage, so the escrow keeps room under the 24,576-byte code limit. Both answer at this
- * address; the SDK's ABI is the union of {IGiftCertificates} and {IGiftCertificatesAdmin}.
+ * What runs where. This contract's own dispatcher holds only the per-payment hot paths: issue,
+ * batch issue, claim-link issue and claim, top-up, split, merge, redeem, signed redemption,
+ * batch settlement and the single ERC-1155 transfer, plus the refund after expiry (the one rare
+ * path with a gas target; see {Refunds}). Each function here costs every call that passes it in
+ * the dispatcher up to 22 gas, and each byte counts against the 24,576-byte limit that the
+ * features still to come (signed holder actions, payment tabs) need room under.
+ *
+ * Everything else is {GiftCertificatesAdmin}, reached by delegatecall from {fallback}: the rare
+ * value paths (void, cash-out, reclaim, merchant and deferred withdrawals, the batch transfer),
+ * roles, merchant registry, currencies, pause, approvals, views, metadata, ERC-165 and the
+ * EIP-712 domain views. Delegatecall runs the module's code on this contract's storage, balance
+ * and transient storage (so the reentrancy guard is one flag for both), with this contract as
+ * the sender of every payment it makes; called directly, the module runs on its own empty
+ * storage and moves nothing. Both answer at this address; the SDK's ABI is the union of both
+ * contracts' ABIs.
  *
  * Storage: all of the system's state is in the ERC-7201 namespace of {GiftCertStorage}. The
  * only plain slot is AccessControl's role mapping in the admin module (slot 0, whose entries
- * live at hashed slots); the EIP-712 domain is cached in immutables ({TypedDataDomain}).
+ * live at hashed slots); this contract has none (the EIP-712 domain and the module's address
+ * are immutables).
  */
-contract GiftCertificates is ClaimLinks, SignedRedemptions {
-    /// @notice The admin module this contract delegates everything else to.
-    address public immutable adminModule;
+contract GiftCertificates is ClaimLinks, SignedRedemptions, Refunds {
+    /// @dev The admin module this contract delegates everything else to ({adminModule} reads it).
+    address private immutable _module;
 
     /// @param admin receives the admin, registrar and pauser roles.
     /// @param module a deployed {GiftCertificatesAdmin}.
     constructor(address admin, address module) {
         if (module.code.length == 0) revert InvalidAccount();
-        adminModule = module;
+        _module = module;
         // The deployer picks the module (it picks the escrow's code too); this runs once, while
         // the escrow is being constructed, and the fallback only ever uses the immutable.
         // slither-disable-next-line controlled-delegatecall
@@ -47,17 +54,11 @@ contract GiftCertificates is ClaimLinks, SignedRedemptions {
         if (!ok) _revertWith(reason);
     }
 
-    /// @notice ERC-165: ERC-1155, its metadata URI, ERC-4906 and AccessControl (in the admin module).
-    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
-        return interfaceId == type(IERC1155).interfaceId || interfaceId == type(IERC1155MetadataURI).interfaceId
-            || interfaceId == bytes4(0x49064906) // ERC-4906
-            || interfaceId == type(IAccessControl).interfaceId || interfaceId == type(IERC165).interfaceId;
-    }
-
     /// @notice Everything not implemented here runs in the admin module, on this storage.
+    /// Not payable: no function of the module takes ETH.
     // slither-disable-next-line locked-ether
     fallback() external {
-        address module = adminModule;
+        address module = _module;
         assembly {
             calldatacopy(0, 0, calldatasize())
             let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)

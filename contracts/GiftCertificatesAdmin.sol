@@ -2,27 +2,36 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+import {IERC1155MetadataURI} from "@openzeppelin/contracts/token/ERC1155/extensions/IERC1155MetadataURI.sol";
+import {ERC1155Utils} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Utils.sol";
 
 import {IGiftCertificatesAdmin, ICertificateRenderer} from "./interfaces/IGiftCertificates.sol";
 import {CertificateId} from "./CertificateId.sol";
 import {GiftCertStorage, CertWord, MerchantWord} from "./libraries/GiftCertStorage.sol";
 import {GiftCertDomain} from "./libraries/TypedDataDomain.sol";
+import {Payouts} from "./core/Payouts.sol";
 
 /**
  * @title GiftCertificatesAdmin
- * @notice The escrow's module for everything off the hot paths: roles (admin, registrar,
- * pauser), the merchant registry, currencies, policy, pause, ERC-1155 approvals, views and
- * metadata. {GiftCertificates} delegatecalls it, so it runs on the escrow's storage at the
- * escrow's address; called directly it only touches its own, empty storage.
+ * @notice The escrow's module for everything off the per-payment hot paths: the rare value
+ * paths ({Payouts}: void, cash-out, reclaim, merchant and deferred withdrawals) and ERC-1155's
+ * batch transfer, roles (admin, registrar, pauser), the merchant registry, currencies, policy,
+ * pause, ERC-1155 approvals, views, metadata, ERC-165 and the EIP-712 domain views.
+ * {GiftCertificates} delegatecalls it, so it runs on the escrow's storage, balance and
+ * transient storage at the escrow's address, and every payment it makes is the escrow's. Called
+ * directly it only touches its own storage, which is empty (nothing there was ever
+ * initialized, issued or credited, and it holds no ETH or tokens): every value path reverts
+ * there and moves nothing.
  *
  * What roles can do, and cannot: the registrar registers and (de)activates merchants, but only a
  * merchant's own account can change that account (so nobody can redirect a merchant's money);
  * the admin lists currencies and sets policy and the renderer; the pauser stops issue, transfers
  * and redemptions, never refunds, voids or withdrawals. No role moves anyone's value.
  */
-contract GiftCertificatesAdmin is IGiftCertificatesAdmin, IERC1155Errors, AccessControl {
+contract GiftCertificatesAdmin is Payouts, AccessControl {
     using CertificateId for uint256;
     using CertWord for uint256;
     using MerchantWord for uint256;
@@ -33,7 +42,9 @@ contract GiftCertificatesAdmin is IGiftCertificatesAdmin, IERC1155Errors, Access
     /// @notice Default minimum validity: 5 years, as US gift-card law requires.
     uint40 public constant DEFAULT_MIN_VALIDITY = 5 * 365 days + 1 days;
 
-    uint8 private constant _ETH = 0;
+    /// @notice This module's address (the escrow's fallback delegates here): the code runs at
+    /// the escrow's address, and an immutable lives in the code, so this answers the same there.
+    address public immutable adminModule = address(this);
 
     /// @inheritdoc IGiftCertificatesAdmin
     /// @dev Runs only inside the escrow's constructor (delegatecall), when the escrow has no
@@ -80,8 +91,7 @@ contract GiftCertificatesAdmin is IGiftCertificatesAdmin, IERC1155Errors, Access
     /// the registrar cannot, so no role can point a merchant's ledger at itself.
     function setMerchantAccount(uint32 merchantId, address account) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        uint256 m = _knownMerchant($, merchantId);
-        if (msg.sender != m.account()) revert NotMerchant(merchantId, msg.sender);
+        uint256 m = _callerMerchant($, merchantId);
         if (account == address(0)) revert InvalidAccount();
         $.merchants[merchantId] = MerchantWord.pack(account, m.owedEth(), m.active());
         emit MerchantAccountChanged(merchantId, account);
@@ -90,7 +100,7 @@ contract GiftCertificatesAdmin is IGiftCertificatesAdmin, IERC1155Errors, Access
     /// @notice The merchant lets holders cash out balances up to `limit` (0 disables cash-out).
     function setCashOutLimit(uint32 merchantId, uint8 currencyId, uint128 limit) external {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        if (msg.sender != _knownMerchant($, merchantId).account()) revert NotMerchant(merchantId, msg.sender);
+        _callerMerchant($, merchantId);
         $.ledgers[merchantId][currencyId].cashOutLimit = limit;
         emit CashOutLimitSet(merchantId, currencyId, limit);
     }
@@ -151,7 +161,35 @@ contract GiftCertificatesAdmin is IGiftCertificatesAdmin, IERC1155Errors, Access
         emit Unpaused(msg.sender);
     }
 
-    // ================================================================ ERC-1155 approvals and reads
+    // ================================================================ ERC-1155
+
+    /// @notice ERC-165 for the escrow: ERC-1155, its metadata URI, ERC-4906 and AccessControl.
+    function supportsInterface(bytes4 interfaceId) public pure override(AccessControl) returns (bool) {
+        return interfaceId == type(IERC1155).interfaceId || interfaceId == type(IERC1155MetadataURI).interfaceId
+            || interfaceId == bytes4(0x49064906) // ERC-4906
+            || interfaceId == type(IAccessControl).interfaceId || interfaceId == type(IERC165).interfaceId;
+    }
+
+    /// @notice Gives several whole certificates to `to`: each is checked and moves as in the
+    /// escrow's `safeTransferFrom` (whose fast path this rare call does without); one event and
+    /// one receiver check for the batch.
+    function safeBatchTransferFrom(
+        address from,
+        address to,
+        uint256[] calldata ids,
+        uint256[] calldata values,
+        bytes calldata data
+    ) external {
+        if (ids.length != values.length) revert ERC1155InvalidArrayLength(ids.length, values.length);
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        _requireNotPaused($);
+        for (uint256 i; i < ids.length; ++i) {
+            _transferChecked($, from, to, ids[i], values[i]);
+        }
+        emit IERC1155.TransferBatch(msg.sender, from, to, ids, values);
+        ERC1155Utils.checkOnERC1155BatchReceived(msg.sender, from, to, ids, values, data);
+    }
+
 
     /// @notice 1 if `account` holds certificate `id`, else 0.
     function balanceOf(address account, uint256 id) public view returns (uint256) {
@@ -209,7 +247,7 @@ contract GiftCertificatesAdmin is IGiftCertificatesAdmin, IERC1155Errors, Access
             validFrom: id.validFrom(),
             expiry: id.expiry(),
             awaitingClaim: awaiting,
-            claimDeadline: awaiting ? uint40(word.nonce() * 1 days + 1 days - 1) : 0,
+            claimDeadline: awaiting ? word.claimDeadline() : 0,
             nonce: awaiting ? 0 : word.nonce()
         });
     }
@@ -313,10 +351,5 @@ contract GiftCertificatesAdmin is IGiftCertificatesAdmin, IERC1155Errors, Access
         )
     {
         return (hex"0f", GiftCertDomain.NAME, GiftCertDomain.VERSION, block.chainid, address(this), bytes32(0), new uint256[](0));
-    }
-
-    function _knownMerchant(GiftCertStorage.Layout storage $, uint32 merchantId) private view returns (uint256 m) {
-        m = $.merchants[merchantId];
-        if (m.account() == address(0)) revert UnknownMerchant(merchantId);
     }
 }

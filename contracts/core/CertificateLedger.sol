@@ -4,34 +4,29 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ERC1155Utils} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Utils.sol";
-import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
-import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
 import {CertificateId} from "../CertificateId.sol";
 import {GiftCertStorage, CertWord, MerchantWord} from "../libraries/GiftCertStorage.sol";
+import {EscrowBase} from "./EscrowBase.sol";
 
 /**
  * @title CertificateLedger
- * @notice The certificate ledger: issue, top-up, split, merge and ERC-1155 transfers, and the
- * checks every other module shares. One storage word per certificate (see {GiftCertStorage}).
+ * @notice The escrow's certificate ledger: issue, batch issue, top-up, split, merge and the
+ * single ERC-1155 transfer, each a hot path kept in the escrow's own dispatcher. The batch
+ * transfer lives in the admin module; the rules both share are {EscrowBase}. One storage word
+ * per certificate (see {GiftCertStorage}).
  *
  * Order inside every function: checks, then every state write and event, then external calls
  * (token pulls, receiver hooks, payouts), whether or not the function is `nonReentrant`.
  */
-abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, ReentrancyGuardTransient {
+abstract contract CertificateLedger is IGiftCertificates, EscrowBase {
     using SafeERC20 for IERC20;
     using CertificateId for uint256;
     using CertWord for uint256;
     using MerchantWord for uint256;
 
-    /// @dev Currency id 0 is native ETH, always accepted.
-    uint8 internal constant _ETH = 0;
-
     bytes32 private constant _TOPPED_UP = keccak256("ToppedUp(uint256,uint256)");
-    bytes32 internal constant _METADATA_UPDATE = keccak256("MetadataUpdate(uint256)");
-    bytes32 private constant _TRANSFER_SINGLE = keccak256("TransferSingle(address,address,address,uint256,uint256)");
 
     // ================================================================ issue
 
@@ -221,44 +216,12 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
     {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         if ($.config.paused) revert EnforcedPause();
-        _transfer($, from, to, id, value);
-        bytes32 transferSingle = _TRANSFER_SINGLE;
-        assembly ("memory-safe") {
-            // emit IERC1155.TransferSingle(msg.sender, from, to, id, value); value is 1 here
-            mstore(0x00, id)
-            mstore(0x20, 1)
-            log4(0x00, 0x40, transferSingle, caller(), from, to)
-        }
-        if (to.code.length != 0) ERC1155Utils.checkOnERC1155Received(msg.sender, from, to, id, value, data);
-    }
-
-    /// @notice Gives several whole certificates to `to`.
-    function safeBatchTransferFrom(
-        address from,
-        address to,
-        uint256[] calldata ids,
-        uint256[] calldata values,
-        bytes calldata data
-    ) external {
-        if (ids.length != values.length) revert ERC1155InvalidArrayLength(ids.length, values.length);
-        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        _requireNotPaused($);
-        for (uint256 i; i < ids.length; ++i) {
-            _transfer($, from, to, ids[i], values[i]);
-        }
-        emit IERC1155.TransferBatch(msg.sender, from, to, ids, values);
-        ERC1155Utils.checkOnERC1155BatchReceived(msg.sender, from, to, ids, values, data);
-    }
-
-    /// @dev Moves the owner field and the nonce (no signature of the old owner survives a move).
-    function _transfer(GiftCertStorage.Layout storage $, address from, address to, uint256 id, uint256 value)
-        private
-    {
         mapping(uint256 => uint256) storage certs = $.certs;
         bool usual;
         // The usual case in one block: the owner moves a whole, open, unexpired, claimed
         // certificate to a real address and its nonce has room; the word gets the new owner and
-        // the next nonce (flags untouched). Anything else takes the checks below.
+        // the next nonce (flags untouched). Anything else takes {_transferChecked}, which names
+        // the reason (or lets an approved operator through) and writes the same word.
         assembly ("memory-safe") {
             mstore(0x00, id)
             mstore(0x20, certs.slot)
@@ -277,34 +240,18 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
             )
             if usual { sstore(slot, add(or(shl(160, shr(160, word)), to), shl(232, 1))) }
         }
-        if (!usual) {
-            uint256 slot = GiftCertStorage.certSlot($, id);
-            uint256 word = GiftCertStorage.load(slot);
-            _requireTransferable($, from, to, id, value, word);
-            unchecked {
-                GiftCertStorage.store(slot, ((word >> 160) << 160 | uint160(to)) + (1 << 232));
-            }
+        if (!usual) _transferChecked($, from, to, id, value);
+        bytes32 transferSingle = _TRANSFER_SINGLE;
+        assembly ("memory-safe") {
+            // emit IERC1155.TransferSingle(msg.sender, from, to, id, value); value is 1 here
+            mstore(0x00, id)
+            mstore(0x20, 1)
+            log4(0x00, 0x40, transferSingle, caller(), from, to)
+            // No code at `to`: no receiver hook, and nothing is left to do (ending here skips
+            // the stack cleanup of the return path, about 25 gas).
+            if iszero(extcodesize(to)) { stop() }
         }
-    }
-
-    /// @dev The checks of a transfer one by one, each with its error (or an operator through).
-    function _requireTransferable(
-        GiftCertStorage.Layout storage $,
-        address from,
-        address to,
-        uint256 id,
-        uint256 value,
-        uint256 word
-    ) private view {
-        if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
-        if (value != 1 || from == address(0) || word.owner() != from) {
-            revert ERC1155InsufficientBalance(from, 0, value, id);
-        }
-        if (msg.sender != from && !$.operatorApprovals[from][msg.sender]) {
-            revert ERC1155MissingApprovalForAll(msg.sender, from);
-        }
-        _requireSpendable(id, word);
-        if (word.nonce() == CertWord.MAX_NONCE) revert NonceExhausted(id);
+        ERC1155Utils.checkOnERC1155Received(msg.sender, from, to, id, value, data);
     }
 
     // ================================================================ internals: issue
@@ -419,44 +366,11 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         if (to.code.length != 0) ERC1155Utils.checkOnERC1155Received(msg.sender, from, to, id, 1, "");
     }
 
-    /// @dev Clears a certificate's word (gas refund).
-    function _burn(GiftCertStorage.Layout storage $, uint256 id, address owner) internal {
-        delete $.certs[id];
-        emit IERC1155.TransferSingle(msg.sender, owner, address(0), id, 1);
-    }
-
     // ================================================================ internals: checks
-
-    function _existing(GiftCertStorage.Layout storage $, uint256 id) internal view returns (uint256 word) {
-        word = $.certs[id];
-        if (word.owner() == address(0)) revert UnknownCertificate(id);
-    }
 
     function _checkedBalance(uint256 balance) internal pure returns (uint256) {
         if (balance > CertWord.MAX_BALANCE) revert AmountTooLarge(balance);
         return balance;
-    }
-
-    /// @dev Why a certificate cannot be spent or moved now (empty when it can): open (past
-    /// validFrom), not expired and not waiting for a claim. Batch settlement reports it.
-    function _spendRefusal(uint256 id, uint256 word) internal view returns (bytes memory refusal) {
-        if (word.owner() == address(0)) return abi.encodeWithSelector(UnknownCertificate.selector, id);
-        if (word.has(CertWord.FLAG_AWAITING_CLAIM)) return abi.encodeWithSelector(AwaitingClaim.selector, id);
-        uint40 validFrom = id.validFrom();
-        if (block.timestamp < validFrom) return abi.encodeWithSelector(NotYetValid.selector, id, validFrom);
-        uint40 expiry = id.expiry();
-        if (block.timestamp >= expiry) return abi.encodeWithSelector(Expired.selector, id, expiry);
-    }
-
-    function _requireSpendable(uint256 id, uint256 word) internal view {
-        if (!_spendableInline(id, word)) _revertWith(_spendRefusal(id, word));
-    }
-
-    /// @dev {_spendRefusal} as one expression for the hot path: exists, claimed, open, unexpired.
-    function _spendableInline(uint256 id, uint256 word) internal view returns (bool) {
-        uint256 t = block.timestamp;
-        return uint160(word) != 0 && (word >> 248) & CertWord.FLAG_AWAITING_CLAIM == 0
-            && t >= (id >> 168) & 0xffffffffff && t < (id >> 128) & 0xffffffffff;
     }
 
     /// @dev ecrecover of a 65-byte (r, s, v) signature, address(0) when invalid. Refuses the
@@ -480,43 +394,9 @@ abstract contract CertificateLedger is IGiftCertificates, IERC1155Errors, Reentr
         }
     }
 
-    /// @dev Reverts with `reason` (ABI-encoded custom error) unless it is empty.
-    function _revertWith(bytes memory reason) internal pure {
-        if (reason.length != 0) {
-            assembly ("memory-safe") {
-                revert(add(reason, 0x20), mload(reason))
-            }
-        }
-    }
-
-    function _requireNotExpired(uint256 id) internal view {
-        uint40 expiry = id.expiry();
-        if (block.timestamp >= expiry) revert Expired(id, expiry);
-    }
-
-    function _requireHolder(GiftCertStorage.Layout storage $, uint256 id, address owner) internal view {
-        if (msg.sender != owner && !$.operatorApprovals[owner][msg.sender]) revert NotHolder(id, msg.sender);
-    }
-
-    function _requireNotPaused(GiftCertStorage.Layout storage $) internal view {
-        if ($.config.paused) revert EnforcedPause();
-    }
-
     /// @dev Same merchant, currency and buyer, and `into` lasts at least as long.
     function _compatible(uint256 fromId, uint256 intoId) internal pure returns (bool) {
         return fromId.merchant() == intoId.merchant() && fromId.currency() == intoId.currency()
             && fromId.buyerTag() == intoId.buyerTag() && intoId.expiry() >= fromId.expiry();
-    }
-
-    /// @dev The merchant word, which must exist.
-    function _knownMerchant(GiftCertStorage.Layout storage $, uint32 merchantId) internal view returns (uint256 m) {
-        m = $.merchants[merchantId];
-        if (m.account() == address(0)) revert UnknownMerchant(merchantId);
-    }
-
-    /// @dev The merchant word; the caller must be the merchant's own account.
-    function _callerMerchant(GiftCertStorage.Layout storage $, uint32 merchantId) internal view returns (uint256 m) {
-        m = _knownMerchant($, merchantId);
-        if (msg.sender != m.account()) revert NotMerchant(merchantId, msg.sender);
     }
 }

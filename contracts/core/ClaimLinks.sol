@@ -1,26 +1,25 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
 import {CertificateId} from "../CertificateId.sol";
 import {GiftCertStorage, CertWord} from "../libraries/GiftCertStorage.sol";
 import {TypedDataDomain} from "../libraries/TypedDataDomain.sol";
 import {CertificateLedger} from "./CertificateLedger.sol";
-import {Payouts} from "./Payouts.sol";
 
 /**
  * @title ClaimLinks
  * @notice Gifts sent as a link: the certificate is held by a claim key (an address whose private
  * key travels in the link after `#`) until someone claims it with that key's EIP-712 signature
- * over the recipient, chain and contract, so a copied claim cannot be redirected. The buyer may
- * take an unclaimed gift back after the claim deadline; no claim is possible after it.
+ * over the recipient, chain and contract, so a copied claim cannot be redirected. No claim is
+ * possible after the claim deadline; after it the buyer may take an unclaimed gift back with
+ * {Payouts-reclaim}, which happens at most once per gift and so lives in the admin module.
  *
  * The claim deadline lives in the certificate word's nonce field, in days since 1970: the
- * deadline is the last second of that UTC day.
+ * deadline is the last second of that UTC day ({CertWord-claimDeadline}).
  */
-abstract contract ClaimLinks is Payouts, TypedDataDomain {
+abstract contract ClaimLinks is CertificateLedger, TypedDataDomain {
     using CertificateId for uint256;
     using CertWord for uint256;
 
@@ -46,7 +45,7 @@ abstract contract ClaimLinks is Payouts, TypedDataDomain {
         _requirePayment($, id.currency(), amount, msg.value);
         _mint($, claimKey, id, CertWord.pack(claimKey, amount, day, flags));
         emit Issued(id, amount, message);
-        emit ClaimLinkCreated(id, claimKey, _endOfDay(day));
+        emit ClaimLinkCreated(id, claimKey, CertWord.endOfDay(day));
         _collect($, id.currency(), amount);
     }
 
@@ -75,18 +74,6 @@ abstract contract ClaimLinks is Payouts, TypedDataDomain {
         _checkReceiver(claimKey, recipient, id);
     }
 
-    /// @inheritdoc IGiftCertificates
-    function reclaim(uint256 id) external nonReentrant {
-        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        uint256 word = _awaitingClaim($, id);
-        if (!GiftCertStorage.isBuyer($, id, word, msg.sender)) revert NotBuyer(id, msg.sender);
-        uint40 deadline = _endOfDay(word.nonce());
-        if (block.timestamp <= deadline) revert ClaimWindowOpen(id, deadline);
-        _burn($, id, word.owner());
-        emit Reclaimed(id, msg.sender, word.balance());
-        _pay($, id.currency(), msg.sender, word.balance());
-    }
-
     /// @dev EIP-712 digest of Claim(certificate, recipient) on this chain and contract.
     function _claimDigest(uint256 id, address recipient) private view returns (bytes32 digest) {
         bytes32 separator = _domainSeparatorV4();
@@ -107,19 +94,9 @@ abstract contract ClaimLinks is Payouts, TypedDataDomain {
 
     /// @dev A claim's checks one by one, each with its error.
     function _requireClaimable(GiftCertStorage.Layout storage $, uint256 id, address recipient) private view {
-        uint256 word = _awaitingClaim($, id);
-        uint40 deadline = _endOfDay(word.nonce());
+        uint40 deadline = _awaitingClaim($, id).claimDeadline();
         if (block.timestamp > deadline) revert ClaimWindowClosed(id, deadline);
         _requireNotExpired(id);
         if (recipient == address(0)) revert ERC1155InvalidReceiver(address(0));
-    }
-
-    function _awaitingClaim(GiftCertStorage.Layout storage $, uint256 id) private view returns (uint256 word) {
-        word = _existing($, id);
-        if (!word.has(CertWord.FLAG_AWAITING_CLAIM)) revert NotClaimable(id);
-    }
-
-    function _endOfDay(uint256 day) private pure returns (uint40) {
-        return uint40(day * 1 days + 1 days - 1); // day < 2^16, so this fits 40 bits
     }
 }

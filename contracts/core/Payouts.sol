@@ -1,47 +1,36 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-
-import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
-import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
+import {IGiftCertificatesAdmin} from "../interfaces/IGiftCertificates.sol";
 import {CertificateId} from "../CertificateId.sol";
 import {GiftCertStorage, CertWord, MerchantWord} from "../libraries/GiftCertStorage.sol";
-import {CertificateLedger} from "./CertificateLedger.sol";
+import {PayoutBase} from "./PayoutBase.sol";
 
 /**
  * @title Payouts
- * @notice Money out of escrow: refunds to the buyer after expiry, merchant voids, small-balance
- * cash-outs, merchant withdrawals and deferred payments.
+ * @notice The rare ways value leaves escrow, compiled into the admin module: merchant voids,
+ * small-balance cash-outs, the buyer's reclaim of an unclaimed claim link, merchant withdrawals
+ * and deferred payments. Each happens at most once per certificate, or once per many
+ * redemptions, so none is worth a place in the escrow's dispatcher (every function there costs
+ * each hot call up to 22 gas to pass) or its code size. The refund after expiry, which has a gas
+ * target of its own, stays in the escrow ({Refunds}); both share {PayoutBase}.
  *
- * Refunds, voids and cash-outs push to the recipient with a gas cap and copy no return data;
- * a push that fails becomes a pull balance ({withdrawDeferred}), so a reverting or gas-burning
- * recipient never locks funds or blocks a keeper. Merchant withdrawals go only to the
- * merchant's own account, at the merchant's own request: no role can redirect them.
+ * This code moves value only when it runs by delegatecall from the escrow: it then reads and
+ * writes the escrow's storage and sends the escrow's ETH and tokens. Called at the module's own
+ * address it runs on the module's storage, which holds no certificate, ledger or deferred
+ * payment (nothing can create one there: the module has no issue path and no payable
+ * function) and no balance, so every payout there reverts before moving anything.
+ *
+ * Refunds, voids, cash-outs and reclaims push to the recipient with a gas cap and copy no return
+ * data; a push that fails becomes a pull balance. Merchant withdrawals go only to the merchant's
+ * own account, at the merchant's own request: no role can redirect them.
  */
-abstract contract Payouts is CertificateLedger {
-    using SafeERC20 for IERC20;
+abstract contract Payouts is IGiftCertificatesAdmin, PayoutBase {
     using CertificateId for uint256;
     using CertWord for uint256;
     using MerchantWord for uint256;
 
-    /// @dev Gas forwarded to a pushed payout: enough for smart wallets, not for griefing.
-    uint256 internal constant _PAYOUT_GAS = 100_000;
-
-    /// @inheritdoc IGiftCertificates
-    function refund(uint256 id, address buyer) external nonReentrant {
-        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
-        uint256 word = _existing($, id);
-        if (!GiftCertStorage.isBuyer($, id, word, buyer)) revert NotBuyer(id, buyer);
-        uint40 expiry = id.expiry();
-        if (block.timestamp < expiry) revert NotExpired(id, expiry);
-        _burn($, id, word.owner());
-        emit Refunded(id, buyer, word.balance());
-        _pay($, id.currency(), buyer, word.balance());
-    }
-
-    /// @inheritdoc IGiftCertificates
+    /// @inheritdoc IGiftCertificatesAdmin
     function void(uint256 id) external nonReentrant {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         uint256 word = _existing($, id);
@@ -56,7 +45,7 @@ abstract contract Payouts is CertificateLedger {
         _pay($, id.currency(), holder, word.balance());
     }
 
-    /// @inheritdoc IGiftCertificates
+    /// @inheritdoc IGiftCertificatesAdmin
     function cashOut(uint256 id) external nonReentrant {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         _requireNotPaused($);
@@ -72,7 +61,19 @@ abstract contract Payouts is CertificateLedger {
         _pay($, id.currency(), holder, balance);
     }
 
-    /// @inheritdoc IGiftCertificates
+    /// @inheritdoc IGiftCertificatesAdmin
+    function reclaim(uint256 id) external nonReentrant {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 word = _awaitingClaim($, id);
+        if (!GiftCertStorage.isBuyer($, id, word, msg.sender)) revert NotBuyer(id, msg.sender);
+        uint40 deadline = word.claimDeadline();
+        if (block.timestamp <= deadline) revert ClaimWindowOpen(id, deadline);
+        _burn($, id, word.owner());
+        emit Reclaimed(id, msg.sender, word.balance());
+        _pay($, id.currency(), msg.sender, word.balance());
+    }
+
+    /// @inheritdoc IGiftCertificatesAdmin
     function withdrawMerchant(uint32 merchantId, uint8 currencyId) external nonReentrant {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         uint256 m = _callerMerchant($, merchantId);
@@ -90,7 +91,7 @@ abstract contract Payouts is CertificateLedger {
         _transferOut($, currencyId, msg.sender, amount, gasleft());
     }
 
-    /// @inheritdoc IGiftCertificates
+    /// @inheritdoc IGiftCertificatesAdmin
     function withdrawDeferred(uint8 currencyId) external nonReentrant {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         uint256 amount = $.deferred[msg.sender][currencyId];
@@ -98,41 +99,5 @@ abstract contract Payouts is CertificateLedger {
         $.deferred[msg.sender][currencyId] = 0;
         emit DeferredWithdrawn(msg.sender, currencyId, amount);
         _transferOut($, currencyId, msg.sender, amount, gasleft());
-    }
-
-    // ================================================================ internals
-
-    /// @dev Pushes a payment; if the recipient cannot take it, keeps it for {withdrawDeferred}.
-    function _pay(GiftCertStorage.Layout storage $, uint8 currencyId, address to, uint256 amount) internal {
-        if (amount == 0) return;
-        if (!_tryTransferOut($, currencyId, to, amount, _PAYOUT_GAS)) {
-            $.deferred[to][currencyId] += amount;
-            emit PaymentDeferred(to, currencyId, amount);
-        }
-    }
-
-    /// @dev Sends value out or reverts.
-    function _transferOut(GiftCertStorage.Layout storage $, uint8 currencyId, address to, uint256 amount, uint256 gasLimit)
-        private
-    {
-        if (!_tryTransferOut($, currencyId, to, amount, gasLimit)) revert TransferFailed();
-    }
-
-    /// @dev ETH by a call that copies no return data (a payee cannot make us pay to copy a huge
-    /// answer); ERC-20 through SafeERC20, which reads at most one word of it.
-    function _tryTransferOut(
-        GiftCertStorage.Layout storage $,
-        uint8 currencyId,
-        address to,
-        uint256 amount,
-        uint256 gasLimit
-    ) private returns (bool ok) {
-        if (currencyId == _ETH) {
-            assembly ("memory-safe") {
-                ok := call(gasLimit, to, amount, 0, 0, 0, 0)
-            }
-        } else {
-            ok = IERC20($.currencies[currencyId].token).trySafeTransfer(to, amount);
-        }
     }
 }

@@ -152,8 +152,10 @@ interface IGiftCertificatesTypes {
 
 /**
  * @title IGiftCertificates
- * @notice The escrow's value-moving functions (the hot paths). Administration and views are in
- * {IGiftCertificatesAdmin}; the deployed contract answers both at one address.
+ * @notice The functions the escrow ({GiftCertificates}) runs itself: the per-payment hot paths
+ * (issue, top-up, claim, split, merge, redemptions, and ERC-1155's single transfer beside
+ * them) and the refund after expiry. Everything else is in {IGiftCertificatesAdmin}; the
+ * deployed escrow answers both at one address.
  */
 interface IGiftCertificates is IGiftCertificatesTypes {
     /// @notice Buys a certificate for `to` and escrows `amount` of the terms' currency in it.
@@ -185,9 +187,6 @@ interface IGiftCertificates is IGiftCertificatesTypes {
     /// @notice Delivers a claim-link certificate to `recipient` with the claim key's signature.
     function claim(uint256 id, address recipient, bytes calldata signature) external;
 
-    /// @notice The buyer takes back an unclaimed claim-link gift after its claim deadline.
-    function reclaim(uint256 id) external;
-
     /// @notice Moves `amount` of a certificate's balance into a new certificate for `to`.
     function split(uint256 id, uint256 amount, address to) external returns (uint256 newId);
 
@@ -211,28 +210,34 @@ interface IGiftCertificates is IGiftCertificatesTypes {
     /// @notice After expiry, returns the remaining balance to the buyer.
     function refund(uint256 id, address buyer) external;
 
+}
+
+/**
+ * @title IGiftCertificatesAdmin
+ * @notice The rare value paths (void, cash-out, reclaim, withdrawals; ERC-1155's batch transfer
+ * beside them), roles, the merchant registry, currencies, policy, ERC-1155 approvals and every
+ * view. Implemented by {GiftCertificatesAdmin}, reached through the escrow's fallback
+ * (delegatecall), so it reads and writes the escrow's storage and moves the escrow's value at
+ * the escrow's address.
+ */
+interface IGiftCertificatesAdmin is IGiftCertificatesTypes, IERC5267 {
+    /// @notice Sets up roles and defaults; only callable while the escrow is being constructed.
+    function initialize(address admin) external;
+
     /// @notice The merchant voids a certificate: its balance goes back to the holder.
     function void(uint256 id) external;
 
     /// @notice The holder takes out a small remaining balance, where the merchant allows it.
     function cashOut(uint256 id) external;
 
+    /// @notice The buyer takes back an unclaimed claim-link gift after its claim deadline.
+    function reclaim(uint256 id) external;
+
     /// @notice Pays the merchant's accumulated redemptions in a currency to its own account.
     function withdrawMerchant(uint32 merchantId, uint8 currencyId) external;
 
     /// @notice Withdraws payments to the caller that could not be pushed.
     function withdrawDeferred(uint8 currencyId) external;
-}
-
-/**
- * @title IGiftCertificatesAdmin
- * @notice Roles, the merchant registry, currencies, policy, ERC-1155 approvals and every view.
- * Implemented by {GiftCertificatesAdmin}, reached through the escrow's fallback (delegatecall),
- * so it reads and writes the escrow's storage at the escrow's address.
- */
-interface IGiftCertificatesAdmin is IGiftCertificatesTypes, IERC5267 {
-    /// @notice Sets up roles and defaults; only callable while the escrow is being constructed.
-    function initialize(address admin) external;
 
     function registerMerchant(address account, string calldata name) external returns (uint32 merchantId);
     function setMerchantActive(uint32 merchantId, bool active) external;

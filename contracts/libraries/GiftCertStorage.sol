@@ -148,6 +148,17 @@ library CertWord {
         return (word >> _FLAGS_SHIFT) & flag != 0;
     }
 
+    /// @dev The claim deadline of a certificate that awaits its claim (its nonce field holds
+    /// the day): the last second of that UTC day.
+    function claimDeadline(uint256 word) internal pure returns (uint40) {
+        return endOfDay(nonce(word));
+    }
+
+    /// @dev The last second of UTC day `day` (days since 1970); for day < 2^16 it fits 40 bits.
+    function endOfDay(uint256 day) internal pure returns (uint40) {
+        return uint40(day * 1 days + 1 days - 1);
+    }
+
     /// @dev The word with another balance (the caller has checked it fits 72 bits).
     function withBalance(uint256 word, uint256 balance_) internal pure returns (uint256) {
         return (word & ~(MAX_BALANCE << _BALANCE_SHIFT)) | (balance_ << _BALANCE_SHIFT);
