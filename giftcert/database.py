@@ -302,6 +302,15 @@ def holder_description() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()}"
 
 
+def name_session(conn: Connection, role: str) -> None:
+    """Names a PostgreSQL session after this process (pg_stat_activity.application_name), so
+    whoever waits for its lock is told which process holds it."""
+    if is_postgres(conn):
+        conn.execute(text("select set_config('application_name', :name, false)"),
+                     {"name": f"giftcert {role} {holder_description()}"[:63]})
+        conn.commit()
+
+
 # -- file locks (SQLite) ---------------------------------------------------------------------------
 
 
@@ -549,6 +558,7 @@ def _migration_lock(conn: Connection, on_wait: Callable[[str], None]) -> Iterato
     path names one that does not exist yet). SQLite: a file lock beside the database file."""
     if is_postgres(conn):
         schema = _ensure_schema(conn)
+        name_session(conn, "db upgrade")
         key = advisory_key("migrate", schema)
         locked = conn.execute(text("select pg_try_advisory_lock(:a, :b)"),
                               {"a": key[0], "b": key[1]}).scalar()

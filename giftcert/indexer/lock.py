@@ -30,6 +30,7 @@ from giftcert.database import (
     advisory_key,
     is_postgres,
     is_unavailable,
+    name_session,
     pg_lock_holder,
     schema_name,
     sqlite_path,
@@ -122,6 +123,7 @@ class PostgresAdvisoryLock:
             try:
                 self._key = advisory_key("indexer", schema_name(conn), *self.key_parts)
                 conn.commit()
+                name_session(conn, "indexer")
             except BaseException:
                 conn.close()
                 raise
