@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from schemathesis.generation import GenerationMode
 
+import bench.schemathesis_hooks  # noqa: F401 - test data for eth-address, decimal-amount
 from webapp.api import OPERATIONS
 
 GOOD = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # dev account 1 (the buyer)

@@ -85,6 +85,10 @@ def get(rule: str, out: type[BaseModel], *, status: int = 200,
                   **options)
 
 
+TOO_LARGE = {413: {"description": "The body is larger than 1 MiB", "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
+
+
 def post(rule: str, out: type[BaseModel], *, status: int = 200,
          responses: dict[int, Any] | None = None, **options: Any) -> Callable:
-    return _route("post", rule, out, status, responses, **options)
+    return _route("post", rule, out, status, {**TOO_LARGE, **(responses or {})}, **options)

@@ -128,7 +128,7 @@ class AddressRule(Rule):
         return address
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": ADDRESS_PATTERN}
+        return {"type": "string", "format": "eth-address", "pattern": ADDRESS_PATTERN}
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class AmountRule(Rule):
         return Decimal(text)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": AMOUNT_PATTERN}
+        return {"type": "string", "format": "decimal-amount", "pattern": AMOUNT_PATTERN}
 
 
 BOOLEANS = {"true": True, "1": True, "yes": True, "on": True,

@@ -345,7 +345,7 @@ Rows = Field(description="CSV text (address,amount[,message] per line; a header 
                          "skipped) or a list of {to, amount, message}; at most 200")
 
 
-RowsIn = Annotated[Union[Annotated[str, Text(1_000_000), Tag("text")],  # noqa: UP007
+RowsIn = Annotated[Union[Annotated[str, Text(100_000), Tag("text")],  # noqa: UP007
                          Annotated[list[BatchRow], Tag("list")]],
                    Discriminator(json_type("text", "list"))]
 
@@ -445,7 +445,7 @@ class SettleBatchRequest(Sender):
     merchant: MerchantId
     authorizations: Annotated[Union[  # noqa: UP007
         Annotated[list[AuthorizationIn], Tag("list")],
-        Annotated[str, Text(1_000_000), Tag("text")]], Discriminator(json_type("list", "text"))
+        Annotated[str, Text(200_000), Tag("text")]], Discriminator(json_type("list", "text"))
     ] = Field(
         description="A list, or text with one per line; each is the compact text "
                     + AUTH_FORMAT + " or its JSON {typedData, signature}; at most 100")
