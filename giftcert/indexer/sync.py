@@ -78,6 +78,7 @@ class Indexer(IndexReader):
                  start_block: int = 0, block_range: int = 2000, chain_id: int | None = None,
                  upgrade: bool | None = None, check: bool = True, lock: bool = True) -> None:
         super().__init__(open_engine(database) if isinstance(database, str) else database)
+        self._own_engine = isinstance(database, str)
         self.w3 = w3
         self.address: str = contract.address
         self.abi: list[dict[str, Any]] = contract.abi
@@ -136,9 +137,11 @@ class Indexer(IndexReader):
         self._ready = True
 
     def close(self) -> None:
-        """Releases the writer lock (if held) and the engine's connections."""
+        """Releases the writer lock (if held) and, if it opened the engine from a URL, the
+        engine's connections (an engine passed in stays the caller's)."""
         self._release()
-        self.engine.dispose()
+        if self._own_engine:
+            self.engine.dispose()
 
     # -- chain access ---------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from giftcert.database import SchemaNotCurrent
+from giftcert.database import SchemaNotCurrent, open_engine
 from giftcert.indexer import Indexer, IndexMismatch, open_index
 from giftcert.indexer import sync as sync_module
 
@@ -85,3 +85,15 @@ def test_a_reader_checks_schema_and_chain_and_writes_nothing(sdk, backend, monke
     assert data["lagBlocks"] == 3 and data["chainId"] == 31337 and data["block"] == beat.block
     sdk.buyer.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD")
     assert reader.status().block == status.block  # a reader never indexes
+
+
+def test_an_indexer_and_a_reader_can_share_one_engine(sdk, backend):
+    """A single-process site opens one engine for the index, its reader and the sessions."""
+    engine = open_engine(backend.url())
+    index = _indexer(sdk, engine)
+    index.sync()
+    reader = open_index(engine, chain_id=31337, contract=sdk.admin.address)
+    assert reader.status().block == index.cursor()[0]
+    index.close()  # releases its lock; the engine stays the caller's
+    assert reader.counts() == index.counts()
+    engine.dispose()
