@@ -381,11 +381,14 @@ def show_command(ctx: click.Context, certificate_id: int, as_json: bool) -> None
                          for k, v in data.items()])
 
 
-def _indexer(ctx: click.Context) -> tuple[Indexer, GiftCert]:
+def _indexer(ctx: click.Context, *, service: bool = False) -> tuple[Indexer, GiftCert]:
+    """The index of the recorded deployment. `service` (index --follow): the database and the
+    chain are checked by follow(), which retries, instead of here, where an error exits."""
     settings = settings_from(ctx)
     client, record = client_from(ctx)
     Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
-    index = Indexer(client.w3, client.contract, settings.database_url, start_block=record.block)
+    index = Indexer(client.w3, client.contract, settings.database_url, start_block=record.block,
+                    chain_id=client.chain_id, check=not service)
     return index, client
 
 
@@ -397,7 +400,7 @@ def _indexer(ctx: click.Context) -> tuple[Indexer, GiftCert]:
 def list_command(ctx: click.Context, owner: str | None, as_json: bool) -> None:
     """List an address's certificates (from the index, brought up to date first)."""
     index, client = _indexer(ctx)
-    index.sync()
+    index.try_sync()  # up to date, unless an indexer service is doing that already
     rows = index.certificates_of(owner or client.sender)
     now = client.now()
     data = [_listed(client, r, now) for r in rows]
@@ -552,7 +555,7 @@ def order_command(ctx: click.Context, order_ref: int, merchant: int, as_json: bo
     """Was ORDER_REF paid? The payments to --merchant carrying that order reference, from the
     index (brought up to date first): the contract keeps no record of order references."""
     index, client = _indexer(ctx)
-    index.sync()
+    index.try_sync()  # up to date, unless an indexer service is doing that already
     rows = index.order_redemptions(merchant, order_ref)
     paid = []
     for r in rows:
@@ -597,7 +600,7 @@ def refund_expired_command(ctx: click.Context, limit: int, dry_run: bool,
     acting account pays the gas, the value goes to each certificate's buyer)."""
     index, client = _indexer(ctx)
     say = say_to(as_json)
-    index.sync()
+    index.try_sync()  # up to date, unless an indexer service is doing that already
     due = index.expired_with_balance(client.now(), limit)
     refunded: list[dict[str, Any]] = []
     failed: list[dict[str, str]] = []
@@ -662,20 +665,22 @@ def merchant_list(ctx: click.Context, as_json: bool) -> None:
 @friendly
 def index_command(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None:
     """Index contract events into the database (GIFTCERT_DATABASE_URL)."""
-    index, _ = _indexer(ctx)
+    index, _ = _indexer(ctx, service=follow)
     say = say_to(as_json)
 
     def progress(block: int, head: int, events: int) -> None:
         say(f"indexed to block {block}/{head} ({events} events)")
 
     started = time.perf_counter()
-    count = index.sync(progress=progress)
-    if follow:
+    count = 0
+    if follow:  # the service: waits for the writer lock, retries every error, never exits
         _stop_on_signals()
         try:
             index.follow(poll, progress=progress)
         except KeyboardInterrupt:
             say("stopped")
+    else:
+        count = index.sync(progress=progress)
     cursor = index.cursor()
     emit(as_json, {"events": count, "block": cursor[0] if cursor else None, **index.counts()},
          [f"{count} new events in {time.perf_counter() - started:.2f} s; "

@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
 )
 
-from giftcert.database import open_engine
+from giftcert.database import NAMING_CONVENTION, open_engine, prepare_schema
 
 NONCE_SECONDS = 600  # a SIWE message must be signed within 10 minutes
 SESSION_SECONDS = 8 * 3600
@@ -44,7 +44,9 @@ MAX_LIVE_NONCES = 10_000
 class TooManySignIns(Exception):
     """More unexpired nonces than MAX_LIVE_NONCES: refuse new ones until some expire."""
 
-metadata = MetaData()
+# Created by the migrations (giftcert/migrations, revision 0001), never here; a change to these
+# tables needs a new revision (`giftcert db revision -m ...`).
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 nonces_table = Table(
     "siwe_nonces", metadata,
@@ -83,7 +85,9 @@ class SessionStore:
         self.nonce_seconds = nonce_seconds
         self.session_seconds = session_seconds
         self.max_live_nonces = max_live_nonces
-        metadata.create_all(self.engine)
+        # the schema is the migrations' (SQLite: migrated here for the single-process flow;
+        # PostgreSQL: SchemaNotCurrent until `giftcert db upgrade` ran)
+        prepare_schema(self.engine)
 
     # -- nonces ---------------------------------------------------------------------------
 
