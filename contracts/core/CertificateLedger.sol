@@ -27,6 +27,7 @@ abstract contract CertificateLedger is IGiftCertificates, EscrowBase {
     using MerchantWord for uint256;
 
     bytes32 private constant _TOPPED_UP = keccak256("ToppedUp(uint256,uint256)");
+    bytes32 private constant _ISSUED = keccak256("Issued(uint256,uint256,string)");
 
     // ================================================================ issue
 
@@ -43,7 +44,7 @@ abstract contract CertificateLedger is IGiftCertificates, EscrowBase {
         uint8 currencyId = id.currency();
         _requirePayment($, currencyId, amount, msg.value);
         _mint($, to, id, CertWord.pack(to, amount, 0, flags));
-        emit Issued(id, amount, message);
+        _emitIssued(id, amount, message);
         if (currencyId != _ETH) _collect($, currencyId, amount);
         _checkReceiver(address(0), to, id);
     }
@@ -336,6 +337,22 @@ abstract contract CertificateLedger is IGiftCertificates, EscrowBase {
         token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = token.balanceOf(address(this)) - before;
         if (received != amount) revert TokenAmountMismatch(received, amount);
+    }
+
+    /// @dev emit Issued(id, amount, message), encoded in place (the message straight from
+    /// calldata, zero-padded to a whole word) instead of through the ABI encoder's helpers.
+    function _emitIssued(uint256 id, uint256 amount, string calldata message) internal {
+        bytes32 issued = _ISSUED;
+        assembly ("memory-safe") {
+            let m := mload(0x40) // scratch at the free memory pointer, not kept
+            let length := message.length
+            mstore(m, amount)
+            mstore(add(m, 0x20), 0x40) // offset of the string in the data
+            mstore(add(m, 0x40), length)
+            mstore(add(add(m, 0x60), length), 0) // the padding after the last byte
+            calldatacopy(add(m, 0x60), message.offset, length)
+            log2(m, add(0x60, and(add(length, 0x1f), not(0x1f))), issued, id)
+        }
     }
 
     /// @dev Writes a new certificate's word; the id must be unused.

@@ -44,7 +44,7 @@ abstract contract ClaimLinks is CertificateLedger, TypedDataDomain {
         _requireIssuable(amount);
         _requirePayment($, id.currency(), amount, msg.value);
         _mint($, claimKey, id, CertWord.pack(claimKey, amount, day, flags));
-        emit Issued(id, amount, message);
+        _emitIssued(id, amount, message);
         emit ClaimLinkCreated(id, claimKey, CertWord.endOfDay(day));
         _collect($, id.currency(), amount);
     }

@@ -293,17 +293,21 @@ abstract contract SignedRedemptions is CertificateLedger, TypedDataDomain {
     /// by the caller), a token into its ledger. Every sum is checked: a credit that would not
     /// fit reverts instead of wrapping.
     function _credit(uint32 merchantId, uint256 mSlot, uint256 m, uint8 currencyId, uint256 amount) private {
-        if (currencyId == _ETH) {
-            uint256 owed = m.owedEth() + amount;
-            if (owed > MerchantWord.MAX_OWED_ETH) revert AmountTooLarge(owed);
-            unchecked {
+        // `amount` is below 2^72 for one redemption and below 2^72 times the batch length for a
+        // batch's ETH total, and what is owed is below 2^128: the sums are far from 2^256, so
+        // they need no overflow check of their own; the comparisons with the fields' limits
+        // are the checks.
+        unchecked {
+            if (currencyId == _ETH) {
+                uint256 owed = m.owedEth() + amount;
+                if (owed > MerchantWord.MAX_OWED_ETH) revert AmountTooLarge(owed);
                 GiftCertStorage.store(mSlot, m + (amount << 160)); // owed fits 88 bits: no carry
+            } else {
+                GiftCertStorage.Ledger storage ledger = GiftCertStorage.layout().ledgers[merchantId][currencyId];
+                uint256 owed = ledger.owed + amount;
+                if (owed > type(uint128).max) revert AmountTooLarge(owed);
+                ledger.owed = uint128(owed);
             }
-        } else {
-            GiftCertStorage.Ledger storage ledger = GiftCertStorage.layout().ledgers[merchantId][currencyId];
-            uint256 owed = ledger.owed + amount;
-            if (owed > type(uint128).max) revert AmountTooLarge(owed);
-            ledger.owed = uint128(owed);
         }
     }
 

@@ -4,9 +4,11 @@ pragma solidity ^0.8.28;
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 
+import {Forwarder} from "./Forwarder.sol";
+
 /// @notice Test helper: a minimal contract wallet whose owner's ECDSA signature is the wallet's
 /// ERC-1271 signature; it can hold certificates and forward calls.
-contract ERC1271Wallet is IERC1271 {
+contract ERC1271Wallet is IERC1271, Forwarder {
     address public immutable owner;
 
     constructor(address owner_) {
@@ -20,17 +22,7 @@ contract ERC1271Wallet is IERC1271 {
 
     function execute(address target, uint256 value, bytes calldata data) external payable returns (bytes memory) {
         require(msg.sender == owner, "ERC1271Wallet: not owner");
-        (bool ok, bytes memory result) = target.call{value: value}(data);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(result, 0x20), mload(result))
-            }
-        }
-        return result;
-    }
-
-    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
-        return this.onERC1155Received.selector;
+        return _forward(target, value, data);
     }
 
     receive() external payable {}

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Forwarder} from "./Forwarder.sol";
+
 /// @notice Test helper: an account that refuses ETH (a merchant or buyer whose payout reverts),
 /// can call the certificate contract, and accepts ERC-1155 tokens.
-contract RevertingReceiver {
+contract RevertingReceiver is Forwarder {
     bool public refuse = true;
 
     receive() external payable {
@@ -16,16 +18,6 @@ contract RevertingReceiver {
 
     /// @notice Forwards a call (so this contract can be a merchant account or buyer).
     function execute(address target, uint256 value, bytes calldata data) external payable returns (bytes memory) {
-        (bool ok, bytes memory result) = target.call{value: value}(data);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(result, 0x20), mload(result))
-            }
-        }
-        return result;
-    }
-
-    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
-        return this.onERC1155Received.selector;
+        return _forward(target, value, data);
     }
 }

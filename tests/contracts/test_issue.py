@@ -1,6 +1,8 @@
 """Item 3 (issue), item 4 (batch issue), item 5 (top-up)."""
 
 import pytest
+from eth_abi import encode
+from eth_utils import keccak
 from harness import DAY, ETH, ONE_ETH, USD, YEAR
 
 from giftcert.ids import decode_id, encode_id, is_buyer
@@ -41,6 +43,23 @@ def test_issue_escrows_value_and_binds_terms(h):
         and transfer["from"] == "0x" + "00" * 20
         and transfer["value"] == 1
     )
+
+
+@pytest.mark.parametrize("length", [0, 1, 31, 32, 33, 64, 100])
+def test_issued_event_is_the_abi_encoding_of_any_message(h, length):
+    # The escrow encodes Issued in place (not through the ABI encoder): its data must be the
+    # exact ABI encoding, zero padding included, for every length and for multi-byte UTF-8.
+    message = ("ü€" * length)[:length]
+    expected = encode(["uint256", "string"], [777, message])
+    topic = keccak(text="Issued(uint256,uint256,string)")
+    claim_key = h.w3.eth.account.create().address
+    deadline = h.now() + 30 * DAY
+    for fn, args in (("issue", (h.holder, h.terms(), 777, message)),
+                     ("issueClaimable", (claim_key, h.terms(), 777, deadline, message))):
+        receipt = h.tx(fn, *args, sender=h.buyer, value=777)
+        (log,) = [entry for entry in receipt["logs"] if entry["topics"][0] == topic]
+        assert bytes(log["data"]) == expected, fn
+        assert h.events("Issued", receipt)[0]["args"]["message"] == message
 
 
 def test_minimum_validity_is_five_years_by_default(h):
