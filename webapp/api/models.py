@@ -519,10 +519,14 @@ class Paying(Built):
 class IssueBuilt(Paying):
     claimDeadline: int | None = Field(  # noqa: N815
         None, description="A claim link: claimable until this second (the end of a UTC day)")
+    validFrom: int | None = Field(None, description="Opens on (Unix time; 0: at once)")  # noqa: N815
+    expiry: int | None = Field(None, description="Expires at (Unix time, by the chain's clock)")
 
 
 class IssueBatchBuilt(Paying):
     count: int
+    validFrom: int | None = Field(None, description="Opens on (Unix time; 0: at once)")  # noqa: N815
+    expiry: int | None = Field(None, description="Expires at (Unix time, by the chain's clock)")
 
 
 class RedemptionOut(Out):
@@ -556,6 +560,8 @@ class SettleBuilt(Built):
     refused: list[Refusal] = Field(description="The items expected to be refused, and why; "
                                                "the receipt has the last word (GET "
                                                "/transactions/{txHash})")
+    total: list[Money] = Field([], description="What the merchant receives, per currency (the "
+                                               "items expected to be paid)")
 
 
 # -- bulk preview ------------------------------------------------------------------------------

@@ -95,11 +95,28 @@ def _paying(info: CurrencyInfo, sender: str, amount: int,
     """ETH: the amount is the transaction's value. An ERC-20: an approve first when the
     allowance is short (`tx` is then null: build again once the approve is mined)."""
     total = from_units(amount, info).to_json()
+    _can_pay(info, sender, amount)
     if info.token is not None and txs.needs_approval(_client(), sender, info.id, amount):
         return {"needsApproval": True, "approve": txs.approve(_client(), sender, info.id),
                 "tx": None, "total": total}
     return {"needsApproval": False, "tx": build(amount if info.token is None else 0),
             "total": total}
+
+
+def _grouped(units_: int, info: CurrencyInfo) -> str:
+    """An amount with thousands separators, as a person reads it: "99,999,999 tUSD"."""
+    return f"{from_units(units_, info).amount:,} {info.symbol}"
+
+
+def _can_pay(info: CurrencyInfo, sender: str, amount: int) -> None:
+    """The wallet holds what the payment needs (said in numbers before anything is simulated:
+    the node's own words for a short balance are no help to a person)."""
+    held = _client().balance_of(sender, info.id)
+    units_held = info.units(held, allow_zero=True)
+    if units_held < amount:
+        raise ApiError(422, f"You have {_grouped(units_held, info)}; this needs "
+                       f"{_grouped(amount, info)}.", "from", "InsufficientFunds",
+                       {"have": str(units_held), "need": str(amount)})
 
 
 def _terms(body: Terms, info: CurrencyInfo, count: int = 1) -> tuple[txs.Terms, int]:
@@ -145,11 +162,13 @@ def issue(body: IssueRequest) -> dict[str, Any]:
         result = _paying(info, sender, amount, lambda value: txs.issue_claim_link(
             client, sender, key, terms, amount, deadline, message, value))
         # The contract keeps the day: the link can be claimed until that UTC day ends.
-        return {**result, "claimDeadline": end_of_day(deadline)}
+        return {**result, "claimDeadline": end_of_day(deadline), "validFrom": terms[3],
+                "expiry": expiry}
     if not to:
         raise bad("to is required", "to")
-    return _paying(info, sender, amount, lambda value: txs.issue(
-        client, sender, to, terms, amount, message, value))
+    return {**_paying(info, sender, amount, lambda value: txs.issue(
+        client, sender, to, terms, amount, message, value)), "validFrom": terms[3],
+        "expiry": expiry}
 
 
 def parse_rows(raw: str | list[Any], info: CurrencyInfo
@@ -187,12 +206,12 @@ def issue_batch(body: IssueBatchRequest) -> dict[str, Any]:
     if len(good) != len(rows):
         raise ApiError(400, "some rows are invalid: fix them first", "rows",
                        details={"rows": rows})
-    terms, _ = _terms(body, info, count=len(good))
+    terms, expiry = _terms(body, info, count=len(good))
     total = sum(u for _, u in good)
     result = _paying(info, sender, total, lambda value: txs.issue_batch(
         client, sender, [a for a, _ in good], [u for _, u in good], terms, body.message or "",
         value))
-    return {**result, "count": len(good)}
+    return {**result, "count": len(good), "validFrom": terms[3], "expiry": expiry}
 
 
 @operation("top-up", Paying)
@@ -323,8 +342,17 @@ def settle_batch(body: SettleBatchRequest) -> dict[str, Any]:
             {"refused": refused})
     tx = txs.settle_batch(_client(), body.sender, m.id, [s.auth for s in signed],
                           [s.signature for s in signed])
+    # What the merchant receives, per currency: the items expected to be paid.
+    refused_at = {i for i, _, _ in reasons}
+    paid: dict[str, Any] = {}
+    for i, s in enumerate(signed):
+        cert = preflight.certificate(s.certificate)
+        if i not in refused_at and cert is not None:
+            paid[cert.currency.symbol] = paid.get(cert.currency.symbol, 0) + s.amount
+            paid.setdefault("_" + cert.currency.symbol, cert.currency)
+    total = [from_units(paid[k], paid["_" + k]).to_json() for k in paid if not k.startswith("_")]
     return {"tx": tx, "count": len(signed), "willSettle": len(signed) - len(refused),
-            "refused": refused}
+            "refused": refused, "total": total}
 
 
 # -- merchants ---------------------------------------------------------------------------------
