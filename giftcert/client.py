@@ -40,7 +40,7 @@ from giftcert.models import (
 )
 from giftcert.money import ETH, CurrencyInfo, Money, find_currency, from_units
 from giftcert.rows import read_csv_rows
-from giftcert.rules import DAY
+from giftcert.rules import DAY, purchase_expiry
 from giftcert.transactions import Views, call, node_errors
 
 Progress = Callable[[int, int], None]
@@ -278,10 +278,16 @@ class GiftCert:
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
             success=bool(receipt["status"]), block=int(receipt["blockNumber"]), issued=issued,
             split=[int(e["args"]["newId"]) for e in self.events("Split", receipt)],
-            redeemed=[Payment(int(e["args"]["id"]), decode_id(int(e["args"]["id"])).merchant,
-                              int(e["args"]["orderRef"]), int(e["args"]["amount"]))
-                      for e in self.events("Redeemed", receipt)],  # the id names the merchant
+            redeemed=[_payment(e) for e in self.events("Redeemed", receipt)],
             refused=self.refusals(receipt))
+
+    def payments(self, from_block: int, to_block: int | str = "latest") -> list[Payment]:
+        """Every redemption (Redeemed event) mined in a block range, from the node's logs: for
+        audits and tools (pages read the index)."""
+        with node_errors("reading logs"):
+            logs = self.contract.events.Redeemed().get_logs(from_block=from_block,
+                                                            to_block=to_block)
+        return [_payment(e) for e in logs]
 
     def refusals(self, receipt: TxReceipt) -> list[Refusal]:
         """The items a mined batch settlement refused, with their reasons (for a settlement
@@ -293,13 +299,17 @@ class GiftCert:
     # -- issuing ----------------------------------------------------------------------
 
     def terms(self, merchant: int, currency: int | str = 0, *, occasion: int = 0,
-              valid_from: int = 0, expiry: int | None = None, serial: int | None = None,
-              count: int = 1) -> tuple[int, int, int, int, int, int]:
-        """Terms for issue calls: expiry defaults to the minimum validity (counted from the
-        opening date) plus a day; the serial to a random one with room for `count` ids."""
+              valid_from: int = 0, expiry: int | None = None, expiry_days: int | None = None,
+              serial: int | None = None, count: int = 1) -> tuple[int, int, int, int, int, int]:
+        """Terms for issue calls: the expiry is `expiry_days` from now, or `expiry`, or the
+        minimum validity (counted from the opening date) plus a day, and an expiry the contract
+        would refuse raises its error (`rules.purchase_expiry`); the serial is a random one with
+        room for `count` ids unless given."""
         valid_from = whole_number(valid_from or 0, "validFrom", maximum=2**40 - 1)
-        if expiry is None:
-            expiry = max(self.now(), valid_from) + self.min_validity() + DAY
+        days = None if expiry_days is None else whole_number(expiry_days, "expiryDays",
+                                                             minimum=1, maximum=36_500)
+        expiry = purchase_expiry(now=self.now(), min_validity=self.min_validity(),
+                                 valid_from=valid_from, expiry=expiry, expiry_days=days)
         serial = random_serial(count) if serial is None else int(serial)
         return (whole_number(merchant, "merchant", minimum=1, maximum=2**32 - 1),
                 self.currency(currency).id, whole_number(occasion, "occasion", maximum=255),
@@ -458,6 +468,13 @@ class GiftCert:
 
     def set_min_validity(self, seconds: int) -> None:
         self.calls.set_min_validity(seconds).send()
+
+
+def _payment(event: Any) -> Payment:
+    """A decoded Redeemed event (its certificate id names the merchant)."""
+    cert_id = int(event["args"]["id"])
+    return Payment(cert_id, decode_id(cert_id).merchant, int(event["args"]["orderRef"]),
+                   int(event["args"]["amount"]))
 
 
 def svg_of(token_uri: str) -> bytes:

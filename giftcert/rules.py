@@ -1,17 +1,31 @@
 """The contract's rules that off-chain code needs to know in advance, written once: a
-certificate's status, which certificates can be merged, when a claim deadline ends.
+certificate's status and why it cannot be spent, which certificates can be merged, a purchase's
+expiry, when a claim deadline ends.
 
-Status and compatibility mirror contracts/core/CertificateLedger.sol (`_spendRefusal`,
-`_compatible`); the chain has the last word, these let a page or the CLI say it first.
+They mirror the contract (`_spendRefusal`, `_compatible`, `_beginIssue`); the chain has the last
+word, these let a page or the CLI say it first. A refusal is the contract's own error (a
+`giftcert.errors.ContractRevert` subclass with the arguments the contract would give).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from giftcert.errors import (
+    AwaitingClaim,
+    ContractRevert,
+    Expired,
+    InvalidValidFrom,
+    NotYetValid,
+    UnknownCertificate,
+    ValidityTooShort,
+)
 from giftcert.ids import decode_id
+
+if TYPE_CHECKING:
+    from giftcert.models import Certificate
 
 DAY = 86400
 
@@ -47,6 +61,38 @@ def indexed_status(row: Mapping[str, Any], now: int) -> Status:
                               awaiting_claim=bool(row["awaiting_claim"]),
                               valid_from=int(row["valid_from"]), expiry=int(row["expiry"]),
                               now=now)
+
+
+def spend_refusal(cert: Certificate, now: int) -> ContractRevert | None:
+    """Why the contract would refuse to spend from `cert` at time `now` (`_spendRefusal`, in its
+    order: unknown or closed, awaiting its claim, not open yet, expired), or None."""
+    if not cert.exists:
+        return UnknownCertificate({"id": cert.id})
+    if cert.awaiting_claim:
+        return AwaitingClaim({"id": cert.id})
+    if now < cert.valid_from:
+        return NotYetValid({"id": cert.id, "validFrom": cert.valid_from})
+    if now >= cert.expiry:
+        return Expired({"id": cert.id, "expiry": cert.expiry})
+    return None
+
+
+def purchase_expiry(*, now: int, min_validity: int, valid_from: int = 0,
+                    expiry: int | None = None, expiry_days: int | None = None) -> int:
+    """The expiry of certificates bought at `now`: `expiry_days` from now if given, else
+    `expiry`, else the policy's minimum validity and a day. The minimum validity counts from
+    the opening date (`valid_from`, 0: none), as the contract counts it; terms it would refuse
+    raise its error (InvalidValidFrom, ValidityTooShort) before anything is sent."""
+    start = max(now, valid_from)
+    if expiry_days:
+        expiry = now + expiry_days * DAY
+    elif not expiry:
+        expiry = start + min_validity + DAY
+    if valid_from >= expiry:
+        raise InvalidValidFrom({"validFrom": valid_from, "expiry": expiry})
+    if expiry < start + min_validity:
+        raise ValidityTooShort({"expiry": expiry, "minimumExpiry": start + min_validity})
+    return expiry
 
 
 def can_merge(from_id: int, into_id: int) -> bool:
