@@ -39,6 +39,7 @@ from giftcert.models import (
     TransactionOutcome,
 )
 from giftcert.money import ETH, CurrencyInfo, Money, find_currency, from_units
+from giftcert.multicall import ChainClock, Read, View, read_many
 from giftcert.rows import read_csv_rows
 from giftcert.rules import DAY, purchase_expiry
 from giftcert.transactions import Views, call, node_errors
@@ -57,10 +58,16 @@ class GiftCert:
     """A connection to one deployed GiftCertificates contract, acting as one account."""
 
     def __init__(self, w3: Web3, contract: Any, sender: str | None = None, *,
-                 private_key: str | bytes | None = None, chain_id: int | None = None) -> None:
+                 private_key: str | bytes | None = None, chain_id: int | None = None,
+                 multicall: str | None = None, clock: ChainClock | None = None) -> None:
         self.w3 = w3
         self.contract = contract
         self._views = Views(contract)
+        # Reads: `multicall` (a Multicall3 address) batches several views into one eth_call;
+        # `clock` caches the latest block for its ttl (0 by default: every now() asks the node).
+        self.multicall = multicall
+        self.clock = clock or ChainClock()
+        self._tokens: dict[str, tuple[str, int]] = {}  # token -> (symbol, decimals), immutable
         self.private_key = private_key
         if private_key is not None:
             sender = Account.from_key(private_key).address
@@ -114,13 +121,22 @@ class GiftCert:
                                                                           errors=DISCARD))
 
     def now(self) -> int:
-        """The latest block's timestamp: the clock the contract judges by."""
-        with node_errors("reading the latest block"):
-            return int(self.w3.eth.get_block("latest")["timestamp"])
+        """The latest block's timestamp: the clock the contract judges by (cached for
+        `clock.ttl` seconds; every batched read refreshes it)."""
+        return self.clock.latest(self.w3)[1]
 
     def block_number(self) -> int:
+        if self.clock.ttl > 0:
+            return self.clock.latest(self.w3)[0]
         with node_errors("reading the block number"):
             return int(self.w3.eth.block_number)
+
+    def read_many(self, calls: Sequence[View | tuple[str, tuple[Any, ...]]]) -> list[Read]:
+        """Several views in one node call (Multicall3 when the client has one, else a JSON-RPC
+        batch); a (name, args) pair is a view of this contract. Refreshes the clock."""
+        views = [c if isinstance(c, View) else View(self._views, c[0], tuple(c[1]))
+                 for c in calls]
+        return read_many(self.w3, views, multicall=self.multicall, clock=self.clock)
 
     def is_contract(self, address: str) -> bool:
         """Whether `address` holds code (a contract wallet, a token)."""
@@ -146,17 +162,57 @@ class GiftCert:
         token, allowed = self.view("currency", currency_id)
         if token == ZERO_ADDRESS:
             raise InvalidInput(f"unknown currency id {currency_id}", "currency")
-        erc20 = self.w3.eth.contract(address=checksum(token, "token"), abi=ERC20_ABI)
-        info = CurrencyInfo(currency_id, call(erc20.functions.symbol()),
-                            call(erc20.functions.decimals()), token, allowed)
+        symbol, decimals = self._token_info([token])[token]
+        info = CurrencyInfo(currency_id, symbol, decimals, token, allowed)
         self._currencies[currency_id] = info
         return info
 
+    def _token_info(self, tokens: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """(symbol, decimals) of ERC-20 tokens: read once per token, in one node call."""
+        tokens = list(tokens)
+        missing = sorted({t for t in tokens if t not in self._tokens})
+        if missing:
+            if self.multicall:
+                calls = [View(Views(self.w3.eth.contract(address=checksum(t, "token"),
+                                                         abi=ERC20_ABI)), name)
+                         for t in missing for name in ("symbol", "decimals")]
+                got = [r.value for r in self.read_many(calls)]
+                for i, token in enumerate(missing):
+                    self._tokens[token] = (str(got[2 * i]), int(got[2 * i + 1]))
+            else:
+                for token in missing:
+                    erc20 = self.w3.eth.contract(address=checksum(token, "token"), abi=ERC20_ABI)
+                    self._tokens[token] = (call(erc20.functions.symbol()),
+                                           call(erc20.functions.decimals()))
+        return {t: self._tokens[t] for t in tokens}
+
     def currencies(self) -> list[CurrencyInfo]:
         """Every listed currency, read afresh (ETH is id 0)."""
-        count = self.view("currencyCount")
-        self._currencies = {0: ETH}  # statuses may have changed
-        return [self._currency_by_id(i) for i in range(count)]
+        return self.chain_config()[0]
+
+    def chain_config(self) -> tuple[list[CurrencyInfo], int, bool]:
+        """(every listed currency, minimum validity, paused), read afresh in as few node calls
+        as the client can: with a Multicall3, one call when no new token was listed since the
+        last time (the currencies known so far are read beside their count)."""
+        if not self.multicall:
+            count = self.view("currencyCount")
+            self._currencies = {0: ETH}  # statuses may have changed
+            listed = [self._currency_by_id(i) for i in range(count)]
+            return listed, self.min_validity(), self.paused()
+        known = max(self._currencies)
+        head = self.read_many([("currencyCount", ()), ("minValidity", ()), ("paused", ())]
+                              + [("currency", (i,)) for i in range(1, known + 1)])
+        count, min_validity, paused = (r.value for r in head[:3])
+        rows = {i: head[2 + i].value for i in range(1, min(known, count - 1) + 1)}
+        if count - 1 > known:
+            extra = self.read_many([("currency", (i,)) for i in range(known + 1, count)])
+            rows.update({known + 1 + j: r.value for j, r in enumerate(extra)})
+        tokens = self._token_info(token for token, _ in rows.values())
+        self._currencies = {0: ETH}
+        for i, (token, allowed) in sorted(rows.items()):
+            self._currencies[i] = CurrencyInfo(i, *tokens[token], token, allowed)
+        return ([self._currencies[i] for i in range(count)], int(min_validity),
+                bool(paused))
 
     def forget_currency(self, currency_id: int) -> None:
         """Drops a cached currency (its allowed status changed)."""
@@ -187,8 +243,13 @@ class GiftCert:
     # -- reading ----------------------------------------------------------------------
 
     def certificate(self, certificate_id: int) -> Certificate:
-        """The certificate's current state (raises UnknownCertificate for a wrong id)."""
-        view = self.view("certificate", whole_number(certificate_id, "certificate"))
+        """The certificate's current state (raises UnknownCertificate for a wrong id). With a
+        Multicall3 the block's time comes in the same call (a page then needs no other)."""
+        cid = whole_number(certificate_id, "certificate")
+        if self.multicall:
+            view = self.read_many([("certificate", (cid,))])[0].value
+        else:
+            view = self.view("certificate", cid)
         (cid, owner, balance, merchant, merchant_name, currency_id, _token, occasion,
          valid_from, expiry, awaiting, claim_deadline, nonce) = view
         info = self._currency_by_id(currency_id)
@@ -204,6 +265,16 @@ class GiftCert:
 
     def merchants(self) -> list[Merchant]:
         return [self.merchant(i) for i in range(1, self.view("merchantCount") + 1)]
+
+    def merchant_ledgers(self, merchant_id: int, currencies: Sequence[CurrencyInfo]
+                         ) -> list[tuple[Money, Money]]:
+        """(owed, cash-out limit) of a merchant in each of `currencies`, in one node call."""
+        reads = self.read_many([("merchantLedger", (merchant_id, c.id)) for c in currencies])
+        out = []
+        for info, read in zip(currencies, reads, strict=True):
+            owed, limit = read.value[:2]
+            out.append((from_units(owed, info), from_units(limit, info)))
+        return out
 
     def merchant_owed(self, merchant_id: int, currency: int | str = 0) -> Money:
         info = self.currency(currency)

@@ -55,6 +55,19 @@ class Settings:
     # Who the CLI acts as when no --account is given (default: the deployer).
     signer_key: str | None = None
     deployments_dir: Path = PROJECT_ROOT / "deployments"
+    # Web processes (GIFTCERT_INDEXER): "in-process" follows the chain in a thread of each web
+    # process (`make run`: one process, SQLite); "service" only reads the index, which one
+    # `giftcert index --follow` writes (production: several workers, PostgreSQL).
+    indexer_mode: str = "in-process"
+    # The site's public origin (GIFTCERT_PUBLIC_ORIGIN, e.g. https://gifts.example): the domain
+    # and URI of Sign-In with Ethereum messages, never taken from a request's Host header.
+    # Default: web_url (the local dev site).
+    public_origin: str | None = None
+    # The sign-in cookie's name (GIFTCERT_SESSION_COOKIE); default: one per chain and contract.
+    session_cookie: str | None = None
+    # How long a web process trusts the latest block it read (number and time): the clock
+    # expiry is judged by (GIFTCERT_CHAIN_CACHE_SECONDS).
+    chain_cache_seconds: float = 2.0
 
     def __repr__(self) -> str:
         # Keys must never reach a log line, a traceback or a test report.
@@ -63,7 +76,8 @@ class Settings:
             f"deployer_key='<hidden>', signer_key='<hidden>', "
             f"database_url={self.database_url!r}, deployments_dir={str(self.deployments_dir)!r}, "
             f"web_host={self.web_host!r}, web_port={self.web_port}, "
-            f"anvil_port={self.anvil_port}, state_dir={str(self.state_dir)!r})"
+            f"anvil_port={self.anvil_port}, state_dir={str(self.state_dir)!r}, "
+            f"indexer_mode={self.indexer_mode!r}, public_origin={self.origin!r})"
         )
 
     __str__ = __repr__
@@ -75,6 +89,16 @@ class Settings:
     @property
     def web_url(self) -> str:
         return f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def origin(self) -> str:
+        """The site's public origin (scheme://host[:port], no path)."""
+        return self.public_origin or self.web_url
+
+    @property
+    def serves_index_from_service(self) -> bool:
+        """Whether web processes leave following the chain to `giftcert index --follow`."""
+        return self.indexer_mode == "service"
 
     @property
     def anvil_state_file(self) -> Path:
@@ -101,7 +125,63 @@ def load_settings(
         state_dir=state_dir,
         signer_key=_optional_key(values.get("GIFTCERT_SIGNER_KEY")),
         deployments_dir=_project_path(values.get("GIFTCERT_DEPLOYMENTS_DIR") or "deployments"),
+        indexer_mode=_indexer_mode(values.get("GIFTCERT_INDEXER")),
+        public_origin=_origin(values.get("GIFTCERT_PUBLIC_ORIGIN")),
+        session_cookie=_cookie_name(values.get("GIFTCERT_SESSION_COOKIE")),
+        chain_cache_seconds=_seconds(values, "GIFTCERT_CHAIN_CACHE_SECONDS", 2.0),
     )
+
+
+INDEXER_MODES = ("in-process", "service")
+
+
+def _indexer_mode(raw: str | None) -> str:
+    mode = (raw or "in-process").strip().lower().replace("_", "-")
+    if mode not in INDEXER_MODES:
+        raise ConfigError(f"GIFTCERT_INDEXER must be one of {', '.join(INDEXER_MODES)} "
+                          f"(service: web processes only read the index that `giftcert index "
+                          f"--follow` writes), got {raw!r}")
+    return mode
+
+
+_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+
+
+def _origin(raw: str | None) -> str | None:
+    """scheme://host[:port] of the public site (a trailing slash is dropped)."""
+    if not raw:
+        return None
+    origin = raw.strip().rstrip("/")
+    if not _ORIGIN_RE.match(origin):
+        raise ConfigError(f"GIFTCERT_PUBLIC_ORIGIN must be an origin such as "
+                          f"https://gifts.example or http://127.0.0.1:5000 (no path), got {raw!r}")
+    scheme, rest = origin.split("://", 1)
+    return f"{scheme.lower()}://{rest.lower()}"
+
+
+_COOKIE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def _cookie_name(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if not _COOKIE_RE.match(raw):
+        raise ConfigError("GIFTCERT_SESSION_COOKIE must be 1-64 letters, digits, _ or -, "
+                          f"got {raw!r}")
+    return raw
+
+
+def _seconds(values: Mapping[str, str], name: str, default: float) -> float:
+    raw = values.get(name)
+    if raw is None:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if seconds < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return seconds
 
 
 def _optional_key(raw: str | None) -> str | None:

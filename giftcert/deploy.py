@@ -14,7 +14,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,10 @@ from giftcert.client import GiftCert
 from giftcert.compiler import ContractArtifact, compile_contracts
 from giftcert.config import DEV_CHAIN_ID, Settings
 from giftcert.errors import GiftCertError
+from giftcert.multicall import MULTICALL3_ADDRESS, ChainClock
 from giftcert.transactions import deploy, send
+
+MULTICALL_SOURCE = Path(__file__).with_name("contracts") / "Multicall3.sol"
 
 Say = Callable[[str], None]
 
@@ -46,6 +49,9 @@ class Deployment:
     block: int
     deployer: str
     deployed_at: int
+    # Multicall3 (batched reads): deployed by `giftcert deploy` on the dev chain, the canonical
+    # one elsewhere when the chain has it (None: reads are batched as JSON-RPC batches).
+    multicall: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,13 +108,43 @@ def deploy_system(w3: Web3, settings: Settings, *, fresh: bool = False,
     if not fresh and usable(w3, record, gc_artifact.abi):
         assert record is not None
         say(f"reusing GiftCertificates at {record.gift_certificates} (use --fresh to redeploy)")
+        multicall = _multicall(w3, settings, record.multicall, say)
+        if multicall != record.multicall:  # a record from before batched reads
+            record = replace(record, multicall=multicall)
+            _write_record(record, settings, directory, say)
         return record, False
     record = _deploy_all(w3, settings, artifacts, say)
+    record = replace(record, multicall=_multicall(w3, settings, None, say))
+    _write_record(record, settings, directory, say)
+    return record, True
+
+
+def _has_code(w3: Web3, address: str | None) -> bool:
+    return address is not None and len(w3.eth.get_code(Web3.to_checksum_address(address))) > 0
+
+
+def _multicall(w3: Web3, settings: Settings, recorded: str | None, say: Say) -> str | None:
+    """The Multicall3 to batch reads with: the recorded one while it has code, the canonical
+    one where the chain has it, else (dev chain only) a new one from giftcert/contracts."""
+    for address in (recorded, MULTICALL3_ADDRESS):
+        if address and _has_code(w3, address):
+            return Web3.to_checksum_address(address)
+    if settings.chain_id != DEV_CHAIN_ID:
+        return None
+    from giftcert.compiler import compile_sources
+
+    artifact = compile_sources([MULTICALL_SOURCE])["Multicall3"]
+    contract = _deploy(w3, artifact, Account.from_key(settings.deployer_key).address,
+                       settings.deployer_key)
+    say(f"Multicall3 (batched reads) at {contract.address}")
+    return str(contract.address)
+
+
+def _write_record(record: Deployment, settings: Settings, directory: Path, say: Say) -> None:
     path = record_path(settings.chain_id, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record.to_json(), indent=2) + "\n")
     say(f"recorded {path}")
-    return record, True
 
 
 def _deploy_all(w3: Web3, settings: Settings, artifacts: dict[str, ContractArtifact],
@@ -160,5 +196,19 @@ def connect(settings: Settings, private_key: str | None = None,
             f"the deployment recorded in {record_path(settings.chain_id, directory)} is not on "
             "this chain any more (or the contract changed): run `giftcert deploy --fresh`")
     client = GiftCert(w3, contract_at(w3, record), private_key=private_key or settings.deployer_key,
-                      chain_id=settings.chain_id)
+                      chain_id=settings.chain_id, multicall=usable_multicall(w3, record))
     return client, record
+
+
+def usable_multicall(w3: Web3, record: Deployment) -> str | None:
+    """The record's Multicall3 while it has code (a dev chain restarted without its state has
+    none), else the canonical one where the chain has it, else None."""
+    for address in (record.multicall, MULTICALL3_ADDRESS):
+        if address and _has_code(w3, address):
+            return Web3.to_checksum_address(address)
+    return None
+
+
+def web_clock(settings: Settings) -> ChainClock:
+    """The chain clock a web process judges by (cached GIFTCERT_CHAIN_CACHE_SECONDS)."""
+    return ChainClock(settings.chain_cache_seconds)
