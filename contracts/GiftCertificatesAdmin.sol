@@ -11,7 +11,7 @@ import {ERC1155Utils} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155U
 import {IGiftCertificatesAdmin, ICertificateRenderer} from "./interfaces/IGiftCertificates.sol";
 import {CertificateId} from "./CertificateId.sol";
 import {GiftCertStorage, CertWord, MerchantWord} from "./libraries/GiftCertStorage.sol";
-import {GiftCertDomain} from "./libraries/TypedDataDomain.sol";
+import {GiftCertDomain} from "./libraries/GiftCertDomain.sol";
 import {Payouts} from "./core/Payouts.sol";
 
 /**

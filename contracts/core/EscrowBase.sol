@@ -26,9 +26,6 @@ abstract contract EscrowBase is IGiftCertificatesTypes, IERC1155Errors {
     /// @dev Currency id 0 is native ETH, always accepted.
     uint8 internal constant _ETH = 0;
 
-    bytes32 internal constant _METADATA_UPDATE = keccak256("MetadataUpdate(uint256)");
-    bytes32 internal constant _TRANSFER_SINGLE = keccak256("TransferSingle(address,address,address,uint256,uint256)");
-
     // ================================================================ certificates
 
     /// @dev The word of a certificate that exists.

@@ -13,7 +13,7 @@ import {EscrowBase} from "./EscrowBase.sol";
  * @notice How value leaves escrow, for the escrow's {Refunds-refund} and the module's {Payouts}:
  * a pushed payment with a gas cap that copies no return data, kept as a pull balance
  * ({Payouts-withdrawDeferred}) when the recipient cannot take it, so a reverting or gas-burning
- * recipient never locks funds or blocks a keeper; and withdrawals that revert when they fail.
+ * recipient never locks funds or blocks a keeper.
  *
  * Every function that pays out is `nonReentrant`. The guard is OpenZeppelin's transient one: its
  * flag lives in the transient storage of the contract whose code runs, and module code runs by
@@ -35,13 +35,6 @@ abstract contract PayoutBase is EscrowBase, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Sends value out or reverts.
-    function _transferOut(GiftCertStorage.Layout storage $, uint8 currencyId, address to, uint256 amount, uint256 gasLimit)
-        internal
-    {
-        if (!_tryTransferOut($, currencyId, to, amount, gasLimit)) revert TransferFailed();
-    }
-
     /// @dev ETH by a call that copies no return data (a payee cannot make us pay to copy a huge
     /// answer); ERC-20 through SafeERC20, which reads at most one word of it.
     function _tryTransferOut(
@@ -50,7 +43,7 @@ abstract contract PayoutBase is EscrowBase, ReentrancyGuardTransient {
         address to,
         uint256 amount,
         uint256 gasLimit
-    ) private returns (bool ok) {
+    ) internal returns (bool ok) {
         if (currencyId == _ETH) {
             assembly ("memory-safe") {
                 ok := call(gasLimit, to, amount, 0, 0, 0, 0)

@@ -100,4 +100,12 @@ abstract contract Payouts is IGiftCertificatesAdmin, PayoutBase {
         emit DeferredWithdrawn(msg.sender, currencyId, amount);
         _transferOut($, currencyId, msg.sender, amount, gasleft());
     }
+
+    /// @dev Sends a withdrawal out with all the gas left, or reverts (the withdrawer asked for
+    /// it and keeps its balance if it cannot take it).
+    function _transferOut(GiftCertStorage.Layout storage $, uint8 currencyId, address to, uint256 amount, uint256 gasLimit)
+        private
+    {
+        if (!_tryTransferOut($, currencyId, to, amount, gasLimit)) revert TransferFailed();
+    }
 }

@@ -13,8 +13,9 @@ import {PayoutBase} from "./PayoutBase.sol";
  * that stays in the escrow. It happens once per certificate like the payouts of the admin
  * module ({Payouts}), but it has a gas target (floor + 3,500), which a delegatecall to the
  * module would break by itself: the module's code is a cold account (2,600 gas) plus the
- * forwarding and the module's dispatcher (about 400 more). Keepers refund expired balances in
- * bulk, so this is the payout paid most often.
+ * forwarding and the module's dispatcher (about 300 more; measured, 40,246 gas from the module
+ * against 37,349 here, target 37,673). Keepers refund expired balances in bulk, so this is the
+ * payout paid most often.
  */
 abstract contract Refunds is CertificateLedger, PayoutBase {
     using CertificateId for uint256;

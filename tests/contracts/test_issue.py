@@ -45,6 +45,17 @@ def test_issue_escrows_value_and_binds_terms(h):
     )
 
 
+def test_issue_returns_the_new_id_to_an_account_and_to_a_contract(h):
+    # An account recipient returns early (no receiver hook), a contract one after its hook:
+    # both give the caller the id the Issued event names.
+    receiver = h.deploy_helper("RevertingReceiver")
+    for to in (h.holder, receiver.address):
+        terms = h.terms()
+        returned = h.gc.functions.issue(to, terms, 900, "hi").call({"from": h.buyer, "value": 900})
+        receipt = h.tx("issue", to, terms, 900, "hi", sender=h.buyer, value=900)
+        assert returned == h.issued_ids(receipt)[0] and h.view("ownerOf", returned) == to
+
+
 @pytest.mark.parametrize("length", [0, 1, 31, 32, 33, 64, 100])
 def test_issued_event_is_the_abi_encoding_of_any_message(h, length):
     # The escrow encodes Issued in place (not through the ABI encoder): its data must be the

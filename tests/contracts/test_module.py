@@ -8,9 +8,9 @@ reentrancy flag: the escrow's.
 from __future__ import annotations
 
 import pytest
-from harness import ETH, ONE_ETH, YEAR, holdings, liabilities
-
 from eth_utils import function_abi_to_4byte_selector
+from harness import ETH, ONE_ETH, YEAR, holdings, liabilities
+from web3.exceptions import ContractLogicError
 
 HOT_PATHS = {"issue", "issueBatch", "issueClaimable", "topUp", "claim", "split", "merge",
              "redeem", "redeemWithAuthorization", "settleBatch", "safeTransferFrom", "refund"}
@@ -65,7 +65,7 @@ def test_the_module_called_directly_runs_on_its_own_empty_storage_and_moves_noth
     assert module.functions.ownerOf(cert).call() == "0x" + "00" * 20
     assert module.functions.merchantCount().call() == 0
     assert h.eth_balance(module.address) == 0
-    with pytest.raises(Exception):  # no receive, no payable function: ETH cannot get in
+    with pytest.raises(ContractLogicError):  # no receive, no payable function: ETH cannot get in
         h.w3.eth.call({"from": h.buyer, "to": module.address, "value": 1})
     # The escrow, where the value is, did not move.
     assert (h.eth_balance(h.gc.address), h.view("ownerOf", cert), h.balance(cert),
