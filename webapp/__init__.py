@@ -1,30 +1,70 @@
 """The giftcert web site: Flask application factory, blueprints by audience, JSON API.
 
 `create_app()` reads settings (environment / .env), connects to the recorded deployment and
-follows the chain with the indexer in a background thread; tests pass `settings` and `client`.
-The server holds no user keys: it builds transactions and typed data for the browser wallet.
+makes this process's state (webapp/state.py): one engine, one node connection, the index read
+and, in the in-process mode (GIFTCERT_INDEXER, `make run`), followed in a background thread;
+with GIFTCERT_INDEXER=service the process only reads what `giftcert index --follow` writes.
+A process forked from the one that made the app (`gunicorn --preload`) makes its own state at
+its first request, so no worker shares its parent's connections or lacks a follower.
+
+Failures are said, not hidden: a database that does not answer is a 503 with a JSON reason
+(`code: DatabaseUnavailable`) or a page in words, a node that does not answer the same with
+`ChainUnavailable`; `/api/v1/status` reports chain, database and indexer separately.
+Tests pass `settings` and `client`. The server holds no user keys: it builds transactions and
+typed data for the browser wallet.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
+import threading
+import weakref
 from typing import Any, NoReturn
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_openapi3 import OpenAPI
 from pydantic import ValidationError
 from requests.exceptions import ConnectionError as RequestsConnectionError
+from sqlalchemy import exc as sa_exc
+from web3 import Web3
 from web3.exceptions import ProviderConnectionError
 from werkzeug.exceptions import HTTPException
 
 from giftcert.client import GiftCert
 from giftcert.config import Settings, load_settings
+from giftcert.database import DatabaseUnavailable, is_unavailable
 from giftcert.errors import ContractRevert
-from giftcert.indexer import Indexer
+from giftcert.multicall import ChainClock
+from webapp import siwe
 from webapp.errors import ApiError, from_revert, from_validation
-from webapp.sessions import SessionStore
-from webapp.state import AppState, read_only
+from webapp.state import AppState, build_state, read_only
+
+log = logging.getLogger("giftcert.web")
+
+# GET answers made from the index alone: kept per URL until the index moves (webapp/state.py).
+CACHED_ENDPOINTS = frozenset({
+    "api.holder_certificates", "api.history", "api.merchants", "api.merchant",
+    "api.merchant_redemptions", "api.currencies", "api.policy", "api.config",
+})
+
+DATABASE_DOWN = ("database unreachable: the site's database does not answer; nothing was "
+                 "lost, try again shortly")
+CHAIN_DOWN = "chain unreachable: the node does not answer; try again shortly"
+
+_followers: weakref.WeakSet[AppState] = weakref.WeakSet()
+
+
+def _stop_before_fork() -> None:
+    """A process about to fork workers (gunicorn --preload's master) stops following: each
+    worker follows for itself, after the fork."""
+    for state in list(_followers):
+        state.stop()
+
+
+os.register_at_fork(before=_stop_before_fork)
 
 
 def create_app(settings: Settings | None = None, client: GiftCert | None = None, *,
@@ -36,7 +76,8 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
         client, record = connect(settings)
         start_block = record.block if start_block is None else start_block
         follow = True if follow is None else follow
-    client = read_only(client)
+    follow = bool(follow) and not settings.serves_index_from_service
+    client = read_only(client, ChainClock(settings.chain_cache_seconds))
     # eth_chainId and friends never change under a running site: let web3 cache them.
     if hasattr(client.w3.provider, "cache_allowed_requests"):
         client.w3.provider.cache_allowed_requests = True
@@ -51,16 +92,22 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=1 * 1024 * 1024,
         GIFTCERT_SETTINGS=settings,
+        GIFTCERT_SITE=siwe.Site(
+            origin=settings.origin, chain_id=client.chain_id,
+            cookie=settings.session_cookie or siwe.cookie_name(client.chain_id,
+                                                               client.address)),
     )
     app.json.sort_keys = False  # type: ignore[attr-defined] # the default provider has it
-    indexer = Indexer(client.w3, client.contract, settings.database_url,
-                      start_block=start_block or 0)
-    # SIWE nonces and sessions live in the same database, so sign-ins outlive a restart
-    # and are shared by every process serving the site.
-    state = AppState(client, indexer, siwe=SessionStore(indexer.engine))
-    app.extensions["giftcert"] = state
-    if follow:
-        state.follow()
+
+    def make_state(for_client: GiftCert) -> AppState:
+        state = build_state(settings, for_client, start_block or 0)
+        if follow:
+            state.follow()
+            _followers.add(state)
+        return state
+
+    app.extensions["giftcert"] = make_state(client)
+    _per_process(app, make_state)
 
     from webapp import admin, api, give, holder, merchant, pages
 
@@ -71,6 +118,7 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
     app.register_blueprint(admin.bp)
     app.register_api(api.bp)
     _errors(app)
+    _response_cache(app)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -84,6 +132,69 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
         return response
 
     return app
+
+
+def _per_process(app: Flask, make_state: Any) -> None:
+    """A forked process (a gunicorn worker of a --preload master) makes its own state at its
+    first request: its own node connection, engine and follower. The parent's objects are kept
+    referenced and never used, so nothing closes connections the parent still owns."""
+    lock = threading.Lock()
+    inherited: list[AppState] = []
+
+    @app.before_request
+    def _own_state() -> None:
+        state: AppState = app.extensions["giftcert"]
+        if state.pid == os.getpid():
+            return
+        with lock:
+            state = app.extensions["giftcert"]
+            if state.pid == os.getpid():
+                return
+            inherited.append(state)
+            state.indexer.engine.dispose(close=False)
+            app.extensions["giftcert"] = make_state(_fresh_client(state.client))
+            log.info("process %s: own state made after fork", os.getpid())
+
+
+def _fresh_client(client: GiftCert) -> GiftCert:
+    """The same contract over a new connection to the same node (no node call)."""
+    provider = client.w3.provider
+    uri = getattr(provider, "endpoint_uri", None)
+    if uri is None:
+        return client
+    w3 = Web3(Web3.HTTPProvider(uri, request_kwargs=getattr(provider, "_request_kwargs", None),
+                                cache_allowed_requests=True))
+    contract = w3.eth.contract(address=client.contract.address, abi=client.contract.abi)
+    return read_only(GiftCert(w3, contract, client.sender, chain_id=client.chain_id,
+                              multicall=client.multicall),
+                     ChainClock(client.clock.ttl))
+
+
+def _response_cache(app: Flask) -> None:
+    """GET answers of CACHED_ENDPOINTS (made from the index alone) are served again while the
+    index has not moved (and for at most state.RESPONSE_MAX_AGE seconds)."""
+
+    @app.before_request
+    def _cached() -> ResponseReturnValue | None:
+        if request.method != "GET" or request.endpoint not in CACHED_ENDPOINTS:
+            return None
+        state: AppState = app.extensions["giftcert"]
+        key = request.full_path
+        g.giftcert_generation, hit = state.cached_response(key)
+        if hit is None:
+            g.giftcert_cache_key = key
+            return None
+        body, status, mimetype = hit
+        return app.response_class(body, status, mimetype=mimetype)
+
+    @app.after_request
+    def _keep(response: Response) -> Response:
+        key = g.pop("giftcert_cache_key", None)
+        if key is not None and response.status_code == 200 and not response.direct_passthrough:
+            state: AppState = app.extensions["giftcert"]
+            state.keep_response(key, (response.get_data(), response.status_code,
+                                      response.mimetype), g.get("giftcert_generation"))
+        return response
 
 
 def _refuse(exc: ValidationError) -> NoReturn:
@@ -100,8 +211,14 @@ def _errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> ResponseReturnValue:
         if _wants_json():
-            return jsonify(exc.to_json()), exc.status
-        return render_template("error.html", message=exc.message, status=exc.status), exc.status
+            response = jsonify(exc.to_json())
+        else:
+            response = app.make_response(render_template("error.html", message=exc.message,
+                                                         status=exc.status))
+        response.status_code = exc.status
+        if exc.status == 503:
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(ContractRevert)
     def _revert(exc: ContractRevert) -> ResponseReturnValue:
@@ -122,11 +239,27 @@ def _errors(app: Flask) -> None:
     def _node_down(exc: Exception) -> ResponseReturnValue:
         # The node is a dependency, not our bug: 503 says "try again", and nothing was sent.
         app.logger.warning("chain unreachable: %s", type(exc).__name__)
-        return _api_error(ApiError(503, "chain unreachable: the node does not answer; "
-                                        "try again shortly", None))
+        return _api_error(ApiError(503, CHAIN_DOWN, None, "ChainUnavailable"))
+
+    def _database_down(exc: Exception) -> ResponseReturnValue:
+        app.logger.warning("database unreachable: %s", str(exc).splitlines()[0][:200]
+                           if str(exc) else type(exc).__name__)
+        return _api_error(ApiError(503, DATABASE_DOWN, None, "DatabaseUnavailable"))
+
+    @app.errorhandler(DatabaseUnavailable)
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    @app.errorhandler(sa_exc.DBAPIError)
+    def _database(exc: Exception) -> ResponseReturnValue:
+        if is_unavailable(exc):
+            return _database_down(exc)
+        return _unexpected(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:  # pragma: no cover - logged
+        if is_unavailable(exc):
+            return _database_down(exc)
         app.logger.exception("unexpected error")
         if _wants_json():
             return jsonify({"error": "internal error", "field": None}), 500

@@ -20,7 +20,7 @@ bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
 
 def _signed_in() -> SiweSession | None:
-    return state().siwe.session(request.cookies.get(siwe.COOKIE))
+    return state().siwe.session(siwe.session_id())
 
 
 def _merchant_for(session: SiweSession) -> tuple[Merchant | None, list[Merchant]]:
@@ -51,9 +51,14 @@ def dashboard() -> ResponseReturnValue:
     if merchant is None:
         return render_template("merchant_none.html", session=session), 403
     st = state()
+    # One node call: every currency's ledger and the block's time (the stats' clock) together.
+    ledgers = st.client.merchant_ledgers(merchant.id, st.currencies())
+    # Withdraw per currency, disabled at zero (the page waits for the index to reach a mined
+    # payment before it reloads, so owed and liability describe the same moment).
+    owed = [{**o.to_json(), "currencyId": c.id, "zero": not o.amount}
+            for (o, _), c in zip(ledgers, st.currencies(), strict=True)]
+    cash_out = [limit for _, limit in ledgers]
     stats = merchant_stats(st, merchant.id)
-    owed = [st.client.merchant_owed(merchant.id, c.id) for c in st.currencies()]
-    cash_out = [st.client.cash_out_limit(merchant.id, c.id) for c in st.currencies()]
     return render_template("merchant.html", session=session, merchant=merchant, mine=mine,
                            stats=stats, chart=chart_svg(stats["redemptionsByDay"]),
                            recent=redemptions(st, merchant.id, 20), owed=owed,

@@ -78,7 +78,7 @@ class SessionStore:
     def __init__(self, database: Engine | str, *, clock: Callable[[], float] = time.time,
                  nonce_seconds: float = NONCE_SECONDS,
                  session_seconds: float = SESSION_SECONDS,
-                 max_live_nonces: int = MAX_LIVE_NONCES) -> None:
+                 max_live_nonces: int = MAX_LIVE_NONCES, prepare: bool = True) -> None:
         self.engine: Engine = (open_engine(database) if isinstance(database, str)
                                else database)
         self.clock = clock
@@ -86,8 +86,10 @@ class SessionStore:
         self.session_seconds = session_seconds
         self.max_live_nonces = max_live_nonces
         # the schema is the migrations' (SQLite: migrated here for the single-process flow;
-        # PostgreSQL: SchemaNotCurrent until `giftcert db upgrade` ran)
-        prepare_schema(self.engine)
+        # PostgreSQL: SchemaNotCurrent until `giftcert db upgrade` ran). The web app checks it
+        # with the index's (prepare=False), so a database down at start is no crash.
+        if prepare:
+            prepare_schema(self.engine)
 
     # -- nonces ---------------------------------------------------------------------------
 

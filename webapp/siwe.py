@@ -11,6 +11,12 @@ this site's URI and this chain; the times are checked with a clock skew for a wa
 runs ahead (never past the expiry); the nonce is one the server issued and is used once; every
 refusal is an ApiError (a 4xx with a JSON reason), never a 500. The cookie holds only a random
 session id (webapp/sessions.py).
+
+The domain and URI are the site's configured public origin (GIFTCERT_PUBLIC_ORIGIN), never the
+request's Host header: a phishing site that relays requests to this one would otherwise be
+handed messages for its own domain, which wallets sign without a warning, and obtain a valid
+session. The cookie's name is the site's (one per chain and contract unless
+GIFTCERT_SESSION_COOKIE names it), so two sites on one host never read each other's.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from web3.exceptions import ProviderConnectionError, Web3Exception
 from webapp.errors import ApiError
 from webapp.sessions import NONCE_SECONDS
 
-COOKIE = "giftcert_session"
+COOKIE = "giftcert_session"  # the start of every site's cookie name (see cookie_name)
 STATEMENT = "Sign in to the giftcert merchant desk."
 CLOCK_SKEW = timedelta(minutes=2)
 # Without an Expiration Time the session lasts this long (the store caps it anyway).
@@ -62,6 +68,49 @@ class SiweMessage:
 class Verified:
     address: str
     expires_at: float
+
+
+def cookie_name(chain_id: int, contract: str) -> str:
+    """The sign-in cookie of the site for this chain and contract (when no setting names one)."""
+    return f"{COOKIE}_{int(chain_id)}_{contract.lower().removeprefix('0x')[:10]}"
+
+
+def domain_of(origin: str) -> str:
+    """The EIP-4361 domain of an origin: its authority, host[:port]."""
+    return urlsplit(origin).netloc.lower()
+
+
+@dataclass(frozen=True)
+class Site:
+    """Who signs in where: the public origin, its domain, the chain and the cookie's name."""
+
+    origin: str
+    chain_id: int
+    cookie: str
+
+    @property
+    def domain(self) -> str:
+        return domain_of(self.origin)
+
+    @property
+    def secure(self) -> bool:
+        """Whether the cookie is sent over https only (an https origin, also behind a proxy
+        that speaks http to the server)."""
+        return self.origin.startswith("https://")
+
+
+def site() -> Site:
+    """This app's sign-in site (set by the app factory)."""
+    from flask import current_app
+
+    return current_app.config["GIFTCERT_SITE"]
+
+
+def session_id() -> str | None:
+    """The sign-in session id the request's cookie carries (this site's cookie only)."""
+    from flask import request
+
+    return request.cookies.get(site().cookie)
 
 
 def _iso(moment: datetime) -> str:

@@ -10,7 +10,6 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from giftcert.config import ANVIL_DEV_KEYS
-from webapp import siwe
 
 COFFEE_KEY = ANVIL_DEV_KEYS[4]
 
@@ -77,7 +76,7 @@ def test_cross_site_form_posts_cannot_sign_in_or_out(web):
         content_type="text/plain",
         headers={"Origin": "https://evil.example"},
     )
-    assert r.status_code == 400 and siwe.COOKIE not in r.headers.get("Set-Cookie", "")
+    assert r.status_code == 400 and web.cookie not in r.headers.get("Set-Cookie", "")
     r = web.http.post("/api/v1/siwe/verify", json=signed)
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -92,7 +91,7 @@ def test_cross_site_form_posts_cannot_sign_in_or_out(web):
 
 def test_session_fixation_a_planted_session_id_is_never_adopted(web):
     planted = "attacker-chosen-session-id"
-    web.http.set_cookie(siwe.COOKIE, planted)
+    web.http.set_cookie(web.cookie, planted)
     assert web.http.get("/api/v1/siwe/me").status_code == 401
     r = web.http.post("/api/v1/siwe/verify", json=_signed_message(web))
     assert r.status_code == 200
@@ -100,12 +99,12 @@ def test_session_fixation_a_planted_session_id_is_never_adopted(web):
     assert issued != planted  # a fresh id from the server, not the one the client brought
     assert web.state.siwe.session(planted) is None
     other = web.app.test_client()  # the attacker's browser, with the id they planted
-    other.set_cookie(siwe.COOKIE, planted)
+    other.set_cookie(web.cookie, planted)
     assert other.get("/api/v1/siwe/me").status_code == 401
     assert other.get("/merchant/").status_code == 302
     # logging out ends the session on the server: a stolen copy of the cookie stops working
     thief = web.app.test_client()
-    thief.set_cookie(siwe.COOKIE, issued)
+    thief.set_cookie(web.cookie, issued)
     assert thief.get("/api/v1/siwe/me").status_code == 200
     web.http.post("/api/v1/siwe/logout")
     assert thief.get("/api/v1/siwe/me").status_code == 401
@@ -121,7 +120,16 @@ def test_siwe_replay_of_a_whole_signed_message_from_another_client(web):
 
 
 def test_siwe_message_for_another_host_is_refused(web):
-    """The domain in the message must be the host the request came to."""
-    signed = _signed_message(web)  # built for "localhost"
-    r = web.http.post("/api/v1/siwe/verify", json=signed, headers={"Host": "evil.example"})
+    """The domain in the message must be the site's public origin (GIFTCERT_PUBLIC_ORIGIN),
+    whatever Host header the request carries: a phishing site relaying requests gets messages
+    for this site's domain (its wallet warns), and one written for its own is refused."""
+    account = Account.from_key(ANVIL_DEV_KEYS[4])
+    relayed = web.http.get(f"/api/v1/siwe/nonce?address={account.address}",
+                           headers={"Host": "evil.example"}).get_json()["message"]
+    assert relayed.startswith("localhost wants you to sign in")
+    assert "evil.example" not in relayed
+    forged = relayed.replace("localhost", "evil.example")
+    signature = Account.sign_message(encode_defunct(text=forged), account.key).signature
+    r = web.http.post("/api/v1/siwe/verify", headers={"Host": "evil.example"},
+                      json={"message": forged, "signature": "0x" + signature.hex()})
     assert r.status_code == 401 and r.get_json()["code"] == "WrongDomain"

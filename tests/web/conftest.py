@@ -1,11 +1,12 @@
 """Web fixtures: the system deployed once per session on the session anvil, two merchants,
 tUSD funded, and the Flask app over it (no background indexer: tests sync explicitly). Each test
-runs in an anvil snapshot; the indexer treats the revert as a reorganisation."""
+runs in an anvil snapshot; the indexer treats the revert as a reorganisation. The site's public
+origin is http://localhost, the Flask test client's, so sign-in messages are for "localhost"."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -25,9 +26,18 @@ class Web(Deployed):
     def state(self) -> Any:
         return self.app.extensions["giftcert"]
 
+    @property
+    def cookie(self) -> str:
+        """The site's sign-in cookie name."""
+        return self.app.config["GIFTCERT_SITE"].cookie
+
     def sync(self) -> None:
         self.state.forget()
         self.state.sync()
+
+    def warp(self, seconds: int) -> None:
+        super().warp(seconds)
+        self.state.forget()  # the site's cached clock is the old block's
 
     def send(self, tx: dict[str, Any]) -> dict[str, Any]:
         """What the browser wallet does with a built transaction (anvil's unlocked account)."""
@@ -42,7 +52,10 @@ class Web(Deployed):
 def web_system(anvil, w3, artifacts, tmp_path_factory) -> Web:
     system = deploy_for_tests(w3, anvil.rpc_url, artifacts, tmp_path_factory.mktemp("web"))
     system.admin.set_min_validity(3600)
-    app = create_app(system.settings, system.admin, follow=False,
+    system.settings = replace(system.settings, public_origin="http://localhost")
+    site_client = system.admin.acting_as(system.admin.sender)
+    site_client.multicall = system.record.multicall  # reads batched as in a deployment
+    app = create_app(system.settings, site_client, follow=False,
                      start_block=system.record.block)
     app.config["TESTING"] = True
     return Web(**vars(system), app=app, http=app.test_client())

@@ -17,7 +17,7 @@ from eth_account.messages import encode_defunct
 from sqlalchemy import select
 
 from giftcert.config import ANVIL_DEV_KEYS
-from webapp import create_app, siwe
+from webapp import create_app
 from webapp.sessions import (
     NONCE_SECONDS,
     SESSION_SECONDS,
@@ -50,7 +50,7 @@ def nonce_of(body: dict) -> str:
 
 def me(app, sid: str) -> int:
     browser = app.test_client()
-    browser.set_cookie(siwe.COOKIE, sid)
+    browser.set_cookie(app.config["GIFTCERT_SITE"].cookie, sid)
     return browser.get("/api/v1/siwe/me").status_code
 
 
@@ -84,7 +84,7 @@ def test_a_session_survives_a_restart(web, restarted):
     sid = sign_in(web.http)
     assert me(restarted, sid) == 200
     r = restarted.test_client()
-    r.set_cookie(siwe.COOKIE, sid)
+    r.set_cookie(restarted.config["GIFTCERT_SITE"].cookie, sid)
     body = r.get("/api/v1/siwe/me").get_json()
     assert body["address"] == COFFEE and [m["name"] for m in body["merchants"]] == [
         "Corner Coffee"]
@@ -104,7 +104,7 @@ def test_logout_ends_the_session_for_every_process(web, restarted):
     sid = sign_in(web.http)
     assert me(web.app, sid) == 200 and me(restarted, sid) == 200
     thief = restarted.test_client()  # a copied cookie, used against the other process
-    thief.set_cookie(siwe.COOKIE, sid)
+    thief.set_cookie(restarted.config["GIFTCERT_SITE"].cookie, sid)
     assert web.http.post("/api/v1/siwe/logout").status_code == 200
     assert thief.get("/api/v1/siwe/me").status_code == 401
     assert me(web.app, sid) == 401

@@ -130,13 +130,35 @@ class RedemptionsQuery(Query):
     limit: Annotated[int, Uint(1, 10_000)] = 100
 
 
+class IndexerState(Out):
+    """The index as its writer last left it (the cursor row's heartbeat: no node call)."""
+
+    mode: Literal["in-process", "service"] = Field(
+        description="in-process: this web process follows the chain; service: it only reads "
+                    "what `giftcert index --follow` writes")
+    block: int | None = Field(description="The last indexed block")
+    head: int | None = Field(description="The chain's head when the writer last looked")
+    lagBlocks: int | None = Field(  # noqa: N815
+        description="Blocks behind the chain's head (the newer of the writer's and this "
+                    "process's view of it)")
+    secondsSinceCheck: float | None = Field(  # noqa: N815
+        description="Since the writer last looked at the chain (a few seconds while one runs)")
+    writer: str | None = Field(description="Which process wrote last")
+    error: str | None = Field(description="This process's last follow error (in-process)")
+
+
 class Status(Out):
     chainId: int  # noqa: N815
     contract: str
     chain: Literal["reachable", "unreachable"]
     chainHead: int | None  # noqa: N815
+    chainError: str | None = None  # noqa: N815
+    database: Literal["reachable", "unreachable"]
+    databaseError: str | None = None  # noqa: N815
+    indexer: IndexerState
     indexedBlock: int | None  # noqa: N815
     indexerError: str | None  # noqa: N815
+    servedBy: str = Field(description="The web process that answered")  # noqa: N815
 
 
 class Currency(Out):

@@ -14,6 +14,7 @@ from web3.logs import DISCARD
 
 from giftcert import eip712
 from giftcert.client import Refusal
+from giftcert.database import holder_description
 from giftcert.ids import decode_id
 from giftcert.money import CurrencyInfo
 from webapp.api.blueprint import Reply, get
@@ -50,16 +51,43 @@ def currency_json(c: CurrencyInfo) -> dict[str, Any]:
 
 @get("/status", Status)
 def status() -> Reply:
-    """Chain, contract and indexer progress"""
+    """Chain, database and indexer, each on its own
+
+    Never a 5xx: what does not answer is said (`chain`, `database`: unreachable, with the
+    reason), and the index's lag comes from its writer's heartbeat, without a node call. The
+    chain's head is the block this process read last (cached for a second or two)."""
     st = state()
-    cursor = st.indexer.cursor()
+    head = chain_error = database_error = None
     try:
-        head, chain = st.client.w3.eth.block_number, "reachable"
-    except Exception:  # noqa: BLE001 - any failure to answer means the same to a user
-        head, chain = None, "unreachable"
-    return {"chainId": st.client.chain_id, "contract": st.client.address, "chain": chain,
-            "chainHead": head, "indexedBlock": cursor[0] if cursor else None,
-            "indexerError": st.last_sync_error}
+        head = st.client.block_number()
+    except Exception as exc:  # noqa: BLE001 - any failure to answer means the same to a user
+        chain_error = f"chain unreachable: {_first_line(exc)}"
+    index = None
+    try:
+        index = st.index_status()
+    except Exception as exc:  # noqa: BLE001 - reported, never a 500
+        database_error = f"database unreachable: {_first_line(exc)}"
+    block = index.block if index else None
+    seen_head = max(h for h in (head, index.head if index else None, 0) if h is not None)
+    lag = (max(0, seen_head - (block if block is not None else index.start_block - 1))
+           if index and seen_head else None)
+    return {"chainId": st.client.chain_id, "contract": st.client.address,
+            "chain": "unreachable" if chain_error else "reachable", "chainHead": head,
+            "chainError": chain_error,
+            "database": "unreachable" if database_error else "reachable",
+            "databaseError": database_error,
+            "indexer": {"mode": st.mode, "block": block, "head": index.head if index else None,
+                        "lagBlocks": lag,
+                        "secondsSinceCheck": index.seconds_since_check() if index else None,
+                        "writer": index.writer if index else None,
+                        "error": st.last_sync_error},
+            "indexedBlock": block, "indexerError": st.last_sync_error,
+            "servedBy": holder_description()}
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:300]
 
 
 @get("/config", Config)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Response, after_this_request, request
+from flask import Response, after_this_request
 
 from webapp import siwe
 from webapp.api.blueprint import SIGN_IN, Reply, get, post
@@ -35,8 +35,10 @@ def siwe_nonce(query: SiweNonceQuery) -> Reply:
     except TooManySignIns:
         raise ApiError(429, "too many sign-ins are in progress: try again in a few minutes",
                        None, "TooManySignIns") from None
-    message = siwe.build_message(request.host, query.address, request.host_url.rstrip("/"),
-                                 st.client.chain_id, nonce)
+    # The configured public origin, never the request's Host (a relaying site's domain).
+    where = siwe.site()
+    message = siwe.build_message(where.domain, query.address, where.origin, where.chain_id,
+                                 nonce)
     return {"message": message.text, "nonce": message.nonce,
             "expirationTime": message.expiration_time}
 
@@ -48,14 +50,15 @@ def siwe_verify(body: SiweVerifyRequest) -> Reply:
     Opens a server-side session; the cookie holds only its random id (HttpOnly,
     SameSite=Lax)."""
     st = state()
-    parsed = siwe.verify(body.message, body.signature, domain=request.host,
-                         chain_id=st.client.chain_id, use_nonce=st.siwe.use_nonce)
+    where = siwe.site()
+    parsed = siwe.verify(body.message, body.signature, domain=where.domain, uri=where.origin,
+                         chain_id=where.chain_id, use_nonce=st.siwe.use_nonce)
     sid = st.siwe.open_session(parsed.address)
 
     @after_this_request
     def _cookie(response: Response) -> Response:
-        response.set_cookie(siwe.COOKIE, sid, httponly=True, samesite="Lax",
-                            secure=request.is_secure)
+        response.set_cookie(where.cookie, sid, httponly=True, samesite="Lax",
+                            secure=where.secure)
         return response
 
     return {"address": parsed.address,
@@ -65,11 +68,11 @@ def siwe_verify(body: SiweVerifyRequest) -> Reply:
 @post("/siwe/logout", SignedOut, tags=[SIGN_IN])
 def siwe_logout() -> Reply:
     """Sign out"""
-    state().siwe.close_session(request.cookies.get(siwe.COOKIE))
+    state().siwe.close_session(siwe.session_id())
 
     @after_this_request
     def _forget(response: Response) -> Response:
-        response.delete_cookie(siwe.COOKIE)
+        response.delete_cookie(siwe.site().cookie)
         return response
 
     return {"signedOut": True}
@@ -78,7 +81,7 @@ def siwe_logout() -> Reply:
 @get("/siwe/me", Session, responses=NOBODY, tags=[SIGN_IN])
 def siwe_me() -> Reply:
     """The signed-in address (cookie session)"""
-    session = state().siwe.session(request.cookies.get(siwe.COOKIE))
+    session = state().siwe.session(siwe.session_id())
     if session is None:
         raise ApiError(401, "not signed in", None)
     return {"address": session.address, "expires": int(session.expires),
