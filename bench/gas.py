@@ -18,6 +18,11 @@ recipients are derived from fixed labels, amounts and order references are const
 deployment order is fixed (so contract addresses, ids and ECDSA signatures are identical).
 Two runs give identical figures.
 
+Raw contracts by design: the anchors (OpenZeppelin, Solady, ERC721A, ... wrappers) have no SDK,
+and giftcert is measured the same way beside them, so this module calls contract functions and
+reads events through web3 directly: the one module outside giftcert/ that does (the rest of the
+project goes through the SDK's prepared calls, giftcert.calls).
+
 Steady state: every implementation gets a warm-up transaction before its first measured one,
 so contract-wide counters are already non-zero (as on any live deployment); the first mint ever
 would pay an extra ~17k for the counter slot, which no user after the first one pays.

@@ -9,21 +9,45 @@ The text form is what the pay page shows as QR code and the merchant pastes or s
 to sign again). The JSON form is `{"typedData": …, "signature": "0x…"}` as `eth_signTypedData_v4`
 takes and gives it. `decode_authorization` reads either, checking that it was made for this
 chain and contract; every malformed input is an `InvalidInput` naming the field.
+
+`Preflight` runs the contract's checks of signed redemptions off-chain, so a merchant's desk or
+tool says why an item would be refused, in the contract's own errors, before anything is sent.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+from web3.exceptions import ContractLogicError
 
 from giftcert import eip712
-from giftcert.errors import InvalidInput
+from giftcert.errors import (
+    AuthorizationExpired,
+    ContractRevert,
+    InsufficientBalance,
+    InvalidInput,
+    InvalidSignature,
+    NonceExhausted,
+    UnknownCertificate,
+    WrongMerchant,
+    WrongNonce,
+    ZeroAmount,
+)
+from giftcert.ids import decode_id
 from giftcert.inputs import MAX_UINT256, whole_number
+from giftcert.money import from_units
+from giftcert.rules import spend_refusal
+from giftcert.transactions import node_errors
+
+if TYPE_CHECKING:
+    from giftcert.client import GiftCert
+    from giftcert.models import Certificate
 
 PREFIX = "gc2"
 OLD_PREFIX = "gc1"  # the v1 contract's format (no nonce)
@@ -31,6 +55,10 @@ MAX_SIGNATURE_BYTES = 2048  # a contract wallet's (ERC-1271) signature may be lo
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 HALF_N = SECP256K1_N // 2  # the contract refuses s above this (the high-s twin)
+
+MAX_NONCE = 0xFFFF  # the contract's: a certificate at this nonce takes no more signatures
+ERC1271_GAS = 250_000  # the gas the contract gives a contract wallet's isValidSignature
+ERC1271_MAGIC = function_signature_to_4byte_selector("isValidSignature(bytes32,bytes)")
 
 
 @dataclass(frozen=True)
@@ -59,6 +87,14 @@ class SignedRedemption:
     def to_text(self) -> str:
         """The compact `gc2:` text (the QR code's content)."""
         return encode_authorization(self)
+
+    def document(self, chain_id: int, contract: str) -> dict[str, Any]:
+        """The EIP-712 Redemption with these values for that chain and contract (what the
+        contract hashes, whatever domain the authorisation came with)."""
+        return eip712.redemption(chain_id, to_checksum_address(contract),
+                                 certificate=self.certificate, merchant=self.merchant,
+                                 amount=self.amount, order_ref=self.order_ref, nonce=self.nonce,
+                                 deadline=self.deadline)
 
     def signer(self) -> str | None:
         """The address whose ECDSA signature this is, by the contract's rules (None when the
@@ -186,8 +222,95 @@ def decode_authorization(raw: Any, *, chain_id: int, contract: str,
     nonce = whole_number(parts[4], f"{field} nonce", field=field)
     deadline = whole_number(parts[5], f"{field} deadline", maximum=MAX_UINT256, field=field)
     signature = _signature(parts[6], field)
-    document = eip712.redemption(chain_id, to_checksum_address(contract), certificate=cert_id,
-                                 merchant=merchant, amount=amount, order_ref=order_ref,
-                                 nonce=nonce, deadline=deadline)
-    return SignedRedemption(cert_id, merchant, amount, order_ref, nonce, deadline, signature,
-                            document)
+    unsigned = SignedRedemption(cert_id, merchant, amount, order_ref, nonce, deadline, signature,
+                                {})
+    return replace(unsigned, typed_data=unsigned.document(chain_id, contract))
+
+
+def typed_digest(document: dict[str, Any]) -> bytes:
+    """The EIP-712 digest of a document: what an ECDSA key or an ERC-1271 wallet signs."""
+    signable = encode_typed_data(full_message=document)
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+class Preflight:
+    """The contract's checks of signed redemptions for one merchant (`_applySigned`: the terms,
+    then the signature), off-chain and in batch order: an item that would settle lowers its
+    certificate's balance and moves its nonce for the items after it. `refusal()` is the error
+    the contract would give, with its arguments; the receipt has the last word. The sender's
+    own standing (a pause, the merchant's account) is for the transaction's simulation."""
+
+    def __init__(self, client: GiftCert, merchant_id: int) -> None:
+        self.client = client
+        self.merchant_id = merchant_id
+        self._now: int | None = None
+        self._certs: dict[int, Certificate | None] = {}  # id -> as the items so far leave it
+
+    @property
+    def now(self) -> int:
+        """The chain's clock, read once for the whole batch."""
+        if self._now is None:
+            self._now = self.client.now()
+        return self._now
+
+    def certificate(self, cert_id: int) -> Certificate | None:
+        """The certificate as the chain has it, then as the items so far leave it (None:
+        unknown or closed)."""
+        if cert_id not in self._certs:
+            try:
+                found: Certificate | None = self.client.certificate(cert_id)
+            except (ContractRevert, InvalidInput):
+                found = None
+            self._certs[cert_id] = found if found is not None and found.exists else None
+        return self._certs[cert_id]
+
+    def refusal(self, signed: SignedRedemption) -> ContractRevert | None:
+        """The error the contract would raise for this item (None: it would be settled, and
+        the certificate is then taken as the item leaves it)."""
+        cert_id = signed.certificate
+        if signed.merchant != self.merchant_id or decode_id(cert_id).merchant != signed.merchant:
+            return WrongMerchant({"id": cert_id, "merchant": signed.merchant})
+        if self.now > signed.deadline:
+            return AuthorizationExpired({"deadline": signed.deadline})
+        cert = self.certificate(cert_id)
+        if cert is None:
+            return UnknownCertificate({"id": cert_id})
+        refused = spend_refusal(cert, self.now)
+        if refused is not None:
+            return refused
+        balance = cert.currency.units(cert.balance, allow_zero=True)
+        if signed.amount == 0:
+            return ZeroAmount()
+        if signed.amount > balance:
+            return InsufficientBalance({"id": cert_id, "balance": balance,
+                                        "needed": signed.amount})
+        if signed.nonce != cert.nonce:
+            return WrongNonce({"id": cert_id, "expected": cert.nonce, "given": signed.nonce})
+        if cert.nonce >= MAX_NONCE:
+            return NonceExhausted({"id": cert_id})
+        if not self.signed_by(cert.owner, signed):
+            return InvalidSignature()
+        self._certs[cert_id] = replace(cert, nonce=cert.nonce + 1, balance=from_units(
+            balance - signed.amount, cert.currency))
+        return None
+
+    def signed_by(self, holder: str, signed: SignedRedemption) -> bool:
+        """Whether the contract takes the signature as `holder`'s: by its ECDSA rules (65 or 64
+        bytes, low s) or, for a contract wallet, by the wallet's ERC-1271 answer (asked with
+        the contract's gas cap)."""
+        document = signed.document(self.client.chain_id, self.client.address)
+        if recover_signer(document, signed.signature) == holder:
+            return True
+        if not self.client.is_contract(holder):
+            return False
+        query = ERC1271_MAGIC + abi_encode(["bytes32", "bytes"],
+                                           [typed_digest(document), signed.signature])
+        # the call's own cost (21,000 and its calldata) on top of what the wallet may use
+        gas = 21_000 + 16 * len(query) + ERC1271_GAS
+        try:
+            with node_errors("asking a contract wallet (ERC-1271)"):
+                answer = bytes(self.client.w3.eth.call(
+                    {"to": to_checksum_address(holder), "data": query, "gas": gas}))
+        except ContractLogicError:
+            return False
+        return len(answer) >= 32 and answer[:4] == ERC1271_MAGIC

@@ -28,10 +28,10 @@ from web3.types import TxReceipt
 
 from giftcert import eip712
 from giftcert.authorization import SignedRedemption
-from giftcert.errors import InvalidInput
+from giftcert.errors import ContractRevert, InvalidInput
 from giftcert.inputs import checksum, message_text, whole_number
 from giftcert.models import Certificate, ClaimLink, Merchant, Settlement
-from giftcert.money import CurrencyInfo, Money, from_units
+from giftcert.money import ETH, CurrencyInfo, Money, from_units
 from giftcert.rules import DAY
 from giftcert.transactions import call, estimate_gas, node_errors, send
 
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MAX_UINT256 = 2**256 - 1
+# What a token says when the contract cannot take it yet (no allowance): a message, a panic of
+# an old token, a failed transfer; anything else the contract says is its own refusal.
+TOKEN_REFUSALS = frozenset({"Error", "Panic", "SafeERC20FailedOperation"})
 CertificateRef = int | Certificate  # a Certificate already read saves reading it again
 
 ERC20_ABI: list[dict[str, Any]] = [
@@ -89,6 +92,13 @@ class PreparedCall(Generic[T]):
         """web3's bound ContractFunction (for tools that want it)."""
         return getattr(self.contract.functions, self.function)(*self.args)
 
+    @property
+    def payment(self) -> Money | None:
+        """What the sender pays in: the ETH value or the ERC-20 amount (None: nothing)."""
+        if self.pays is not None:
+            return from_units(self.pays[1], self.pays[0])
+        return from_units(self.value, ETH) if self.value else None
+
     def data(self) -> str:
         """The calldata, 0x-hex."""
         with node_errors(f"encoding {self.function}"):
@@ -100,12 +110,23 @@ class PreparedCall(Generic[T]):
         return call(self.contract_function(), self.sender, value=self.value)
 
     def approval(self) -> PreparedCall[None] | None:
-        """The ERC-20 approval the sender must send first (None: ETH, or allowance enough)."""
+        """The ERC-20 approval the sender must send first (None: ETH, or allowance enough).
+        The call is simulated before an approval is asked for: a refusal of the contract's own
+        (a pause, an inactive merchant, the terms, a currency not allowed: whatever it checks
+        before taking the tokens, in its order) is raised rather than an approval sent in
+        vain."""
         if self.pays is None:
             return None
         info, units = self.pays
         calls = self.client.calls
-        return calls.approve(info.id) if calls.approval_needed(info.id, units) else None
+        if not calls.approval_needed(info.id, units):
+            return None
+        try:
+            self.simulate()
+        except ContractRevert as exc:
+            if exc.declared and exc.error_name not in TOKEN_REFUSALS:
+                raise
+        return calls.approve(info.id)
 
     def send(self, *, approve: bool = True, gas: int | None = None) -> T:
         """Simulates, signs (the client's key, or the node's unlocked account), sends, waits for
@@ -140,8 +161,29 @@ class PreparedCall(Generic[T]):
         }
 
 
+# The contract's Terms: merchant, currency, occasion, validFrom, expiry, serial
+Terms = tuple[int, int, int, int, int, int]
+
+
 @dataclass(frozen=True, kw_only=True)
-class ClaimLinkCall(PreparedCall[ClaimLink]):
+class PurchaseCall(PreparedCall[T]):
+    """An issue call (one certificate, a batch, a claim link), with the terms its certificates
+    get, known before anything is sent."""
+
+    terms: Terms
+
+    @property
+    def valid_from(self) -> int:
+        """The opening date (0: at once)."""
+        return self.terms[3]
+
+    @property
+    def expiry(self) -> int:
+        return self.terms[4]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimLinkCall(PurchaseCall[ClaimLink]):
     """`issueClaimable`, with the claim key known before anything is sent."""
 
     claim_address: str
@@ -174,12 +216,20 @@ class Calls:
                             function=function, args=tuple(args), value=value, decode=decode,
                             pays=pays)
 
-    def _paid(self, function: str, info: CurrencyInfo, units: int, *args: Any,
-              decode: Callable[[TxReceipt], T]) -> PreparedCall[T]:
-        """ETH goes as the value; an ERC-20 is pulled by the contract (needs an allowance)."""
+    def _payment(self, info: CurrencyInfo, units: int) -> dict[str, Any]:
+        """How a call pays `units`: ETH as the value; an ERC-20 is pulled by the contract (it
+        needs an allowance: see PreparedCall.approval)."""
         if info.token is None:
-            return self.prepare(function, *args, value=units, decode=decode)
-        return self.prepare(function, *args, decode=decode, pays=(info, units))
+            return {"value": units}
+        return {"pays": (info, units)}
+
+    def _purchase(self, function: str, info: CurrencyInfo, units: int, terms: Terms,
+                  *args: Any, decode: Callable[[TxReceipt], Any],
+                  kind: type[PurchaseCall[Any]] = PurchaseCall, **fields: Any) -> Any:
+        """An issue call of `kind` paying `units` in `info` for certificates with `terms`."""
+        return kind(client=self.client, contract=self.client.contract, function=function,
+                    args=tuple(args), decode=decode, terms=terms,
+                    **self._payment(info, units), **fields)
 
     def _cert(self, certificate: CertificateRef) -> Certificate:
         if isinstance(certificate, Certificate):
@@ -229,19 +279,20 @@ class Calls:
     # -- issuing ----------------------------------------------------------------------
 
     def issue(self, to: str, amount: Money | Any, merchant: int, currency: int | str = 0, *,
-              message: str = "", **terms_kw: Any) -> PreparedCall[Certificate]:
-        """Buy one certificate for `to`; decodes to the new certificate."""
+              message: str = "", **terms_kw: Any) -> PurchaseCall[Certificate]:
+        """Buy one certificate for `to`; decodes to the new certificate. `terms_kw` are
+        `GiftCert.terms`' (occasion, valid_from, expiry or expiry_days, serial)."""
         info = self.client.currency(currency)
         units = info.units(amount)
         terms = self.client.terms(merchant, info.id, **terms_kw)
         read_id = self._event_arg("Issued", "id")
-        return self._paid("issue", info, units, checksum(to, "recipient"), terms, units,
-                          message_text(message),
-                          decode=lambda r: self.client.certificate(read_id(r)))
+        return self._purchase("issue", info, units, terms, checksum(to, "recipient"), terms,
+                              units, message_text(message),
+                              decode=lambda r: self.client.certificate(read_id(r)))
 
     def issue_batch(self, rows: Iterable[tuple[str, Any]], merchant: int,
                     currency: int | str = 0, *, message: str = "",
-                    **terms_kw: Any) -> PreparedCall[list[int]]:
+                    **terms_kw: Any) -> PurchaseCall[list[int]]:
         """One `issueBatch` transaction for exactly these (recipient, amount) rows (terms get a
         serial with room for all of them); decodes to the new ids in row order. `GiftCert.
         issue_batch` splits long lists into chunks (`chunks`), one such call each."""
@@ -258,8 +309,8 @@ class Calls:
             first = int(read_first(receipt))
             return [first + i for i in range(len(parsed))]
 
-        return self._paid("issueBatch", info, sum(units), [to for to, _ in parsed], units,
-                          terms, message_text(message), decode=ids)
+        return self._purchase("issueBatch", info, sum(units), terms, [to for to, _ in parsed],
+                              units, terms, message_text(message), decode=ids)
 
     def issue_claimable(self, amount: Money | Any, merchant: int, currency: int | str = 0, *,
                         claim_days: int = 30, message: str = "", claim_key: str | None = None,
@@ -279,19 +330,19 @@ class Calls:
         def link(receipt: TxReceipt) -> ClaimLink:
             return ClaimLink(self.client.certificate(read_id(receipt)), key)
 
-        base = self._paid("issueClaimable", info, units, address, terms, units, deadline,
-                          message_text(message), decode=link)
-        return ClaimLinkCall(client=base.client, contract=base.contract, function=base.function,
-                             args=base.args, value=base.value, decode=link, pays=base.pays,
-                             claim_address=address, key=key, claim_deadline=deadline)
+        made: ClaimLinkCall = self._purchase(
+            "issueClaimable", info, units, terms, address, terms, units, deadline,
+            message_text(message), decode=link, kind=ClaimLinkCall, claim_address=address,
+            key=key, claim_deadline=deadline)
+        return made
 
     def top_up(self, certificate_id: CertificateRef,
                amount: Money | Any) -> PreparedCall[Certificate]:
         """Add value to a certificate; decodes to it, refreshed."""
         cert = self._cert(certificate_id)
         units = cert.currency.units(amount)
-        return self._paid("topUp", cert.currency, units, cert.id, units,
-                          decode=self._refreshed(cert.id))
+        return self.prepare("topUp", cert.id, units, decode=self._refreshed(cert.id),
+                            **self._payment(cert.currency, units))
 
     # -- claim links ------------------------------------------------------------------
 

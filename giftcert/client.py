@@ -373,9 +373,8 @@ class GiftCert:
               valid_from: int = 0, expiry: int | None = None, expiry_days: int | None = None,
               serial: int | None = None, count: int = 1) -> tuple[int, int, int, int, int, int]:
         """Terms for issue calls: the expiry is `expiry_days` from now, or `expiry`, or the
-        minimum validity (counted from the opening date) plus a day, and an expiry the contract
-        would refuse raises its error (`rules.purchase_expiry`); the serial is a random one with
-        room for `count` ids unless given."""
+        minimum validity (counted from the opening date) plus a day (`rules.purchase_expiry`);
+        the serial is a random one with room for `count` ids unless given."""
         valid_from = whole_number(valid_from or 0, "validFrom", maximum=2**40 - 1)
         days = None if expiry_days is None else whole_number(expiry_days, "expiryDays",
                                                              minimum=1, maximum=36_500)

@@ -89,9 +89,8 @@ class ContractRevert(GiftCertError):
 
     @property
     def hint(self) -> str:
-        """What the error means, in plain words (the class docstring's first line)."""
-        doc = type(self).__doc__ or ""
-        return doc.strip().splitlines()[0] if doc.strip() else self.error_name
+        """What the error means, in plain words (`hint_of` its class)."""
+        return hint_of(type(self)) or self.error_name
 
 
 class UnknownRevert(ContractRevert, declared=False):
@@ -144,7 +143,7 @@ class AmountTooLarge(ContractRevert):
 
 
 class AuthorizationExpired(ContractRevert):
-    """The authorisation has expired: ask the holder to sign again."""
+    """The authorisation has expired: ask the customer to sign again."""
 
     params = ("deadline",)
 
@@ -282,7 +281,7 @@ class InvalidClaimDeadline(ContractRevert):
 
 
 class InvalidSignature(ContractRevert):
-    """The signature is not valid for this authorisation (not the holder's, or changed)."""
+    """The signature is not valid for this authorisation."""
 
 
 class InvalidValidFrom(ContractRevert):
@@ -292,7 +291,8 @@ class InvalidValidFrom(ContractRevert):
 
 
 class LengthMismatch(ContractRevert):
-    """Every authorisation needs its own signature."""
+    """The batch's lists differ in length: every authorisation needs its own signature, every
+    recipient an amount."""
 
 
 class MerchantInactive(ContractRevert):
@@ -365,8 +365,8 @@ class SerialOverflow(ContractRevert):
 
 
 class TokenAmountMismatch(ContractRevert):
-    """The token delivered a different amount than asked (fee-on-transfer tokens cannot be
-    used)."""
+    """The token delivered a different amount than asked (tokens that take a fee on transfer
+    cannot be used)."""
 
     params = ("received", "expected")
 
@@ -409,8 +409,9 @@ class WrongMerchant(ContractRevert):
 
 
 class WrongNonce(ContractRevert):
-    """This authorisation was already used or replaced (the certificate's nonce moved on): ask
-    the holder to sign again."""
+    """This authorisation was already used or replaced: since it was signed, the holder has
+    paid with it, signed a newer one or passed the certificate on. Ask the customer to sign
+    again."""
 
     params = ("id", "expected", "given")
 
@@ -426,6 +427,13 @@ class ZeroAmount(ContractRevert):
 
 
 # -- lookup and decoding -----------------------------------------------------------------------
+
+
+def hint_of(cls: type[ContractRevert]) -> str:
+    """An error class's meaning in plain words: its docstring's first paragraph, on one line
+    (the SDK's message, the CLI's and the web app's)."""
+    paragraph = (cls.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(paragraph.split())
 
 
 def declared_errors() -> dict[str, type[ContractRevert]]:

@@ -6,11 +6,12 @@ contract's error name as `code`)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from giftcert.errors import ContractRevert
+from giftcert.errors import ContractRevert, declared_errors, hint_of
 
 
 class ApiError(Exception):
@@ -129,67 +130,29 @@ REVERT_FIELDS = {
     "ERC20InsufficientAllowance": "from",
 }
 
-# Every custom error of the contract (contracts/interfaces/IGiftCertificates.sol) in plain
-# words, plus the library errors a person can meet. Batch settlement refusals use these too.
-REVERT_MESSAGES = {
-    "EnforcedPause": "the contract is paused: try again later",
-    "ExpectedPause": "the contract is not paused",
-    "UnknownCertificate": "no such certificate (or it was closed)",
+def _in_words(hint: str) -> str:
+    """An error's hint as the site says it, inside a sentence: lower-case start, no full stop."""
+    return hint[:1].lower() + hint[1:].removesuffix(".")
+
+
+# Where the site says something else than the SDK's hint: the step to take on the site itself.
+SITE_WORDS = {
     "CertificateExists": "a certificate with these terms and serial number exists already: "
                          "review again to get a new serial number",
     "SerialOverflow": "the serial numbers of this batch would run past the last one: "
                       "review again to get a new starting number",
-    "NotHolder": "this account does not hold the certificate",
-    "NotBuyer": "only the buyer of the certificate can do this",
-    "NotMerchant": "only the merchant's own account can do this",
-    "UnknownMerchant": "no such merchant",
-    "MerchantInactive": "the merchant is not active",
-    "WrongMerchant": "the certificate is for another merchant",
-    "CurrencyNotAllowed": "the currency is not allowed",
-    "TooManyCurrencies": "no more currencies can be listed",
-    "CurrencyAlreadyListed": "this token is already listed: allow it again instead",
-    "ZeroAmount": "the amount must be greater than zero",
-    "AmountTooLarge": "the amount is too large",
-    "WrongPayment": "the ETH sent does not match the amount",
-    "UnexpectedEth": "this currency is a token: no ETH should be sent with it",
-    "TokenAmountMismatch": "the token delivered a different amount than asked "
-                           "(tokens that take a fee on transfer cannot be used)",
-    "ValidityTooShort": "the expiry is earlier than the policy's minimum validity "
-                        "(counted from the opening date)",
-    "InvalidValidFrom": "the opens-on date must be before the expiry",
-    "NotYetValid": "the certificate is not open yet",
-    "Expired": "the certificate has expired",
-    "NotExpired": "the certificate has not expired yet",
-    "InsufficientBalance": "the certificate's balance is too small",
-    "WrongNonce": "this authorisation was already used or replaced: since it was signed, the "
-                  "holder has paid with it, signed a newer one or passed the certificate on. "
-                  "Ask the customer to sign again",
-    "NonceExhausted": "this certificate has reached its limit of signed payments and "
-                      "transfers: its holder can still pay from the wallet directly",
-    "AuthorizationExpired": "the authorisation has expired: ask the customer to sign again",
-    "InvalidSignature": "the signature is not valid for this authorisation",
-    "AwaitingClaim": "the certificate is waiting to be claimed",
-    "NotClaimable": "this gift has already been claimed (or is not a claim-link gift)",
-    "ClaimWindowOpen": "the claim window is still open",
-    "ClaimWindowClosed": "the claim window has closed: the gift can no longer be claimed "
-                         "(the giver may take it back)",
-    "InvalidClaimDeadline": "the claim deadline must be in the future and before expiry",
-    "BuyerTagTaken": "another contract already buys under this account's tag: buy from "
-                     "another account",
-    "IncompatibleCertificates": "these certificates cannot be merged",
-    "CashOutNotAllowed": "the merchant does not allow cashing out this balance",
-    "NothingToWithdraw": "nothing to withdraw",
-    "LengthMismatch": "every authorisation needs its own signature",
-    "EmptyBatch": "there is nothing to settle",
-    "TransferFailed": "the payment could not be sent",
-    "InvalidAccount": "that is not an account that can be used here",
-    "AlreadyInitialized": "the contract is already set up",
-    "AccessControlUnauthorizedAccount": "this account lacks the role for this action",
-    "ERC1155InvalidReceiver": "that address cannot receive certificates",
+}
+# A token's own errors (an ERC-20's, not the contract's), which a purchase may meet.
+TOKEN_WORDS = {
     "ERC20InsufficientBalance": "the account does not have enough tokens",
     "ERC20InsufficientAllowance": "the contract may not take that many tokens yet: "
                                   "approve first",
 }
+
+# Every error of the contract in plain words: the SDK's hints (giftcert.errors, one class per
+# error), so the site, the SDK and the CLI say the same. Batch settlement refusals use these too.
+REVERT_MESSAGES = {name: _in_words(hint_of(cls)) for name, cls in declared_errors().items()}
+REVERT_MESSAGES |= SITE_WORDS | TOKEN_WORDS
 
 
 def revert_message(name: str) -> str:
@@ -197,12 +160,25 @@ def revert_message(name: str) -> str:
     return REVERT_MESSAGES.get(name, f"the contract refuses: {name}")
 
 
+def refused(name: str, field: str | None = None, details: dict[str, Any] | None = None, *,
+            status: int = 422) -> ApiError:
+    """The refusal the contract would give (its error `name`), said before anything is sent:
+    the error's plain words, about `field` (default: the input the error is about)."""
+    return ApiError(status, revert_message(name), field or REVERT_FIELDS.get(name), name, details)
+
+
 def from_revert(exc: ContractRevert) -> ApiError:
-    name = exc.error_name
+    name, args = exc.error_name, exc.args_by_name
     if name == "UnknownRevert":
-        message = str(exc.args_by_name.get("message") or "the transaction would fail")
+        message = str(args.get("message") or "the transaction would fail")
         if "insufficient funds" in message.lower():
             return ApiError(422, "the account does not have enough ETH for this", "from",
                             "InsufficientFunds")
         return ApiError(422, f"the transaction would fail: {message[:200]}", None, name)
-    return ApiError(422, revert_message(name), REVERT_FIELDS.get(name), name, exc.args_by_name)
+    error = refused(name, details=args)
+    if name == "Error" and args.get("message"):
+        error.message = f"the contract refuses: {str(args['message'])[:200]}"
+    elif name == "ValidityTooShort" and args.get("minimumExpiry"):
+        earliest = datetime.fromtimestamp(int(args["minimumExpiry"]), UTC)
+        error.message += f": the earliest expiry is {earliest:%Y-%m-%d %H:%M} UTC"
+    return error

@@ -9,9 +9,17 @@ import pytest
 from eth_account import Account
 
 from giftcert import eip712
-from giftcert.calls import Calls, ClaimLinkCall, PreparedCall
+from giftcert.calls import Calls, ClaimLinkCall, PreparedCall, PurchaseCall
 from giftcert.client import GiftCert
-from giftcert.errors import InsufficientBalance, InvalidInput, NotHolder
+from giftcert.errors import (
+    CurrencyNotAllowed,
+    EnforcedPause,
+    InsufficientBalance,
+    InvalidInput,
+    MerchantInactive,
+    NotHolder,
+    ValidityTooShort,
+)
 from giftcert.models import ZERO_ADDRESS
 from giftcert.money import Money
 
@@ -166,3 +174,52 @@ def test_issue_batch_is_one_transaction_per_call_and_settle_simulates(sdk):
     assert sdk.holder.certificate(ids[0]).balance.amount == 1
     result = settle.send()
     assert result.settled == signed and not result.refused
+
+
+def test_a_purchase_call_carries_its_terms_and_payment(sdk):
+    now, days = sdk.buyer.now(), 2000  # beyond the minimum validity (5 years here)
+    call = sdk.buyer.calls.issue(sdk.holder.sender, "3", sdk.coffee_id, "tUSD", occasion=2,
+                                 expiry_days=days)
+    assert isinstance(call, PurchaseCall) and call.payment == Money(Decimal("3"), "tUSD")
+    assert call.valid_from == 0 and now + days * 86400 <= call.expiry <= now + days * 86400 + 5
+    assert call.terms[:3] == (sdk.coffee_id, 1, 2)
+    batch = sdk.buyer.calls.issue_batch([(sdk.holder.sender, "1"), (sdk.friend.sender, "2")],
+                                        sdk.coffee_id, "ETH", valid_from=now + 86400)
+    assert batch.payment == Money(Decimal("3"), "ETH") and batch.value == 3 * 10**18
+    assert batch.valid_from == now + 86400
+    assert batch.expiry == now + 86400 + sdk.buyer.min_validity() + 86400
+    assert sdk.buyer.calls.redeem(call.send(), "1", 1).payment is None
+
+
+def test_no_approval_is_asked_for_a_purchase_the_contract_refuses_anyway(sdk):
+    giver = _keyless(sdk, sdk.friend.sender)
+    assert giver.calls.approval_needed("tUSD", 10**6)
+    short = giver.calls.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD",
+                              expiry=sdk.admin.now() + 60)
+    with pytest.raises(ValidityTooShort) as too_short:
+        short.approval()
+    assert too_short.value.args_by_name["minimumExpiry"] > short.expiry
+    sdk.admin.set_currency_allowed("tUSD", False)
+    with pytest.raises(CurrencyNotAllowed):
+        giver.calls.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD").approval()
+    sdk.admin.pause()  # the contract's order: the pause first
+    with pytest.raises(EnforcedPause):
+        giver.calls.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD").approval()
+    sdk.admin.unpause()
+    sdk.admin.set_currency_allowed("tUSD", True)
+    sdk.admin.set_merchant_active(sdk.coffee_id, False)
+    with pytest.raises(MerchantInactive):
+        giver.calls.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD").approval()
+    sdk.admin.set_merchant_active(sdk.coffee_id, True)
+    ok = giver.calls.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD").approval()
+    assert ok is not None and ok.function == "approve"  # only the allowance is missing
+
+
+def test_payments_reads_redemptions_from_the_logs(sdk):
+    start = sdk.w3.eth.block_number + 1
+    cert = sdk.buyer.issue(sdk.holder.sender, "5", sdk.coffee_id, "tUSD")
+    sdk.holder.redeem(cert.id, "1", 42)
+    sdk.coffee.redeem_with_authorization(sdk.holder.sign_redemption(cert.id, "2", 43))
+    assert [(p.certificate, p.merchant, p.order_ref, p.units)
+            for p in sdk.admin.payments(start)] == [(cert.id, sdk.coffee_id, 42, 10**6),
+                                                    (cert.id, sdk.coffee_id, 43, 2 * 10**6)]

@@ -57,6 +57,16 @@ def test_classes_are_written_out_not_made_at_run_time():
     assert not made
 
 
+def test_a_hint_is_the_whole_first_paragraph_on_one_line():
+    for name, cls in declared_errors().items():
+        hint = errors.hint_of(cls)
+        assert hint and "\n" not in hint and "  " not in hint, name
+        assert hint.endswith("."), f"{name}: a hint is a sentence: {hint!r}"
+    closed = errors.hint_of(errors.ClaimWindowClosed)
+    assert closed.endswith("(the giver may take it back).")  # docstring's second line too
+    assert errors.ClaimWindowClosed({"id": 1, "deadline": 2}).hint == closed
+
+
 def test_hierarchy_and_decoding():
     assert issubclass(InvalidInput, ValueError) and issubclass(InvalidInput, GiftCertError)
     assert issubclass(ContractRevert, GiftCertError) and issubclass(NodeUnreachable, GiftCertError)

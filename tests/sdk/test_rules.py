@@ -4,6 +4,7 @@ the gc2 authorisation text and who signed it (the contract's own signature rules
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,7 +18,16 @@ from giftcert.authorization import (
 from giftcert.errors import IncompatibleCertificates, InvalidInput, InvalidSignature
 from giftcert.money import ETH, CurrencyInfo, UnknownCurrency, find_currency
 from giftcert.rows import check_rows, read_csv_rows, valid_rows
-from giftcert.rules import Status, can_merge, certificate_status, end_of_day, indexed_status
+from giftcert.rules import (
+    DAY,
+    Status,
+    can_merge,
+    certificate_status,
+    end_of_day,
+    indexed_status,
+    purchase_expiry,
+    spend_refusal,
+)
 
 USD = CurrencyInfo(1, "tUSD", 6, "0x" + "11" * 20)
 ADDRESS = "0x" + "22" * 20
@@ -33,6 +43,28 @@ def test_status_rules():
     row = {"burned": False, "awaiting_claim": 0, "valid_from": 0, "expiry": 200}
     assert indexed_status(row, 10) == "active" and json.dumps(Status.ACTIVE) == '"active"'
     assert end_of_day(86400 * 3 + 5) == 86400 * 4 - 1
+
+
+def test_spend_refusal_in_the_contracts_order():
+    cert = SimpleNamespace(id=7, exists=True, awaiting_claim=False, valid_from=100, expiry=200)
+    assert spend_refusal(cert, 150) is None
+    assert spend_refusal(cert, 99).error_name == "NotYetValid"
+    assert spend_refusal(cert, 99).args_by_name == {"id": 7, "validFrom": 100}
+    assert spend_refusal(cert, 200).args_by_name == {"id": 7, "expiry": 200}
+    waiting = SimpleNamespace(**{**vars(cert), "awaiting_claim": True})
+    assert spend_refusal(waiting, 99).error_name == "AwaitingClaim"  # before the dates
+    gone = SimpleNamespace(**{**vars(waiting), "exists": False})
+    assert spend_refusal(gone, 99).error_name == "UnknownCertificate"
+
+
+def test_purchase_expiry_defaults_and_days():
+    week = 7 * DAY
+    assert purchase_expiry(now=1000, min_validity=week) == 1000 + week + DAY
+    # The minimum validity counts from the opening date, as the contract counts it.
+    assert purchase_expiry(now=1000, min_validity=week, valid_from=5000) == 5000 + week + DAY
+    assert purchase_expiry(now=1000, min_validity=week, expiry=9999) == 9999
+    assert purchase_expiry(now=1000, min_validity=week, expiry=9999, expiry_days=3) == (
+        1000 + 3 * DAY)  # days win
 
 
 def test_currency_lookup_by_id_symbol_or_token_address():

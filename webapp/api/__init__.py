@@ -5,8 +5,8 @@
 - `blueprint`: the flask-openapi3 blueprint and the `get`/`post` route decorators
 - `lookups`: a validated reference -> the currency, merchant or certificate it names
 - `reads`: GET routes over the chain and the index
-- `transactions`: one thin builder per contract operation (the only place that names one)
-- `operations`: POST /tx/<operation>, one route and one request model per operation
+- `operations`: POST /tx/<operation>, one route and one request model per operation, each
+  built by the SDK's prepared call (giftcert.calls: nothing here names a contract function)
 - `authorizations`: typed data, the compact payment authorisation, the desk's preflight
 - `signin`: Sign-In with Ethereum routes
 - `documentation`: /api/v1/openapi.json, generated from the models

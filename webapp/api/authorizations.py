@@ -1,13 +1,13 @@
 """What holders and claim keys sign, and how the desk reads it: EIP-712 typed data for a
 redemption or a claim, the compact payment authorisation (`gc2:...`, shown as QR code), and the
-contract's checks of a signed redemption run off-chain (`Preflight`), so the desk says why an
-item would be refused before anything is sent. The text format and the signature rules (the
-contract's ECDSA: low s, v 27 or 28) are the SDK's (giftcert.authorization)."""
+contract's checks of a signed redemption run off-chain, so the desk says why an item would be
+refused before anything is sent. The text format, the signature rules (the contract's ECDSA:
+low s, v 27 or 28; ERC-1271 for a contract wallet) and those checks (`Preflight`) are the SDK's
+(giftcert.authorization)."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from typing import Any
 
 from giftcert import authorization as sdk
@@ -15,11 +15,11 @@ from giftcert import eip712
 from giftcert.authorization import SignedRedemption, encode_authorization
 from giftcert.client import Certificate, wallet_json
 from giftcert.errors import InvalidInput
-from giftcert.ids import decode_id
 from giftcert.money import from_units
+from giftcert.rules import spend_refusal
 from webapp.api.blueprint import PAYMENTS, Reply, post
 from webapp.api.fields import units
-from webapp.api.lookups import certificate_or_none, live_certificate
+from webapp.api.lookups import live_certificate
 from webapp.api.models import (
     DecodeRequest,
     RedemptionOut,
@@ -30,7 +30,7 @@ from webapp.api.models import (
     TypedRedemption,
     TypedRedemptionRequest,
 )
-from webapp.errors import REVERT_MESSAGES, ApiError, bad, revert_message
+from webapp.errors import ApiError, bad, refused
 from webapp.present import state
 
 
@@ -57,7 +57,12 @@ def parse_authorization(raw: str | SignedAuthorization,
         raise bad(exc.message, field) from None
 
 
-def redemption_json(signed: SignedRedemption, preflight: Preflight | None = None
+def preflight(merchant_id: int) -> sdk.Preflight:
+    """The contract's checks of signed redemptions for this merchant, off-chain (the SDK's)."""
+    return sdk.Preflight(state().client, merchant_id)
+
+
+def redemption_json(signed: SignedRedemption, checks: sdk.Preflight | None = None
                     ) -> dict[str, Any]:
     """What an authorisation pays and who signed it, and, when the certificate exists, how it
     stands against it now."""
@@ -66,7 +71,7 @@ def redemption_json(signed: SignedRedemption, preflight: Preflight | None = None
                            "orderRef": str(signed.order_ref), "nonce": str(signed.nonce),
                            "deadline": signed.deadline, "signer": who,
                            "authorization": signed.to_text()}
-    cert = (preflight or Preflight(signed.merchant)).certificate(signed.certificate)
+    cert = (checks or preflight(signed.merchant)).certificate(signed.certificate)
     if cert is not None:
         out["amount"] = from_units(signed.amount, cert.currency).to_json()
         out["holder"] = cert.owner
@@ -82,71 +87,18 @@ def order_paid(merchant: int, order_ref: int) -> bool:
     return state().indexer.order_paid(merchant, order_ref)
 
 
-class Preflight:
-    """The contract's checks of signed redemptions (SignedRedemptions._termsRefusal and the
-    signature), off-chain and in batch order: a settled item lowers its certificate's balance
-    and moves its nonce for the items after it. It says why an item would be refused, in the
-    contract's own error names, before anything is sent; the receipt has the last word."""
-
-    def __init__(self, merchant_id: int) -> None:
-        self.merchant_id = merchant_id
-        self._now: int | None = None
-        self._certs: dict[int, Any] = {}  # certificate id -> its state as the batch left it
-
-    @property
-    def now(self) -> int:
-        if self._now is None:
-            self._now = state().client.now()
-        return self._now
-
-    def certificate(self, cert_id: int) -> Any:
-        """The certificate as the chain has it, then as the items so far leave it (None:
-        unknown or closed)."""
-        if cert_id not in self._certs:
-            self._certs[cert_id] = certificate_or_none(cert_id)
-        return self._certs[cert_id]
-
-    def refusal(self, signed: SignedRedemption) -> str | None:
-        """The error the contract would raise for this item (None: it would be settled)."""
-        cert_id = signed.certificate
-        if signed.merchant != self.merchant_id or decode_id(cert_id).merchant != signed.merchant:
-            return "WrongMerchant"
-        if self.now > signed.deadline:
-            return "AuthorizationExpired"
-        cert = self.certificate(cert_id)
-        if cert is None:
-            return "UnknownCertificate"
-        if cert.awaiting_claim:
-            return "AwaitingClaim"
-        if self.now < cert.valid_from:
-            return "NotYetValid"
-        if self.now >= cert.expiry:
-            return "Expired"
-        balance = cert.currency.units(cert.balance, allow_zero=True)
-        if signed.amount > balance:
-            return "InsufficientBalance"
-        if signed.nonce != cert.nonce:
-            return "WrongNonce"
-        if signed.signer() != cert.owner and not state().client.w3.eth.get_code(cert.owner):
-            return "InvalidSignature"  # a contract holder's wallet answers on chain (ERC-1271)
-        self._certs[cert_id] = replace(cert, nonce=cert.nonce + 1, balance=from_units(
-            balance - signed.amount, cert.currency))
-        return None
-
-
 # -- claims ------------------------------------------------------------------------------------
 
 def check_claimable(cert: Certificate) -> None:
     """The contract's `claim` rules, in the order a person needs them."""
     st = state()
     if not cert.awaiting_claim:
-        raise ApiError(409, "this gift has already been claimed", "certificate", "NotClaimable")
+        raise refused("NotClaimable", status=409)
     now = st.client.now()
     if now >= cert.expiry:
-        raise ApiError(410, "this gift has expired", "certificate", "Expired")
+        raise refused("Expired", status=410)
     if now > cert.claim_deadline:
-        raise ApiError(410, REVERT_MESSAGES["ClaimWindowClosed"], "certificate",
-                       "ClaimWindowClosed")
+        raise refused("ClaimWindowClosed", status=410)
     if st.policy()["paused"]:
         raise ApiError(422, "claims are stopped while the contract is paused: try again later",
                        "certificate", "EnforcedPause")
@@ -173,13 +125,9 @@ def typed_redemption(body: TypedRedemptionRequest) -> Reply:
     deadline = body.deadline or now + (body.validFor or 3600)
     if deadline <= now:
         raise ApiError(422, "the deadline has passed", "deadline", "AuthorizationExpired")
-    status = cert.status(now)
-    if status == "awaiting-claim":
-        raise ApiError(422, "claim the gift first", "certificate", "AwaitingClaim")
-    if status == "expired":
-        raise ApiError(422, "the certificate has expired", "certificate", "Expired")
-    if status == "not-yet-valid":
-        raise ApiError(422, "the certificate is not open yet", "certificate", "NotYetValid")
+    problem = spend_refusal(cert, now)
+    if problem is not None:
+        raise refused(problem.error_name, "certificate")
     if amount > cert.currency.units(cert.balance, allow_zero=True):
         raise ApiError(422, f"the balance is only {cert.balance}", "amount",
                        "InsufficientBalance")
@@ -217,18 +165,17 @@ def decode_authorization(body: DecodeRequest) -> Reply:
     or replaced), AuthorizationExpired, InvalidSignature, InsufficientBalance, Expired, ...),
     and whether the index already holds a payment for its order reference."""
     signed = parse_authorization(body.authorization)
-    preflight = Preflight(signed.merchant)
-    out = redemption_json(signed, preflight)
+    checks = preflight(signed.merchant)
+    out = redemption_json(signed, checks)
     if "holder" not in out:
-        raise ApiError(404, "no such certificate (or it was closed)", "authorization",
-                       "UnknownCertificate")
-    problem = preflight.refusal(signed)
-    if problem == "InvalidSignature":
+        raise refused("UnknownCertificate", "authorization", status=404)
+    problem = checks.refusal(signed)
+    if problem is not None and problem.error_name == "InvalidSignature":
         raise ApiError(422, "the authorisation is not signed by the certificate's holder",
                        "authorization", "InvalidSignature", {"signer": out["signer"]})
     if problem is not None:
-        raise ApiError(422, revert_message(problem), "authorization", problem,
-                       {k: out[k] for k in ("nonce", "currentNonce", "deadline")})
+        raise refused(problem.error_name, "authorization",
+                      {k: out[k] for k in ("nonce", "currentNonce", "deadline")})
     out["orderPaid"] = order_paid(signed.merchant, signed.order_ref)
     return out
 
@@ -242,12 +189,12 @@ def submit_authorization(body: SubmitAuthorizationRequest) -> Reply:
     signed = parse_authorization(body, "typedData")
     out = redemption_json(signed)
     if "holder" not in out:
-        raise ApiError(404, "no such certificate", "typedData", "UnknownCertificate")
+        raise refused("UnknownCertificate", "typedData", status=404)
     if not out["signedByHolder"]:
         raise ApiError(422, "the signature is not the holder's", "signature",
                        "InvalidSignature")
     return out
 
 
-__all__ = ["Preflight", "check_claimable", "encode_authorization", "order_paid",
-           "parse_authorization", "redemption_json"]
+__all__ = ["check_claimable", "encode_authorization", "order_paid", "parse_authorization",
+           "preflight", "redemption_json"]

@@ -8,14 +8,9 @@ import json
 import time
 from typing import Any
 
-from eth_typing import HexStr
-from web3.exceptions import TransactionNotFound
-from web3.logs import DISCARD
-
 from giftcert import eip712
 from giftcert.client import Refusal
 from giftcert.database import holder_description
-from giftcert.ids import decode_id
 from giftcert.money import CurrencyInfo
 from webapp.api.blueprint import Reply, get
 from webapp.api.lookups import live_certificate, merchant_arg
@@ -187,29 +182,10 @@ def transaction(path: TxHashPath) -> Reply:
     Its status, the certificates it created or split off, the payments it made and, for a
     batch settlement, each refused item and why (202 with status pending while it is not
     mined)."""
-    tx_hash = HexStr(path.txHash)
-    st = state()
-    try:
-        receipt = st.client.w3.eth.get_transaction_receipt(tx_hash)
-    except TransactionNotFound:
-        return {"txHash": tx_hash, "status": "pending"}, 202
-    events = st.client.contract.events
-
-    def logs(event: Any) -> list[Any]:
-        return event().process_receipt(receipt, errors=DISCARD)
-
-    issued = [str(e["args"]["id"]) for e in logs(events.Issued)]
-    for e in logs(events.IssuedBatch):  # ids firstId .. firstId + n - 1
-        issued += [str(e["args"]["firstId"] + i) for i in range(len(e["args"]["amounts"]))]
-    split = [str(e["args"]["newId"]) for e in logs(events.Split)]
-    redeemed = [{"certificate": str(e["args"]["id"]),
-                 "merchant": decode_id(e["args"]["id"]).merchant,
-                 "orderRef": str(e["args"]["orderRef"]), "units": str(e["args"]["amount"])}
-                for e in logs(events.Redeemed)]
-    refused = [refusal_json(r) for r in st.client.refusals(receipt)]
-    return {"txHash": tx_hash, "status": "success" if receipt["status"] else "reverted",
-            "block": receipt["blockNumber"], "issued": issued, "split": split,
-            "redeemed": redeemed, "refused": refused}
+    outcome = state().client.transaction_outcome(path.txHash)  # the SDK reads the events
+    if outcome is None:
+        return {"txHash": path.txHash, "status": "pending"}, 202
+    return {**outcome.to_json(), "refused": [refusal_json(r) for r in outcome.refused]}
 
 
 def refusal_json(refusal: Refusal) -> dict[str, Any]:
