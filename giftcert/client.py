@@ -45,6 +45,9 @@ from giftcert.rules import DAY, purchase_expiry
 from giftcert.transactions import Views, call, node_errors
 
 Progress = Callable[[int, int], None]
+# chain_config reads this many currency ids beside the count on its first call (most
+# deployments list a few), so a fresh process needs no second round trip for them.
+GUESSED_CURRENCIES = 4
 wallet_json = eip712.wallet_json
 
 __all__ = [
@@ -199,7 +202,7 @@ class GiftCert:
             self._currencies = {0: ETH}  # statuses may have changed
             listed = [self._currency_by_id(i) for i in range(count)]
             return listed, self.min_validity(), self.paused()
-        known = max(self._currencies)
+        known = max(max(self._currencies), GUESSED_CURRENCIES)  # ids past the count read 0
         head = self.read_many([("currencyCount", ()), ("minValidity", ()), ("paused", ())]
                               + [("currency", (i,)) for i in range(1, known + 1)])
         count, min_validity, paused = (r.value for r in head[:3])

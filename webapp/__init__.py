@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
         client, record = connect(settings)
         start_block = record.block if start_block is None else start_block
         follow = True if follow is None else follow
+        without_validation(client.w3)
     follow = bool(follow) and not settings.serves_index_from_service
     client = read_only(client, ChainClock(settings.chain_cache_seconds))
     # eth_chainId and friends never change under a running site: let web3 cache them.
@@ -134,6 +135,17 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
     return app
 
 
+def without_validation(w3: Web3) -> Web3:
+    """A web process's own connection skips web3's validation middleware, which asks the node
+    for its chain id to check transactions' chainId fields: the server sends none, and the chain
+    id was checked when connecting."""
+    try:
+        w3.middleware_onion.remove("validation")
+    except ValueError:
+        pass  # not there
+    return w3
+
+
 def _per_process(app: Flask, make_state: Any) -> None:
     """A forked process (a gunicorn worker of a --preload master) makes its own state at its
     first request: its own node connection, engine and follower. The parent's objects are kept
@@ -162,8 +174,9 @@ def _fresh_client(client: GiftCert) -> GiftCert:
     uri = getattr(provider, "endpoint_uri", None)
     if uri is None:
         return client
-    w3 = Web3(Web3.HTTPProvider(uri, request_kwargs=getattr(provider, "_request_kwargs", None),
-                                cache_allowed_requests=True))
+    w3 = without_validation(Web3(Web3.HTTPProvider(
+        uri, request_kwargs=getattr(provider, "_request_kwargs", None),
+        cache_allowed_requests=True)))
     contract = w3.eth.contract(address=client.contract.address, abi=client.contract.abi)
     return read_only(GiftCert(w3, contract, client.sender, chain_id=client.chain_id,
                               multicall=client.multicall),

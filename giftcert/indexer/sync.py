@@ -14,6 +14,10 @@ stored (block, hash) must still be the one this range started from, else the tra
 back (`CursorMoved`) and the indexer reads the cursor again; so two writers that ever got past
 the lock could waste work, never store a range twice or move the cursor back.
 
+`eth_getLogs` ranges adapt to the node: a provider that refuses a range as too large (hosted
+nodes cap it at 2,000, 10,000 or fewer blocks, or by the number of results) gets the half of it,
+down to one block, and the smaller range is kept for the ranges after it.
+
 `follow()` is the service loop (`giftcert index --follow`): every error (node or database down,
 schema not yet migrated, ...) is logged and retried with capped exponential backoff; it returns
 only when stopped (`stop()`, the `stop` callable, KeyboardInterrupt / SIGTERM in the CLI).
@@ -61,6 +65,25 @@ log = logging.getLogger("giftcert.indexer")
 
 class CursorMoved(GiftCertError):
     """Another writer moved the cursor since this range began (its transaction rolled back)."""
+
+
+class RangeTooLarge(GiftCertError):
+    """The node refused an eth_getLogs range as too large (the indexer halves it)."""
+
+
+# How providers say a log query is too large (a rate limit is not: that one waits instead).
+_RANGE_CODES = (-32005, -32602, -32600, -32000, -32614)
+_RANGE_WORDS = ("range", "too many", "too large", "too wide", "exceed", "more than",
+                "response size", "limit")
+
+
+def _range_refusal(error: Any) -> bool:
+    if not isinstance(error, dict):
+        return False
+    message = str(error.get("message", "")).lower()
+    if "rate" in message or "too many requests" in message:
+        return False
+    return error.get("code") in _RANGE_CODES and any(w in message for w in _RANGE_WORDS)
 
 
 class Indexer(IndexReader):
@@ -168,7 +191,13 @@ class Indexer(IndexReader):
         """The contract's logs in [start, end], only of events the index keeps."""
         query = {"address": self.address, "fromBlock": hex(start), "toBlock": hex(end),
                  "topics": [self.decoder.topics]}
-        return self._rpc("eth_getLogs", [query])
+        reply = self.w3.provider.make_request(cast(RPCEndpoint, "eth_getLogs"), [query])
+        if "error" in reply:
+            if end > start and _range_refusal(reply["error"]):
+                raise RangeTooLarge(f"eth_getLogs over {end - start + 1} blocks refused: "
+                                    f"{reply['error'].get('message')}")
+            raise RuntimeError(f"eth_getLogs: {reply['error']}")
+        return cast(list[Log], reply["result"])
 
     # -- the writer lock ------------------------------------------------------------------
 
@@ -270,6 +299,11 @@ class Indexer(IndexReader):
                 log.warning("%s; reading it again", exc)
                 self.handle_reorg()
                 cursor = self.cursor()
+                continue
+            except RangeTooLarge as exc:
+                self.block_range = max(1, (end - start + 1) // 2)
+                log.warning("%s; asking %d blocks at a time from now on", exc,
+                            self.block_range)
                 continue
             count += applied
             self._last_beat = time.time()
