@@ -202,42 +202,35 @@ Merchants = RootModel[list[Merchant]]
 CertificateStatus = Literal["active", "awaiting-claim", "expired", "not-yet-valid", "closed"]
 
 
-class Certificate(Out):
+class CertificateFields(Out):
+    """What the chain and the index both say of a certificate."""
+
+    id: str
+    owner: str
+    balance: Money
+    merchant: int
+    merchantName: str  # noqa: N815
+    currency: str
+    occasion: int
+    occasionName: str  # noqa: N815
+    validFrom: int  # noqa: N815
+    expiry: int
+    awaitingClaim: bool  # noqa: N815
+    status: CertificateStatus
+
+
+class Certificate(CertificateFields):
     """A certificate as the chain reports it."""
 
-    id: str
-    owner: str
-    balance: Money
-    merchant: int
-    merchantName: str  # noqa: N815
-    currency: str
-    occasion: int
-    occasionName: str  # noqa: N815
-    validFrom: int  # noqa: N815
-    expiry: int
-    awaitingClaim: bool  # noqa: N815
     claimDeadline: int  # noqa: N815
     nonce: int = Field(description="The nonce the holder's next signed authorisation carries")
-    status: CertificateStatus
 
 
-class IndexedCertificate(Out):
+class IndexedCertificate(CertificateFields):
     """A certificate as the index has it."""
 
-    id: str
-    owner: str
-    balance: Money
     issued: Money
-    merchant: int
-    merchantName: str  # noqa: N815
-    currency: str
-    occasion: int
-    occasionName: str  # noqa: N815
-    validFrom: int  # noqa: N815
-    expiry: int
-    awaitingClaim: bool  # noqa: N815
     buyer: str | None
-    status: CertificateStatus
 
 
 class HolderCertificates(Out):

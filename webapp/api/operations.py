@@ -150,6 +150,16 @@ def _purchase(call: PurchaseCall[Any], info: CurrencyInfo) -> dict[str, Any]:
     return {**_paying(call, info), "validFrom": call.valid_from, "expiry": call.expiry}
 
 
+def _certificate_operation(name: str, call: str, summary: str) -> None:
+    """Declares an operation whose only input is one live certificate: POST /tx/<name>
+    builds the SDK's `calls.<call>(certificate)`."""
+    def handler(body: CertificateRequest) -> dict[str, Any]:
+        return _tx(getattr(_calls(body), call)(live_certificate(body.certificate)))
+    handler.__name__ = handler.__qualname__ = call
+    handler.__doc__ = summary
+    operation(name)(handler)
+
+
 # -- buying ------------------------------------------------------------------------------------
 
 @operation("issue", IssueBuilt)
@@ -256,12 +266,6 @@ def claim(body: ClaimRequest) -> dict[str, Any]:
     return _tx(_calls(body).claim(cert, recipient=body.recipient, signature=body.signature))
 
 
-@operation("reclaim")
-def reclaim(body: CertificateRequest) -> dict[str, Any]:
-    """The buyer takes back an unclaimed claim-link gift after its deadline"""
-    return _tx(_calls(body).reclaim(live_certificate(body.certificate)))
-
-
 @operation("refund")
 def refund(body: RefundRequest) -> dict[str, Any]:
     """After expiry: the remaining balance back to the buyer"""
@@ -272,10 +276,10 @@ def refund(body: RefundRequest) -> dict[str, Any]:
     return _tx(_calls(body).refund(cert, buyer))
 
 
-@operation("cash-out")
-def cash_out(body: CertificateRequest) -> dict[str, Any]:
-    """The holder takes out a small balance where the merchant allows it"""
-    return _tx(_calls(body).cash_out(live_certificate(body.certificate)))
+_certificate_operation("reclaim", "reclaim", "The buyer takes back an unclaimed claim-link "
+                       "gift after its deadline")
+_certificate_operation("cash-out", "cash_out", "The holder takes out a small balance where the "
+                       "merchant allows it")
 
 
 # -- paying ------------------------------------------------------------------------------------
@@ -345,10 +349,8 @@ def settle_batch(body: SettleBatchRequest) -> dict[str, Any]:
 
 # -- merchants ---------------------------------------------------------------------------------
 
-@operation("void")
-def void(body: CertificateRequest) -> dict[str, Any]:
-    """The merchant voids a certificate: the balance goes back to the holder"""
-    return _tx(_calls(body).void(live_certificate(body.certificate)))
+_certificate_operation("void", "void", "The merchant voids a certificate: the balance goes back "
+                       "to the holder")
 
 
 @operation("withdraw")
@@ -378,8 +380,7 @@ def register_merchant(body: RegisterMerchantRequest) -> dict[str, Any]:
 @operation("set-merchant-active")
 def set_merchant_active(body: MerchantActiveRequest) -> dict[str, Any]:
     """Admin: activate or deactivate a merchant"""
-    m = merchant_arg(body.merchant)
-    return _tx(_calls(body).set_merchant_active(m.id, body.active))
+    return _tx(_calls(body).set_merchant_active(merchant_arg(body.merchant).id, body.active))
 
 
 @operation("allow-currency")
