@@ -18,7 +18,8 @@ EXEMPT = {Path("bench/gas.py")}  # gas anchors: raw contracts, measured by desig
 
 
 def test_nothing_outside_the_sdk_calls_contract_functions_or_events():
-    sources = [p for folder in ("webapp", "scripts", "bench") for p in (ROOT / folder).rglob("*.py")]
+    sources = [p for folder in ("webapp", "scripts", "bench")
+               for p in (ROOT / folder).rglob("*.py")]
     found = []
     for path in sources:
         if path.relative_to(ROOT) in EXEMPT:
