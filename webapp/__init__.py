@@ -185,7 +185,8 @@ def _fresh_client(client: GiftCert) -> GiftCert:
 
 def _response_cache(app: Flask) -> None:
     """GET answers of CACHED_ENDPOINTS (made from the index alone) are served again while the
-    index has not moved (and for at most state.RESPONSE_MAX_AGE seconds)."""
+    index has not moved, until the time a handler said would change its answer
+    (g.giftcert_cache_until), and for at most state.RESPONSE_MAX_AGE seconds."""
 
     @app.before_request
     def _cached() -> ResponseReturnValue | None:
@@ -206,7 +207,8 @@ def _response_cache(app: Flask) -> None:
         if key is not None and response.status_code == 200 and not response.direct_passthrough:
             state: AppState = app.extensions["giftcert"]
             state.keep_response(key, (response.get_data(), response.status_code,
-                                      response.mimetype), g.get("giftcert_generation"))
+                                      response.mimetype), g.get("giftcert_generation"),
+                                g.get("giftcert_cache_until"))
         return response
 
 

@@ -50,7 +50,9 @@ log = logging.getLogger("giftcert.web")
 # query; a sync in this process bumps it at once).
 GENERATION_SECONDS = 0.25
 CONFIG_MAX_AGE = 300.0  # currencies and policy are re-read at least this often when asked
-RESPONSE_MAX_AGE = 5.0  # a cached answer also ages out (statuses depend on the time)
+# A kept answer is served again until the index moves, until the time it said would change it
+# (a certificate in it opening or expiring), and for at most this long.
+RESPONSE_MAX_AGE = 60.0
 RESPONSE_ENTRIES = 4096
 # Events after which the chain's settings (currencies, minimum validity, pause) are re-read.
 CONFIG_EVENTS = ("CurrencyAllowed", "CurrencyStatusChanged", "MinValiditySet", "Paused",
@@ -86,7 +88,8 @@ class AppState:
     _merchants_at: tuple[Any, ...] | None = None
     _config: _Config | None = None
     _config_lock: threading.Lock = field(default_factory=threading.Lock)
-    responses: OrderedDict[str, tuple[tuple[Any, ...], float, Any]] = field(
+    # url -> (generation, kept at (monotonic), answer, valid until (unix time) or None)
+    responses: OrderedDict[str, tuple[tuple[Any, ...], float, Any, float | None]] = field(
         default_factory=OrderedDict)
     _responses_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -225,16 +228,19 @@ class AppState:
         """(the index's generation now, the answer kept for `key` at it, or None)."""
         gen = self.generation()
         entry = self.responses.get(key)
-        if entry is None or entry[0] != gen or time.monotonic() - entry[1] > RESPONSE_MAX_AGE:
+        if (entry is None or entry[0] != gen or time.monotonic() - entry[1] > RESPONSE_MAX_AGE
+                or (entry[3] is not None and time.time() >= entry[3])):
             return gen, None
         return gen, entry[2]
 
-    def keep_response(self, key: str, response: Any, gen: tuple[Any, ...] | None) -> None:
-        """Keeps an answer made from the index as it was at `gen` (read before it was made)."""
+    def keep_response(self, key: str, response: Any, gen: tuple[Any, ...] | None,
+                      until: float | None = None) -> None:
+        """Keeps an answer made from the index as it was at `gen` (read before it was made),
+        valid until the unix time `until` at the latest."""
         if gen is None:
             return
         with self._responses_lock:
-            self.responses[key] = (gen, time.monotonic(), response)
+            self.responses[key] = (gen, time.monotonic(), response, until)
             self.responses.move_to_end(key)
             while len(self.responses) > RESPONSE_ENTRIES:
                 self.responses.popitem(last=False)

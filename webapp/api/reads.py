@@ -8,6 +8,8 @@ import json
 import time
 from typing import Any
 
+from flask import g
+
 from giftcert import eip712
 from giftcert.client import Refusal
 from giftcert.database import holder_description
@@ -167,6 +169,10 @@ def holder_certificates(path: HolderPath, query: HolderQuery) -> Reply:
                                       limit=query.limit + 1, after=after)
     page = rows[:query.limit]
     following = page[-1]["id"] if len(rows) > query.limit else None
+    # The answer is kept until the index moves or a status in it would change with the time
+    # (a certificate opening or expiring): the response cache of webapp/__init__.py.
+    changes = [t for r in page for t in (r["valid_from"], r["expiry"]) if t > now]
+    g.giftcert_cache_until = min(changes) if changes else None
     return {"holder": path.holder, "next": following,
             "certificates": [indexed_cert(st, r, now) for r in page]}
 
