@@ -90,6 +90,27 @@ def load(port: int, requests: list[Request], seconds: float, clients: int,
             "elapsed": time.perf_counter() - began}
 
 
+WARM_PASSES = 6
+
+
+def warm(port: int, requests: list[Request], clients: int) -> None:
+    """Sends every request once, `clients` at a time."""
+    def worker(n: int) -> None:
+        for method, path, body in requests[n::clients]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            payload = json.dumps(body) if body is not None else None
+            conn.request(method, path, body=payload,
+                         headers={"Content-Type": "application/json"} if payload else {})
+            conn.getresponse().read()
+            conn.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def summary(runs: list[dict[str, Any]]) -> dict[str, float]:
     ordered = sorted(x for r in runs for x in r["latencies"])
     elapsed = sum(r["elapsed"] for r in runs)
@@ -106,8 +127,10 @@ def alternate(real: int, floor: int, requests: list[Request], seconds: float, cl
               slices: int) -> dict[str, Any]:
     """The endpoint and its floor, one slice each in turn (so both see the same machine),
     `seconds` in all for each."""
-    load(real, requests, min(1.0, seconds / 4), clients)  # warm caches and connections
-    load(floor, requests, min(1.0, seconds / 4), clients)
+    # Warm both: every request several times over (each gunicorn worker keeps its own caches,
+    # and a sync worker serves one request per connection: any worker may get any request).
+    for port in (real, floor):
+        warm(port, requests * WARM_PASSES, clients)
     mine: list[dict[str, Any]] = []
     theirs: list[dict[str, Any]] = []
     for n in range(slices):
