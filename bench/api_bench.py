@@ -130,7 +130,7 @@ def alternate(real: int, floor: int, requests: list[Request], seconds: float, cl
     # Warm both: every request several times over (each gunicorn worker keeps its own caches,
     # and a sync worker serves one request per connection: any worker may get any request).
     for port in (real, floor):
-        warm(port, requests * WARM_PASSES, clients)
+        warm(port, (requests * WARM_PASSES)[:max(len(requests), 600)], clients)
     mine: list[dict[str, Any]] = []
     theirs: list[dict[str, Any]] = []
     for n in range(slices):
