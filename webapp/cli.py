@@ -12,12 +12,16 @@ from giftcert.cli import friendly, settings_from
 @click.pass_context
 @friendly
 def serve(ctx: click.Context) -> None:
-    """Serve the web app with waitress (GIFTCERT_WEB_HOST, GIFTCERT_WEB_PORT)."""
+    """Serve the web app with waitress, one process (GIFTCERT_WEB_HOST, GIFTCERT_WEB_PORT).
+
+    As `make run` serves: the index is followed in this process unless GIFTCERT_INDEXER=service.
+    Several processes: gunicorn -w 4 'webapp:create_app()' (README, Production)."""
     settings = settings_from(ctx)
     from waitress import serve as waitress_serve
 
     from webapp import create_app
 
     app = create_app(settings)
-    click.echo(f"serving on {settings.web_url}")
+    click.echo(f"serving on {settings.web_url} (indexer: {settings.indexer_mode}; sign-in for "
+               f"{settings.origin})")
     waitress_serve(app, host=settings.web_host, port=settings.web_port)
