@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
 from giftcert.client import DAY
+from webapp.give import duration_text
 from webapp.present import state
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -17,4 +18,5 @@ def admin() -> ResponseReturnValue:
     st.forget()
     policy = st.policy()
     return render_template("admin.html", merchants=st.merchants(), currencies=st.currencies(),
-                           policy=policy, min_days=policy["minValidity"] / DAY)
+                           policy=policy, min_days=policy["minValidity"] / DAY,
+                           min_human=duration_text(policy["minValidity"]))

@@ -3,17 +3,28 @@ cash-out), pay."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from giftcert.client import Certificate
-from giftcert.money import ETH
+from giftcert.money import ETH, format_decimal
 from giftcert.rules import can_merge
-from webapp.api.fields import Address, Amount, CertificateId, MerchantId, Uint, parse, units
+from webapp.api.fields import Address, Amount, MerchantId, Uint, parse, units
 from webapp.api.lookups import certificate_or_none, currency_arg, live_certificate, merchant_arg
-from webapp.present import activity, chain_cert, date, indexed_cert, state, status_of
+from webapp.present import (
+    activity,
+    chain_cert,
+    date,
+    date_time,
+    gift_story,
+    indexed_cert,
+    resolve_certificate,
+    state,
+    status_of,
+)
 from webapp.state import AppState
 
 bp = Blueprint("holder", __name__)
@@ -23,7 +34,7 @@ _ORDER_REF = Annotated[int, Uint(1)]
 @bp.get("/claim/<cert>")
 def claim(cert: str) -> ResponseReturnValue:
     st = state()
-    cert_id = parse(CertificateId, cert, "certificate")
+    cert_id = resolve_certificate(cert)
     found = certificate_or_none(cert_id)
     problem = None
     now = st.client.now()
@@ -34,12 +45,13 @@ def claim(cert: str) -> ResponseReturnValue:
     elif now >= found.expiry:
         problem = "This gift has expired."
     elif now > found.claim_deadline:
-        problem = (f"The claim window closed at {date(found.claim_deadline)}: the gift can no "
+        problem = (f"The claim window closed on {date_time(found.claim_deadline)}: the gift can no "
                    "longer be claimed, and the giver may take it back.")
     elif st.policy()["paused"]:
         problem = "Claims are stopped for now (the contract is paused): try again later."
     return render_template("claim.html", cert=chain_cert(found) if found else None,
-                           cert_id=str(cert_id), problem=problem, date=date)
+                           cert_id=str(cert_id), problem=problem, date=date,
+                           story=gift_story(st, cert_id) if found else None)
 
 
 @bp.get("/my")
@@ -53,11 +65,30 @@ def holder(holder: str) -> ResponseReturnValue:
     account = parse(Address, holder, "holder")
     now = st.client.now()  # the chain's clock decides expiry, not the server's
     rows = [indexed_cert(st, r, now) for r in st.indexer.certificates_of(account)]
-    return render_template("holder.html", holder=account, certs=rows, date=date)
+    return render_template("holder.html", holder=account, certs=rows, totals=totals(rows),
+                           date=date)
+
+
+def totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a holder has per currency (gifts not yet claimed, expired or closed left out),
+    and how much of it can be spent today (a gift that opens later counts, but not yet)."""
+    out: dict[str, dict[str, Any]] = {}
+    for c in rows:
+        if c["status"] not in ("active", "not-yet-valid"):
+            continue
+        t = out.setdefault(c["currency"], {"currency": c["currency"], "total": Decimal(0),
+                                           "spendable": Decimal(0), "count": 0})
+        t["total"] += Decimal(c["balance"]["amount"])
+        t["count"] += 1
+        if c["status"] == "active":
+            t["spendable"] += Decimal(c["balance"]["amount"])
+    return [{"currency": t["currency"], "amount": format_decimal(t["total"]),
+             "ready": format_decimal(t["spendable"]), "count": t["count"]}
+            for t in out.values()]
 
 
 def _cert(cert: str) -> Certificate:
-    return live_certificate(parse(CertificateId, cert, "certificate"))
+    return live_certificate(resolve_certificate(cert))
 
 
 def cash_out(st: AppState, found: Certificate, status: str) -> dict[str, Any] | None:
@@ -94,6 +125,7 @@ def certificate(cert: str) -> ResponseReturnValue:
     history = [activity(st, e, found.currency) for e in st.indexer.history(found.id)]
     active = status == "active"
     return render_template("certificate.html", cert=chain_cert(found, now), history=history,
+                           claimed=request.args.get("claimed") == "1",
                            cash_out=cash_out(st, found, status),
                            merge_into=merge_targets(st, found, now) if active else None,
                            date=date)

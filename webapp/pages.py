@@ -14,9 +14,14 @@ from giftcert.money import from_units
 from webapp.api.fields import Amount, CertificateId, MerchantId, Uint, parse, units
 from webapp.api.lookups import currency_arg, merchant_arg
 from webapp.errors import ApiError
-from webapp.present import OCCASIONS, state
+from webapp.present import OCCASIONS, state, template_helpers
 
 bp = Blueprint("pages", __name__)
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    return template_helpers()
 _OCCASION = Annotated[int, Uint(0, len(OCCASIONS) - 1)]
 _DAYS = Annotated[int, Uint(1, 36_500)]
 

@@ -142,6 +142,12 @@ def chromium() -> Iterator[Any]:
 
 
 OpenBrowser = Callable[..., Browser]
+# The two screens the site is judged on: a laptop and a phone (the issue's 1280x800, 390x844).
+SIZES: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+              "is_mobile": True, "has_touch": True},
+}
 # A browser test that takes longer than this is stuck (the whole suite takes ~40 s): dump every
 # thread's stack and end the worker, so CI fails loudly instead of hanging.
 WATCHDOG_SECONDS = int(os.environ.get("GIFTCERT_E2E_WATCHDOG", "180"))
@@ -156,14 +162,15 @@ def _watchdog() -> Iterator[None]:
 
 @pytest.fixture
 def open_browser(chromium: Any, site: Site, e2e_chain: Chain) -> Iterator[OpenBrowser]:
-    """`open_browser(account_index, chain_id=31337, known_chains=None, wallet=True)`: a fresh
-    browser context (its own cookies and wallet) with one page; closed after the test. Any
-    uncaught page error fails the test."""
+    """`open_browser(account_index, chain_id=31337, known_chains=None, wallet=True,
+    size="desktop")`: a fresh browser context (its own cookies and wallet) with one page, at
+    1280x800 or, with size="phone", 390x844; closed after the test. Any uncaught page error
+    fails the test."""
     opened: list[Browser] = []
 
     def open_(account: int, *, chain_id: int = 31337, known_chains: set[int] | None = None,
-              wallet: bool = True) -> Browser:
-        context = chromium.new_context(viewport={"width": 1200, "height": 900})
+              wallet: bool = True, size: str = "desktop") -> Browser:
+        context = chromium.new_context(**SIZES[size])
         context.set_default_timeout(STEP_TIMEOUT_MS)
         node_wallet = Wallet(e2e_chain.anvil.rpc_url, e2e_chain.address(account),
                              chain_id=chain_id,

@@ -19,6 +19,11 @@ from giftcert.chain import Anvil
 from giftcert.client import GiftCert
 from giftcert.config import ANVIL_DEV_KEYS
 from giftcert.deploy import Deployment
+from webapp.present import gift_ref
+
+REF = r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
+# The gift's page after giving: /gift/<ref>?sent=1, with the claim key after # for a link.
+GIFT_URL = re.compile(rf"/gift/({REF})\?sent=1(#0x[0-9a-f]{{64}})?$")
 
 CHROMIUM = Path(os.environ.get("GIFTCERT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -114,6 +119,16 @@ def reload_until(page: Any, locator: Any, tries: int = 20) -> None:
         page.wait_for_timeout(250)
         page.reload()
     expect(locator.first).to_be_attached()
+
+
+def ref(cert_id: int) -> str:
+    """A certificate's short reference, as the site shows it."""
+    return gift_ref(cert_id)
+
+
+def issued_id(chain: Chain, tx_hashes: list[str]) -> int:
+    """The certificate the last purchase among these transactions made."""
+    return events(chain, tx_hashes, "Issued")[-1]["id"]
 
 
 def gift_for_holder(chain: Chain, amount: str = "30", merchant: str = "Corner Coffee") -> int:

@@ -8,7 +8,18 @@ import re
 from decimal import Decimal
 
 import pytest
-from e2e_stack import COFFEE, GIVER, HOLDER, STRANGER, Chain, confirm, connect, events, reload_until
+from e2e_stack import (
+    COFFEE,
+    GIVER,
+    HOLDER,
+    STRANGER,
+    Chain,
+    confirm,
+    connect,
+    events,
+    ref,
+    reload_until,
+)
 from eth_account import Account
 from playwright.sync_api import expect
 
@@ -39,12 +50,12 @@ def test_holder_merges_two_certificates(open_browser, e2e_chain: Chain):
     assert form.locator(f'option[value="{small}"]').count() == 0
     form.get_by_test_id("merge-into").select_option(str(big))
     form.get_by_test_id("merge-submit").click()
-    expect(form.get_by_test_id("tx-total")).to_have_text("4 tUSD")
+    expect(form.get_by_test_id("tx-total")).to_have_text("4.00 tUSD")
     expect(form.locator(".tx-total-label")).to_have_text("Moves")
     holder.screenshot("merge")
     confirm(form)
-    page.wait_for_url(re.compile(rf"/certificates/{big}$"))  # the page of the one it went into
-    expect(page.get_by_test_id("cert-balance")).to_have_text("10 tUSD")
+    page.wait_for_url(re.compile(rf"/certificates/{ref(big)}$"))  # the one it went into
+    expect(page.get_by_test_id("cert-balance")).to_have_text("10.00 tUSD")
 
     merged = events(e2e_chain, holder.wallet.sent, "Merged")
     assert [(m["fromId"], m["intoId"], m["amount"]) for m in merged] == [(small, big, 4 * USD)]
@@ -68,7 +79,7 @@ def test_buyer_reclaims_an_unclaimed_gift_after_its_deadline(open_browser, e2e_c
 
     giver = open_browser(GIVER)
     page = connect(giver, f"/gift/{cert_id}")
-    expect(page.get_by_test_id("reclaim-later")).to_contain_text("3 tUSD")
+    expect(page.get_by_test_id("reclaim-later")).to_contain_text("3.00 tUSD")
     expect(page.get_by_test_id("reclaim-form")).to_have_count(0)
     window_end = e2e_chain.sdk.certificate(cert_id).claim_deadline
     assert window_end % DAY == DAY - 1 and window_end >= deadline
@@ -88,7 +99,7 @@ def test_buyer_reclaims_an_unclaimed_gift_after_its_deadline(open_browser, e2e_c
     page.reload()
     form = page.get_by_test_id("reclaim-form")
     form.get_by_test_id("reclaim-submit").click()
-    expect(form.get_by_test_id("tx-total")).to_have_text("3 tUSD")
+    expect(form.get_by_test_id("tx-total")).to_have_text("3.00 tUSD")
     giver.screenshot("reclaim")
     confirm(form)
     page.wait_for_url(re.compile(r"/holder/"))

@@ -11,6 +11,7 @@ import pytest
 from e2e_stack import (
     COLLEAGUE,
     FRIEND,
+    GIFT_URL,
     GIVER,
     HOLDER,
     NEW_GIVER,
@@ -21,13 +22,13 @@ from e2e_stack import (
     connect,
     events,
     fill_give,
+    issued_id,
+    ref,
 )
 from playwright.sync_api import expect
 
 from giftcert.errors import ContractRevert
 from giftcert.money import Money
-
-GIFT_URL = re.compile(r"/gift/(\d+)(#0x[0-9a-f]{64})?$")
 
 
 def test_giver_issues_to_an_address(open_browser, e2e_chain: Chain):
@@ -52,13 +53,15 @@ def test_giver_issues_to_an_address(open_browser, e2e_chain: Chain):
     expect(form.get_by_test_id("tx-total")).to_have_text("12.50 tUSD")
     confirm(form)  # the purchase
     page.wait_for_url(GIFT_URL)
-    cert_id = int(GIFT_URL.search(page.url).group(1))
-    expect(page.get_by_test_id("gift-owner")).to_have_text(friend)
+    cert_id = issued_id(e2e_chain, giver.wallet.sent)
+    assert GIFT_URL.search(page.url).group(1) == ref(cert_id)
+    expect(page.get_by_test_id("gift-owner")).to_have_attribute("data-address", friend)
     expect(page.get_by_test_id("cert-balance")).to_have_text("12.50 tUSD")
-    expect(page.get_by_test_id("claim-share")).to_be_hidden()
+    expect(page.get_by_test_id("claim-share")).to_have_count(0)
+    expect(page.get_by_test_id("gift-message")).to_have_text("Happy birthday, have a coffee on me")
     gift_qr = page.get_by_test_id("gift-qr")
     expect(gift_qr.locator("svg")).to_be_visible()
-    assert gift_qr.get_attribute("data-qr-text") == f"{giver.site.url}/gift/{cert_id}"
+    assert gift_qr.get_attribute("data-qr-text") == f"{giver.site.url}/gift/{ref(cert_id)}"
     giver.screenshot("gift-sent")
 
     cert = e2e_chain.sdk.certificate(cert_id)
@@ -73,7 +76,7 @@ def test_giver_issues_to_an_address(open_browser, e2e_chain: Chain):
     assert len(giver.wallet.sent) == 2  # approve, issue
 
 
-def _give_claim_link(open_browser, amount: str) -> tuple[int, str]:
+def _give_claim_link(open_browser, e2e_chain: Chain, amount: str) -> tuple[int, str]:
     giver = open_browser(GIVER)
     page = connect(giver, "/give")
     fill_give(page, "Corner Coffee", "ETH", amount)
@@ -83,14 +86,17 @@ def _give_claim_link(open_browser, amount: str) -> tuple[int, str]:
     expect(form.get_by_test_id("tx-total")).to_have_text(f"{amount} ETH")
     confirm(form)
     page.wait_for_url(GIFT_URL)
+    cert_id = issued_id(e2e_chain, giver.wallet.sent)
     link = page.get_by_test_id("claim-link")
-    expect(link).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/claim/\d+#0x[0-9a-f]{64}$"))
+    expect(link).to_have_value(re.compile(
+        rf"^http://127\.0\.0\.1:\d+/claim/{ref(cert_id)}#0x[0-9a-f]{{64}}$"))
     expect(page.get_by_test_id("claim-qr").locator("svg, canvas, img").first).to_be_visible()
-    return int(GIFT_URL.search(page.url).group(1)), link.input_value()
+    giver.page.get_by_test_id("claim-saved").check()  # the link is kept: the page lets it go
+    return cert_id, link.input_value()
 
 
 def test_claim_link_is_claimed_in_another_browser(open_browser, e2e_chain: Chain):
-    cert_id, link = _give_claim_link(open_browser, "0.02")
+    cert_id, link = _give_claim_link(open_browser, e2e_chain, "0.02")
     cert = e2e_chain.sdk.certificate(cert_id)
     assert cert.awaiting_claim and cert.balance == Money(Decimal("0.02"), "ETH")
 
@@ -98,12 +104,14 @@ def test_claim_link_is_claimed_in_another_browser(open_browser, e2e_chain: Chain
     page = friend.page
     page.goto(link)
     page.get_by_test_id("connect-button").click()
-    expect(page.get_by_test_id("claim-recipient")).to_have_text(
-        friend.wallet.account.lower())
+    expect(page.get_by_test_id("claim-recipient")).to_have_attribute(
+        "data-address", friend.wallet.account.lower())
     friend.screenshot("claim")
     page.get_by_test_id("claim-button").click()
-    page.wait_for_url(re.compile(rf"/certificates/{cert_id}$"))
-    expect(page.get_by_test_id("cert-owner")).to_have_text(friend.wallet.account)
+    page.wait_for_url(re.compile(rf"/certificates/{ref(cert_id)}\?claimed=1$"))
+    expect(page.get_by_test_id("its-yours")).to_contain_text("It's yours")
+    expect(page.get_by_test_id("cert-owner")).to_have_attribute("data-address",
+                                                               friend.wallet.account)
 
     cert = e2e_chain.sdk.certificate(cert_id)
     assert cert.owner == friend.wallet.account and not cert.awaiting_claim
@@ -122,7 +130,7 @@ def test_copied_claim_for_another_address_fails(open_browser, e2e_chain: Chain):
     """The friend's claim (signed in the page with the link's key) leaks before it is mined;
     a stranger replays its signature with their own address: the site refuses to build it and
     the contract reverts it. The friend then claims."""
-    cert_id, link = _give_claim_link(open_browser, "0.01")
+    cert_id, link = _give_claim_link(open_browser, e2e_chain, "0.01")
     friend = open_browser(FRIEND)
     captured: list[dict] = []
     friend.context.on("request", lambda r: captured.append(r.post_data_json)
@@ -131,7 +139,8 @@ def test_copied_claim_for_another_address_fails(open_browser, e2e_chain: Chain):
     page.goto(link)
     page.get_by_test_id("connect-button").click()
     # Connected first: the rejection below must meet the claim, not a slow connect.
-    expect(page.get_by_test_id("claim-recipient")).to_have_text(friend.wallet.account.lower())
+    expect(page.get_by_test_id("claim-recipient")).to_have_attribute(
+        "data-address", friend.wallet.account.lower())
     friend.wallet.reject_next(page)  # the friend hesitates: nothing is sent yet
     page.get_by_test_id("claim-button").click()
     expect(page.get_by_test_id("form-error")).to_contain_text("rejected")
@@ -152,7 +161,7 @@ def test_copied_claim_for_another_address_fails(open_browser, e2e_chain: Chain):
     assert e2e_chain.sdk.certificate(cert_id).awaiting_claim
 
     page.get_by_test_id("claim-button").click()  # the page recovered from the refusal
-    page.wait_for_url(re.compile(rf"/certificates/{cert_id}$"))
+    page.wait_for_url(re.compile(rf"/certificates/{ref(cert_id)}\?claimed=1$"))
     assert e2e_chain.sdk.certificate(cert_id).owner == friend.wallet.account
 
 

@@ -130,7 +130,7 @@ def test_merchant_scans_a_payment_with_the_camera_and_redeems_it(open_browser, e
     # What a paste shows (app.js's preview), filled from the camera alone.
     expect(form.get_by_test_id("redeem-authorization")).to_have_value(authorization)
     expect(desk.get_by_test_id("redeem-details")).to_contain_text("4.50 tUSD")
-    expect(desk.get_by_test_id("redeem-details")).to_contain_text("signed by the holder")
+    expect(desk.get_by_test_id("redeem-details")).to_contain_text("signed by its holder")
     expect(form.get_by_test_id("redeem-scan-status")).to_have_text("Authorisation read.")
     _camera_is_off(desk, "redeem")  # stopped once the code was read
     merchant.screenshot("merchant-scan")
@@ -218,7 +218,7 @@ def test_a_photo_of_the_pay_pages_qr_code_fills_the_redeem_field(open_browser,
 
     upload.set_input_files(files=[{"name": "pay.png", "mimeType": "image/png", "buffer": photo}])
     expect(form.get_by_test_id("redeem-authorization")).to_have_value(authorization)
-    expect(desk.get_by_test_id("redeem-details")).to_contain_text("3 tUSD")
+    expect(desk.get_by_test_id("redeem-amount")).to_have_text("3.00 tUSD")
     expect(status).to_have_text("Authorisation read.")
     expect(form.get_by_test_id("redeem-scan")).to_have_attribute("data-decoder", "jsqr")
 
@@ -273,6 +273,6 @@ def test_the_browsers_own_qr_reader_is_used_where_there_is_one(open_browser, e2e
     form.get_by_test_id("redeem-scan-file").set_input_files(
         files=[{"name": "code.png", "mimeType": "image/png", "buffer": _qr_png("anything")}])
     expect(form.get_by_test_id("redeem-authorization")).to_have_value(authorization)
-    expect(desk.get_by_test_id("redeem-details")).to_contain_text("1 tUSD")
+    expect(desk.get_by_test_id("redeem-amount")).to_have_text("1.00 tUSD")
     expect(form.get_by_test_id("redeem-scan")).to_have_attribute("data-decoder", "native")
     assert desk.evaluate("window.__detectorFormats") == ["qr_code"]

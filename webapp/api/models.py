@@ -222,6 +222,8 @@ class CertificateFields(Out):
 class Certificate(CertificateFields):
     """A certificate as the chain reports it."""
 
+    ref: str = Field(description="Its short reference for people (7K2M-Q9XD); GET "
+                                 "/gifts/{ref} gives the id back")
     claimDeadline: int  # noqa: N815
     nonce: int = Field(description="The nonce the holder's next signed authorisation carries")
 
@@ -229,8 +231,32 @@ class Certificate(CertificateFields):
 class IndexedCertificate(CertificateFields):
     """A certificate as the index has it."""
 
+    ref: str = Field(description="Its short reference for people (7K2M-Q9XD)")
     issued: Money
     buyer: str | None
+
+
+class GiftRefPath(Body):
+    ref: Annotated[str, Text(16)] = Field(description="A short gift reference (7K2M-Q9XD; "
+                                                      "any case, the dash optional)")
+
+
+class GiftRef(Out):
+    ref: str
+    id: str = Field(description="The certificate's id (what wallets and the API use)")
+
+
+class AccountPath(Body):
+    address: Address
+
+
+class Roles(Out):
+    """The contract roles an account holds (the site shows Admin to these accounts)."""
+
+    address: str
+    admin: bool
+    registrar: bool
+    pauser: bool
 
 
 class HolderCertificates(Out):

@@ -17,7 +17,7 @@ from giftcert.authorization import recover_signer
 from giftcert.calls import Calls, PreparedCall, PurchaseCall
 from giftcert.client import GiftCert
 from giftcert.errors import InvalidInput
-from giftcert.money import CurrencyInfo, from_units
+from giftcert.money import CurrencyInfo, format_decimal, from_units
 from giftcert.rows import check_rows
 from giftcert.rules import end_of_day
 from webapp.api.authorizations import (
@@ -120,7 +120,8 @@ def _paying(call: PreparedCall[Any], info: CurrencyInfo) -> dict[str, Any]:
 
 def _grouped(units_: int, info: CurrencyInfo) -> str:
     """An amount with thousands separators, as a person reads it: "99,999,999 tUSD"."""
-    return f"{from_units(units_, info).amount:,} {info.symbol}"
+    whole, _, frac = format_decimal(from_units(units_, info).amount).partition(".")
+    return f"{int(whole):,}{'.' + frac if frac else ''} {info.symbol}"
 
 
 def _can_pay(info: CurrencyInfo, sender: str, amount: int) -> None:

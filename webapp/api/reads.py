@@ -17,10 +17,13 @@ from giftcert.money import CurrencyInfo
 from webapp.api.blueprint import Reply, get
 from webapp.api.lookups import live_certificate, merchant_arg
 from webapp.api.models import (
+    AccountPath,
     Certificate,
     CertificatePath,
     Config,
     Currencies,
+    GiftRef,
+    GiftRefPath,
     History,
     HolderCertificates,
     HolderPath,
@@ -32,6 +35,7 @@ from webapp.api.models import (
     MerchantStats,
     Policy,
     RedemptionsQuery,
+    Roles,
     Status,
     TransactionOutcome,
     TxHashPath,
@@ -144,6 +148,37 @@ def merchant_redemptions(path: MerchantPath, query: RedemptionsQuery) -> Reply:
 def certificate(path: CertificatePath) -> Reply:
     """A certificate as the chain reports it"""
     return chain_cert(live_certificate(path.certificate))
+
+
+@get("/gifts/<ref>", GiftRef)
+def gift_ref_route(path: GiftRefPath) -> Reply:
+    """The certificate a short gift reference names
+
+    People read, type and share the short reference (7K2M-Q9XD) the site shows instead of a
+    77-digit id; this gives the id back (404 when the index knows no such gift)."""
+    from webapp.present import gift_ref, looks_like_ref, refs
+
+    found = refs(state()).find(state(), path.ref) if looks_like_ref(path.ref) else None
+    if found is None:
+        raise ApiError(404, f"no gift has the reference {path.ref}", "ref", "UnknownCertificate")
+    return {"ref": gift_ref(found), "id": str(found)}
+
+
+_ROLE_IDS: dict[str, Any] = {}
+
+
+@get("/accounts/<address>/roles", Roles)
+def account_roles(path: AccountPath) -> Reply:
+    """The contract roles an account holds: admin, registrar, pauser"""
+    client = state().client
+    if not _ROLE_IDS:
+        names = ("DEFAULT_ADMIN_ROLE", "REGISTRAR_ROLE", "PAUSER_ROLE")
+        _ROLE_IDS.update(zip(("admin", "registrar", "pauser"),
+                             (r.value for r in client.read_many([(n, ()) for n in names])),
+                             strict=True))
+    held = client.read_many([("hasRole", (role, path.address)) for role in _ROLE_IDS.values()])
+    return {"address": path.address, **{k: bool(r.value) for k, r in zip(_ROLE_IDS, held,
+                                                                           strict=True)}}
 
 
 @get("/certificates/<certificate>/history", History)

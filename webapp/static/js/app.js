@@ -3,6 +3,8 @@
 // claim, pay, merchant sign-in and desk, bulk preview. Pages are server-rendered; this adds the
 // wallet steps.
 import * as wallet from "./wallet.js";
+import * as fmt from "./format.js";
+import { refOf } from "./refs.js";
 
 /**
  * The element `sel` finds. Typed as present: the page's markup has what its script uses; where
@@ -17,14 +19,14 @@ const $form = (sel, root) => /** @type {HTMLFormElement} */ ($(sel, root));
 /** @param {string} sel @param {ParentNode} [root] @returns {HTMLElement[]} */
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 const page = document.body.dataset.page;
-/** @param {string | null | undefined} a */
-const short = (a) => (a ? `${a.slice(0, 6)}…${a.slice(-4)}` : "");
+const short = fmt.shortAddress;
 
 /** An API refusal: the server's words, and the field and code it names. */
 class ApiError extends Error {
-  /** @param {string} message @param {any} data the JSON body */
-  constructor(message, data) {
+  /** @param {string} message @param {any} data the JSON body @param {number} [status] */
+  constructor(message, data, status = 0) {
     super(message);
+    this.status = status;
     /** @type {string | null | undefined} */
     this.field = data.field;
     /** @type {string | undefined} */
@@ -54,23 +56,69 @@ async function api(path, body) {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}`, field: null }));
   if (!response.ok && response.status !== 202) {
-    throw new ApiError(data.error || `HTTP ${response.status}`, data);
+    if (response.status === 503) chainDown();
+    throw new ApiError(data.error || (response.status === 503 ? "The network cannot be reached right now: nothing was sent. Try again in a minute."
+      : `The site answered with an error (${response.status}): try again.`), data, response.status);
   }
   return data;
 }
 
-/** Shows `err` beside the field it names, else in the form's error line, else the flash.
+/** The form's field called `name` (what an error's `field` names). @param {ParentNode} root @param {string} name */
+const fieldNamed = (root, name) => /** @type {HTMLElement | null} */ (root.querySelector(`[name="${name}"]:not([type=hidden])`));
+
+/** Errors beside their fields: each error line gets an id its field points at (aria-describedby).
+ * @param {ParentNode} root */
+function tieErrors(root) {
+  for (const line of $$("[data-error-for]", root)) {
+    const name = line.dataset.errorFor;
+    const form = line.closest("form") || root;
+    const input = name ? fieldNamed(form, name) : null;
+    if (!line.id) line.id = `error-${Math.random().toString(36).slice(2, 9)}`;
+    if (!line.hasAttribute("aria-live")) line.setAttribute("aria-live", "polite");
+    if (input) input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), line.id].filter(Boolean).join(" "));
+  }
+}
+
+/** @param {ParentNode} root */
+function clearInvalid(root) {
+  for (const el of $$("[aria-invalid]", root)) el.removeAttribute("aria-invalid");
+}
+
+/** Shows `err` in words beside the field it names (marked invalid), else in the form's error
+ * line, else the flash. A chain that does not answer also raises the banner.
  * @param {HTMLElement | null} form @param {unknown} err */
 function showError(form, err) {
   const root = form || document;
   for (const el of $$("[data-error-for]", root)) el.textContent = "";
+  clearInvalid(root);
+  const text = fmt.plainMessage(messageOf(err));
+  if (err instanceof ApiError && err.status === 503) chainDown();
   const named = err instanceof ApiError && err.field;
-  const field = named ? $(`[data-error-for="${named}"]`, root) : null;
-  (field || (form && $(".form-error", form)) || $("#flash")).textContent = messageOf(err);
-  if (!form) flash(messageOf(err), "warn");
+  const line = named ? $(`[data-error-for="${named}"]`, root) : null;
+  const input = named && form ? fieldNamed(form, named) : null;
+  if (line && input) input.setAttribute("aria-invalid", "true");
+  (line || (form && $(".form-error", form)) || $("#flash")).textContent = text;
+  if (!form) flash(text, "warn");
 }
 
-// -- header -------------------------------------------------------------------------------
+/** The network (the node behind the site) does not answer: say so once, at the top, and
+ * look again every few seconds until it does. */
+let watching = false;
+function chainDown() {
+  const banner = $("#chain-down");
+  if (!banner) return;
+  banner.hidden = false;
+  if (watching) return;
+  watching = true;
+  const look = async () => {
+    const status = await fetch("/api/v1/status").then((r) => r.json()).catch(() => null);
+    if (status?.chain === "reachable") { banner.hidden = true; watching = false; return; }
+    setTimeout(look, 5000);
+  };
+  setTimeout(look, 5000);
+}
+
+// -- header and the parts of a page that depend on who is connected --------------------------
 /** @param {import("./wallet.js").WalletState} s */
 function renderWallet(s) {
   const hasWallet = !!s.provider;
@@ -78,17 +126,41 @@ function renderWallet(s) {
   $("#connect-button").hidden = !hasWallet || !!s.account;
   $("#wallet-account").textContent = s.account ? short(s.account) : (hasWallet ? "not connected" : "no wallet");
   $("#wallet-account").dataset.address = s.account || "";
+  $("#wallet-account").title = s.account || "";
   const wrong = !!s.account && s.chainId !== wallet.expectedChainId;
-  $("#wallet-network").textContent = s.chainId ? `chain ${s.chainId}${wrong ? " (wrong network)" : ""}` : "";
+  $("#wallet-network").textContent = s.chainId ? `${fmt.networkName(s.chainId)}${wrong ? " (wrong network)" : ""}` : "";
   $("#wrong-network").hidden = !wrong;
   $("#switch-network").hidden = !wrong;
   const acc = $("#connect-account");
   if (acc) {
-    acc.textContent = s.account || (hasWallet ? "not connected" : "no wallet found");
-    $("#connect-network").textContent = s.chainId ? `${s.chainId}${wrong ? " — wrong network" : " ✓"}` : "—";
+    acc.textContent = s.account ? short(s.account) : (hasWallet ? "not connected" : "no wallet found");
+    acc.title = s.account || "";
+    acc.dataset.address = s.account || "";
+    $("#connect-network").textContent = s.chainId ? `${fmt.networkName(s.chainId)}${wrong ? " (wrong network: switch in your wallet)" : ""}` : "—";
     $("#wallet-name").textContent = s.info ? `Wallet: ${s.info.name}` : "";
   }
   if (s.account) /** @type {HTMLAnchorElement} */ ($("#nav-my")).href = `/holder/${s.account}`;
+  const me = (s.account || "").toLowerCase();
+  // What only the holder may do is shown to the holder (the chain would refuse anyone else).
+  for (const el of $$("[data-holder-only]")) el.hidden = !me || (el.dataset.holderOnly || "").toLowerCase() !== me;
+  for (const el of $$("[data-holder-hint]")) el.hidden = !!me && (el.dataset.holderHint || "").toLowerCase() === me;
+  for (const el of $$("[data-needs-wallet]")) el.hidden = !s.account;
+  for (const el of $$(".addr[data-address]")) el.classList.toggle("you", !!me && (el.dataset.address || "").toLowerCase() === me);
+  showAdmin(s.account);
+}
+
+/** The Admin link, for accounts that hold a role on the contract (asked once per account). */
+let rolesAsked = "";
+/** @param {string | null} account */
+async function showAdmin(account) {
+  const link = $("#nav-admin");
+  if (!link || !account) { if (link) link.hidden = page !== "admin"; return; }
+  if (rolesAsked === account) return;
+  rolesAsked = account;
+  const cached = sessionStorage.getItem(`giftcert.roles.${account.toLowerCase()}`);
+  const roles = cached ? JSON.parse(cached) : await api(`/accounts/${account}/roles`).catch(() => null);
+  if (roles && !cached) sessionStorage.setItem(`giftcert.roles.${account.toLowerCase()}`, JSON.stringify(roles));
+  link.hidden = !(roles && (roles.admin || roles.registrar || roles.pauser)) && page !== "admin";
 }
 
 // -- transaction forms --------------------------------------------------------------------
@@ -101,20 +173,37 @@ function fieldsOf(form) {
 }
 
 const SETTLED_KEY = "giftcert.settled";
+const REDEEMED_KEY = "giftcert.redeemed";
+
+/** Waits until the site's index has read `block` (server-rendered figures come from it), for a
+ * few seconds at most. @param {number} block */
+async function indexed(block) {
+  for (let i = 0; i < 40; i++) {
+    const status = await api("/status").catch(() => null);
+    if (!status || status.indexedBlock === null || status.indexedBlock >= block) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 /**
  * What a page does once its transaction is mined (what `after` names).
  * @typedef {{ after?: string, op?: string, page?: string, claimKey?: string,
- *   certificate?: string }} TxMeta
+ *   certificate?: string, block?: number, summary?: string }} TxMeta
  * @param {TxMeta} meta @param {string} hash
  */
 async function afterTx(meta, hash) {
   const s = wallet.current();
+  if (meta.block) await indexed(meta.block);
   if (meta.after === "gift") {
     const outcome = await api(`/transactions/${hash}`);
     const id = (outcome.issued || [])[0];
     wallet.clearPending();
-    if (id) { location.href = `/gift/${id}${meta.claimKey ? "#" + meta.claimKey : ""}`; return; }
+    if (id) { location.href = `/gift/${id}?sent=1${meta.claimKey ? "#" + meta.claimKey : ""}`; return; }
+  }
+  if (meta.after === "claimed" && meta.certificate) {
+    wallet.clearPending();
+    location.href = `/certificates/${meta.certificate}?claimed=1`;
+    return;
   }
   if (meta.after === "settle") {
     // Every valid item was paid; the receipt says which were refused and why (shown after
@@ -122,6 +211,10 @@ async function afterTx(meta, hash) {
     const outcome = await api(`/transactions/${hash}`);
     sessionStorage.setItem(SETTLED_KEY, JSON.stringify({ hash, paid: outcome.redeemed.length,
       refused: outcome.refused }));
+  }
+  if (meta.after === "redeemed") {
+    const outcome = await api(`/transactions/${hash}`);
+    sessionStorage.setItem(REDEEMED_KEY, JSON.stringify({ hash, redeemed: outcome.redeemed, summary: meta.summary }));
   }
   wallet.clearPending();
   if (meta.after === "holder" && s.account) { location.href = `/holder/${s.account}`; return; }
@@ -132,22 +225,37 @@ async function afterTx(meta, hash) {
 /** @param {HTMLFormElement} form @param {import("./wallet.js").UnsignedTx} tx @param {TxMeta} meta */
 async function runTx(form, tx, meta) {
   const hash = await wallet.sendTransaction(tx, meta);
-  flash(`Transaction sent: ${hash}. Waiting for it to be mined…`);
+  say(form, "Sent. Waiting for the network to confirm it (a few seconds)…");
+  flash("Sent. Waiting for the network to confirm it…");
   const receipt = await wallet.waitForReceipt(hash);
-  if (receipt.status !== "0x1") throw new Error("The transaction failed on chain.");
+  if (receipt.status !== "0x1") throw new Error("The network did not accept the transaction: nothing changed. Try again.");
+  say(form, "Done.");
   flash("Done.", "ok");
-  await afterTx(meta, hash);
+  await afterTx({ ...meta, block: Number(receipt.blockNumber) }, hash);
 }
 
-/** @param {HTMLFormElement} form @returns {Promise<{ built: any, meta: TxMeta }>} */
-async function buildFor(form) {
+/** The form's status line (aria-live): what is happening now. @param {HTMLElement} form @param {string} text */
+function say(form, text) {
+  const line = $(".tx-status", form);
+  if (line) line.textContent = text;
+}
+
+/**
+ * Builds the form's transaction from `data` (the fields read when Review was pressed: what the
+ * review shows and what is sent).
+ * @param {HTMLFormElement} form @param {Record<string, string>} fields
+ * @returns {Promise<{ built: any, meta: TxMeta, data: Record<string, string> }>}
+ */
+async function buildFor(form, fields) {
   const op = form.dataset.tx;
   const account = await wallet.ensureReady();
   /** @type {Record<string, string>} */
-  const data = { ...fieldsOf(form), from: account };
+  const data = { ...fields, from: account };
   /** @type {TxMeta} */
   const meta = { after: form.dataset.after || "reload", op, page: location.pathname };
   if (op === "issue") {
+    if (data.giverName) data.message = signed(data.message || "", data.giverName);
+    delete data.giverName;
     if (data.delivery === "link") {
       const { newKey, addressOf } = await import("./crypto.js");
       const key = newKey();
@@ -156,26 +264,44 @@ async function buildFor(form) {
       meta.claimKey = key;
     }
   }
+  if (op === "void" && data.certificate) data.certificate = await certificateId(data.certificate);
   // The certificate page to open afterwards (data-after="certificate"): by default the form's
   // own; data-after-field names another field (a merge opens the certificate it went into).
   const target = data[form.dataset.afterField || "certificate"];
   if (target) meta.certificate = target;
   const built = await api(`/tx/${op}`, data);
-  return { built, meta };
+  return { built, meta, data };
 }
 
-// Refused batch items as list entries: "line 2 (certificate …1234): why".
-/** @param {{ item: number, certificate: string, message: string }[]} refused */
+/** The giver's message with their name as its last line ("— Sam"): the recipient's page reads
+ * it back to say who the gift is from. @param {string} message @param {string} name */
+function signed(message, name) {
+  const who = name.trim();
+  return who ? `${message.trim()}${message.trim() ? "\n" : ""}— ${who}` : message;
+}
+
+/** A certificate's full id from what a person typed: its short reference (7K2M-Q9XD) or the id.
+ * @param {string} text */
+async function certificateId(text) {
+  const value = text.trim();
+  if (/^\d{9,}$/.test(value)) return value;
+  const found = await api(`/gifts/${encodeURIComponent(value)}`).catch(() => null);
+  if (!found) throw new ApiError(`No gift has the reference ${value}: check the code on the customer's card.`, { field: "certificate" });
+  return found.id;
+}
+
+// Refused batch items as list entries: "line 2 (gift 7K2M-Q9XD): why".
+/** @param {{ item: number, certificate: string, message: string, ref?: string }[]} refused */
 function refusedItems(refused) {
   return refused.map((r) => {
     const item = document.createElement("li");
     item.dataset.testid = "refused-item";
-    item.textContent = `line ${r.item} (certificate …${r.certificate.slice(-8)}): ${r.message}.`;
+    item.textContent = `line ${r.item} (gift ${r.ref || refOf(r.certificate)}): ${r.message}.`;
     return item;
   });
 }
 
-// What the review box says besides total and fee (a batch settlement: what will be refused).
+// What the review box says besides the summary (a batch settlement: what will be refused).
 /** @param {any} built the API's answer for the transaction */
 function noteOf(built) {
   if (built.operation !== "settle-batch" || !built.refused?.length) return [];
@@ -186,50 +312,248 @@ function noteOf(built) {
   return [head, list];
 }
 
-/** @param {HTMLFormElement} form */
+/** The certificate a page is about (data-cert-context: balance, currency, merchant, ...). */
+function certContext() {
+  return $("[data-cert-context]")?.dataset || {};
+}
+
+/** An address as the review says it: short, with the full one beside in small type.
+ * @param {string} a */
+const addressLine = (a) => (a ? `${fmt.shortAddress(a)} (${a})` : "");
+
+/**
+ * What will happen, in the review's words: the main amount (`total`, with what it is to the
+ * person: "You send", "They receive", ...), then each thing that will be true afterwards.
+ * @param {HTMLFormElement} form @param {Record<string, string>} data what was sent to be built
+ * @param {any} built the API's answer
+ * @returns {{ label: string, total: string, rows: [string, string][], warn: string }}
+ */
+function reviewOf(form, data, built) {
+  const op = form.dataset.tx || "";
+  const cert = certContext();
+  /** @type {[string, string][]} */
+  const rows = [];
+  let label = form.dataset.totalLabel || "", total = "", warn = "";
+  const selected = (/** @type {string} */ name) => {
+    const el = /** @type {HTMLSelectElement | null} */ (form.querySelector(`select[name="${name}"]`));
+    return el ? el.options[el.selectedIndex]?.text || "" : "";
+  };
+  const dated = (/** @type {number | undefined} */ ts) => (ts ? fmt.dateText(ts) : "");
+  if (op === "issue" || op === "issue-batch") {
+    const merchant = selected("merchant"), money = fmt.moneyText(built.total);
+    label = "You send";
+    total = money;
+    if (op === "issue") {
+      rows.push(["They receive", `a ${money} gift certificate at ${merchant}`]);
+      rows.push(["To", data.claimKey ? "whoever opens the claim link (you get it on the next page)"
+        : addressLine(data.to)]);
+    } else {
+      rows.push(["They receive", `${built.count} gift certificates at ${merchant}, one per line`]);
+    }
+    rows.push(["Occasion", selected("occasion") || "Gift"]);
+    if (data.message) rows.push(["Message", data.message]);
+    rows.push(["Opens on", built.validFrom ? dated(built.validFrom) : "at once"]);
+    rows.push(["Expires on", dated(built.expiry)]);
+    if (built.claimDeadline) rows.push(["Claim by", fmt.dateTimeText(built.claimDeadline)]);
+  } else if (op === "top-up") {
+    label = "You send";
+    total = fmt.moneyText(built.total);
+    rows.push(["The certificate then holds", fmt.moneyText({ amount: fmt.addAmounts(cert.balance || "0", built.total.amount), currency: built.total.currency })]);
+  } else if (op === "split") {
+    const money = { amount: data.amount, currency: cert.currency || "" };
+    label = "They receive";
+    total = fmt.moneyText(money);
+    rows.push(["What", `a new certificate at ${cert.merchantName}, expiring ${dated(Number(cert.expiry))}`]);
+    rows.push(["To", addressLine(data.to)]);
+    rows.push(["You keep", fmt.moneyText({ amount: fmt.subtractAmounts(cert.balance || "0", data.amount), currency: cert.currency || "" })]);
+  } else if (op === "transfer") {
+    label = "They receive";
+    total = fmt.moneyText({ amount: cert.balance || "0", currency: cert.currency || "" });
+    rows.push(["What", `this whole certificate at ${cert.merchantName}, expiring ${dated(Number(cert.expiry))}`]);
+    rows.push(["To", addressLine(data.to)]);
+    rows.push(["You keep", "nothing: it leaves your wallet"]);
+  } else if (op === "merge") {
+    label = "Moves";
+    total = form.dataset.total || "";
+    rows.push(["Into", selected("into")]);
+    rows.push(["This certificate", "closes"]);
+  } else if (op === "redeem-authorized") {
+    const r = built.redemption || {};
+    label = "You receive";
+    total = fmt.moneyText(r.amount);
+    rows.push(["From", `gift ${refOf(r.certificate)}, held by ${fmt.shortAddress(r.holder)}`]);
+    rows.push(["Order", String(r.orderRef)]);
+    if (r.balance && r.amount) rows.push(["Left on the gift after", fmt.moneyText({ amount: fmt.subtractAmounts(r.balance.amount, r.amount.amount), currency: r.amount.currency })]);
+  } else if (op === "settle-batch") {
+    label = "You receive";
+    total = (built.total || []).map(fmt.moneyText).join(" + ") || "nothing";
+    rows.push(["Payments", `${built.willSettle} of ${built.count} will be paid, in one transaction`]);
+  } else if (op === "withdraw") {
+    label = "You receive";
+    total = form.dataset.total || "";
+    rows.push(["To", `the merchant's account ${fmt.shortAddress(wallet.current().account)}`]);
+  } else if (op === "void") {
+    label = "The holder gets back";
+    total = built.certificate ? fmt.moneyText(built.certificate.balance) : "the whole balance";
+    rows.push(["Gift", data.certificate ? refOf(data.certificate) : ""]);
+    rows.push(["Afterwards", "the certificate is closed"]);
+  } else if (op === "set-cash-out-limit") {
+    rows.push(["Holders may cash out", `balances up to ${fmt.amountText(data.limit || "0")} ${data.currency || ""}${Number(data.limit) ? "" : " (that is: never)"}`]);
+  } else if (form.dataset.total) {
+    total = form.dataset.total;
+    label = label || "Total";
+  }
+  if (form.dataset.action) rows.unshift(["What", form.dataset.action]);
+  if (op === "register-merchant") rows.push(["Name", data.name || ""], ["Account", addressLine(data.account)]);
+  if (op === "allow-currency") rows.push(["Token", addressLine(data.token)]);
+  if (op === "set-min-validity") rows.push(["Minimum validity", `${(Number(data.seconds) / 86400).toFixed(2)} days (${data.seconds} seconds)`]);
+  if (built.needsApproval) {
+    total += " (first approve the token, then confirm again)";
+    rows.push(["Step 1 of 2", `let the contract take ${fmt.moneyText(built.total)} from your wallet (an approval)`]);
+  }
+  const tx = built.needsApproval ? built.approve : built.tx;
+  const fee = tx ? fmt.ethAmount(BigInt(tx.estimatedFee)) : "0";
+  const paid = built.total;
+  if (paid && paid.currency === "ETH" && fmt.compareAmounts(fee, paid.amount) > 0) {
+    warn = `The network fee (about ${fmt.ethFee(tx.estimatedFee)} ETH) is larger than the gift itself (${fmt.moneyText(paid)}). Consider a larger amount.`;
+  }
+  return { label, total, rows, warn };
+}
+
+/** Fills the review box. @param {HTMLFormElement} form @param {ReturnType<typeof reviewOf>} r @param {any} built */
+function showReview(form, r, built) {
+  const list = $(".tx-summary", form);
+  const entries = [];
+  if (r.total) {
+    const row = document.createElement("div");
+    row.className = "tx-total-row";
+    const dt = document.createElement("dt"); dt.className = "tx-total-label"; dt.textContent = r.label || "Total";
+    const dd = document.createElement("dd");
+    const strong = document.createElement("strong"); strong.className = "tx-total"; strong.dataset.testid = "tx-total"; strong.textContent = r.total;
+    dd.append(strong); row.append(dt, dd); entries.push(row);
+  }
+  for (const [k, v] of r.rows) {
+    const row = document.createElement("div");
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = v;
+    row.append(dt, dd); entries.push(row);
+  }
+  list.replaceChildren(...entries);
+  const tx = built.needsApproval ? built.approve : built.tx;
+  $(".tx-fee", form).textContent = fmt.ethFee(tx.estimatedFee);
+  const warn = $(".tx-warn", form);
+  warn.textContent = r.warn;
+  warn.hidden = !r.warn;
+  const note = $(".tx-note", form);
+  note.replaceChildren(...noteOf(built));
+  note.hidden = !note.childNodes.length;
+}
+
+/** Every field of the form that a person can change (not the review's own buttons).
+ * @param {HTMLFormElement} form */
+const controls = (form) => /** @type {HTMLInputElement[]} */ (Array.from(form.elements))
+  .filter((el) => !el.closest(".tx-review"));
+
+/** While the wallet is open the form cannot change (what it sends is already decided).
+ * @param {HTMLFormElement} form @param {boolean} locked */
+function lock(form, locked) {
+  for (const el of controls(form)) {
+    if (locked) { el.dataset.wasDisabled = String(el.disabled); el.disabled = true; }
+    else if (el.dataset.wasDisabled !== undefined) { el.disabled = el.dataset.wasDisabled === "true"; delete el.dataset.wasDisabled; }
+  }
+  form.classList.toggle("locked", locked);
+  form.setAttribute("aria-busy", String(locked));
+}
+
+const CHANGED = "You changed the form, so the review was cancelled: press Review again to check the new details.";
+
+/**
+ * A transaction form: Review builds the transaction from the fields as they are at that moment
+ * and shows what it will do; any edit afterwards (or while it is being built) cancels the
+ * review, and Confirm sends only the transaction that was reviewed, after checking the fields
+ * still say what they said. While the wallet is open the form is locked.
+ * @param {HTMLFormElement} form
+ */
 function wireTxForm(form) {
   const review = $(".tx-review", form);
-  /** @type {{ built: any, meta: TxMeta } | null} */
+  /** @type {{ built: any, meta: TxMeta, snapshot: string } | null} */
   let plan = null;
+  let generation = 0;  // moves on with every edit: a build started before it is dropped
+  let sending = false;
+  const snapshot = () => JSON.stringify(fieldsOf(form));
+  const cancel = (/** @type {string} */ why) => {
+    generation++;
+    const wasShown = !!plan || !review.hidden;
+    plan = null;
+    review.hidden = true;
+    if (why && wasShown) say(form, why);
+  };
+  const edited = (/** @type {Event} */ event) => {
+    if (sending || (event.target instanceof Node && review.contains(event.target))) return;
+    if (plan || form.dataset.building === "true") cancel(CHANGED);
+    else generation++;
+  };
+  form.addEventListener("input", edited);
+  form.addEventListener("change", edited);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (sending) return;
     for (const el of $$("[data-error-for]", form)) el.textContent = "";
+    clearInvalid(form);
+    cancel("");
+    const mine = ++generation;
+    const fields = fieldsOf(form), before = snapshot();
+    form.dataset.building = "true";
+    say(form, "Checking with the network…");
     try {
-      plan = await buildFor(form);
-      const { built } = plan;
-      const tx = built.needsApproval ? built.approve : built.tx;
-      // Operations that move a whole balance return no total: the form states it (data-total),
-      // and what it is to the person (data-total-label: "You receive", "Moves").
-      $(".tx-total-label", form).textContent = form.dataset.totalLabel || "Total";
-      $(".tx-total", form).textContent = built.total ? `${built.total.amount} ${built.total.currency}`
-        + (built.needsApproval ? " (first approve the token, then confirm again)" : "")
-        : (form.dataset.total || "—");
-      $(".tx-fee", form).textContent = (Number(BigInt(tx.estimatedFee)) / 1e18).toFixed(6);
-      const note = $(".tx-note", form);
-      if (note) {
-        note.replaceChildren(...noteOf(built));
-        note.hidden = !note.childNodes.length;
+      const { built, meta, data } = await buildFor(form, fields);
+      if (mine !== generation || snapshot() !== before) return;  // edited meanwhile: not shown
+      if (form.dataset.tx === "void" && data.certificate) {
+        built.certificate = await api(`/certificates/${data.certificate}`).catch(() => null);
       }
+      const summary = reviewOf(form, data, built);
+      showReview(form, summary, built);
+      if (form.dataset.tx === "redeem-authorized" && built.redemption) {
+        meta.summary = `${summary.total} from gift ${refOf(built.redemption.certificate)}, order ${built.redemption.orderRef}.`;
+      }
+      plan = { built, meta, snapshot: before };
       review.hidden = false;
-    } catch (err) { showError(form, err); }
+      say(form, "Check the details, then confirm in your wallet.");
+      review.focus();
+    } catch (err) {
+      if (mine === generation) { say(form, ""); showError(form, err); }
+    } finally { delete form.dataset.building; }
   });
   $(".tx-confirm", form)?.addEventListener("click", async () => {
     const chosen = plan;
-    if (!chosen) return;
+    if (!chosen || review.hidden) return;
+    if (snapshot() !== chosen.snapshot) { cancel(CHANGED); return; }  // never send what is not on screen
+    plan = null;
+    review.hidden = true;
+    sending = true;
+    lock(form, true);
+    say(form, "Confirm in your wallet…");
     try {
-      review.hidden = true;
       if (chosen.built.needsApproval) {
         const hash = await wallet.sendTransaction(chosen.built.approve, { after: "none" });
-        flash("Approving the token…");
+        say(form, "Approving the token…");
         await wallet.waitForReceipt(hash);
         wallet.clearPending();
+        sending = false;
+        lock(form, false);
         form.requestSubmit();
         return;
       }
       await runTx(form, chosen.built.tx, chosen.meta);
-    } catch (err) { showError(form, err); }
+    } catch (err) {
+      say(form, "");
+      showError(form, err);
+    } finally {
+      sending = false;
+      lock(form, false);
+    }
   });
-  $(".tx-cancel", form)?.addEventListener("click", () => { review.hidden = true; });
+  $(".tx-cancel", form)?.addEventListener("click", () => { cancel(""); say(form, "Nothing was sent."); });
 }
 
 async function resumePending() {
@@ -240,43 +564,103 @@ async function resumePending() {
   banner.textContent = `Waiting for your transaction ${short(p.hash)} (sent before this page loaded)…`;
   try {
     const receipt = await wallet.waitForReceipt(p.hash);
-    banner.textContent = receipt.status === "0x1" ? "Your transaction is done." : "Your transaction failed on chain.";
-    if (receipt.status === "0x1" && p.after && p.after !== "none") await afterTx(p, p.hash);
+    banner.textContent = receipt.status === "0x1" ? "Your transaction is done." : "The network did not accept your transaction: nothing changed.";
+    if (receipt.status === "0x1" && p.after && p.after !== "none") await afterTx({ ...p, block: Number(receipt.blockNumber) }, p.hash);
     else wallet.clearPending();
-  } catch (err) { banner.textContent = messageOf(err); }
+  } catch (err) { banner.textContent = fmt.plainMessage(messageOf(err)); }
 }
 
 // -- pages --------------------------------------------------------------------------------
+
+/** The page's address shows the short gift reference, whichever form it was opened with. */
+function canonicalUrl() {
+  const target = $("[data-canonical]")?.dataset.canonical;
+  if (target && target !== location.pathname) history.replaceState(null, "", target + location.search + location.hash);
+}
+
+/** Copy buttons (with "Copied" said beside them) and the system share sheet where there is one. */
+function wireSharing() {
+  for (const button of $$("[data-copy]")) {
+    const source = $(button.dataset.copy || "");  // a field's value or a link's address
+    button.addEventListener("click", async () => {
+      const text = source instanceof HTMLAnchorElement ? source.href : /** @type {HTMLInputElement} */ (source).value;
+      const said = button.parentElement?.querySelector(".copied");
+      try {
+        await navigator.clipboard.writeText(text);
+        if (said) said.textContent = "Copied.";
+      } catch {
+        /** @type {HTMLInputElement} */ (source).select?.();
+        if (said) said.textContent = "Selected: press Ctrl+C (or hold and copy) to copy it.";
+      }
+      document.dispatchEvent(new CustomEvent("giftcert:copied", { detail: button.dataset.copy }));
+    });
+  }
+  for (const button of $$("[data-share]")) {
+    if (!navigator.share) continue;
+    button.hidden = false;
+    const source = /** @type {HTMLInputElement} */ ($(button.dataset.share || ""));
+    button.addEventListener("click", () => navigator.share({ title: document.title, url: source.value })
+      .then(() => document.dispatchEvent(new CustomEvent("giftcert:copied", { detail: button.dataset.share })))
+      .catch(() => {}));
+  }
+}
+
 async function claimPage() {
   const form = $form("#claim-form");
   if (!form) return;
   const { validKey, signTypedData } = await import("./crypto.js");
   const key = location.hash.slice(1);
   if (!validKey(key)) { $("#claim-key-missing").hidden = false; /** @type {HTMLButtonElement} */ ($("#claim-button")).disabled = true; return; }
-  wallet.onChange((s) => { $("#claim-recipient").textContent = s.account || "connect your wallet"; });
+  wallet.onChange((s) => {
+    const el = $("#claim-recipient");
+    el.textContent = s.account ? `your wallet ${short(s.account)}` : "connect your wallet first";
+    el.dataset.address = s.account || "";
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const button = /** @type {HTMLButtonElement} */ ($("#claim-button"));
     try {
+      button.disabled = true;
       const recipient = await wallet.ensureReady();
-      const certificate = form.dataset.certId;
+      const certificate = form.dataset.certId || "";
+      say(form, "Checking the link…");
       const { typedData } = await api("/typed-data/claim", { certificate, recipient });
       const signature = signTypedData(key, typedData);
       const { tx } = await api("/tx/claim", { from: recipient, certificate, recipient, signature });
-      await runTx(form, tx, { after: "certificate", certificate });
-    } catch (err) { showError(form, err); }
+      say(form, "Confirm in your wallet…");
+      await runTx(form, tx, { after: "claimed", certificate: form.dataset.ref || certificate });
+    } catch (err) { say(form, ""); showError(form, err); } finally { button.disabled = false; }
   });
 }
 
 async function giftPage() {
-  const key = location.hash.slice(1);
-  const id = location.pathname.split("/").pop();
+  const context = certContext();
+  const ref = context.ref || "";
   const { drawQr } = await import("./qr.js");
-  if ($("#gift-qr")) drawQr($("#gift-qr"), `${location.origin}/gift/${id}`);
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) return;
-  const link = `${location.origin}/claim/${id}#${key}`;
-  $("#claim-share").hidden = false;
+  const pageUrl = `${location.origin}/gift/${ref}`;
+  const urlBox = /** @type {HTMLInputElement | null} */ (document.querySelector("#gift-url-text"));
+  if (urlBox) urlBox.value = pageUrl;
+  if ($("#gift-qr")) drawQr($("#gift-qr"), pageUrl);
+  const share = $("#claim-share");
+  if (!share) return;
+  const key = location.hash.slice(1);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) { $("#claim-key-lost").hidden = false; return; }
+  const link = `${location.origin}/claim/${ref}#${key}`;
+  share.hidden = false;
   $field("#claim-link").value = link;
   drawQr($("#claim-qr"), link);
+  // The link exists nowhere else: the page holds on to it until the giver says it is saved.
+  const saved = /** @type {HTMLInputElement} */ ($("#claim-saved"));
+  const done = /** @type {HTMLAnchorElement} */ ($("#claim-done"));
+  const guard = (/** @type {BeforeUnloadEvent} */ event) => { event.preventDefault(); event.returnValue = ""; };
+  const update = () => {
+    done.setAttribute("aria-disabled", String(!saved.checked));
+    $("[data-testid=claim-done-hint]").hidden = saved.checked;
+    if (saved.checked) removeEventListener("beforeunload", guard); else addEventListener("beforeunload", guard);
+  };
+  done.addEventListener("click", (event) => { if (!saved.checked) { event.preventDefault(); saved.focus(); } });
+  saved.addEventListener("change", update);
+  update();
 }
 
 function givePage() {
@@ -292,25 +676,32 @@ function givePage() {
     for (const name of ["merchant", "currency", "occasion", "expiryDays"]) {
       if (f[name]) query.set(name, f[name]);
     }
-    if (/^\d+(\.\d+)?$/.test(f.amount || "")) query.set("amount", f.amount);
+    if (fmt.isAmount(f.amount || "")) query.set("amount", f.amount);
     preview.src = `/art/preview.svg?${query}`;
   };
-  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(redraw, 250); });
+  // A claim link needs no address: the box goes away (and its text is not sent).
+  const toBox = $("#give-to-box");
+  const delivery = () => {
+    const link = fieldsOf(form).delivery === "link";
+    toBox.hidden = link;
+    $field("#give-to").disabled = link;
+  };
+  const days = $field("#give-expiry-days"), daysText = $("#give-expiry-text");
+  const expiryText = () => {
+    const n = Number(days.value);
+    daysText.textContent = n > 0 ? `That is until about ${fmt.dateText(Math.floor(Date.now() / 1000) + n * 86400)}.` : "";
+  };
+  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(redraw, 250); delivery(); expiryText(); });
+  form.addEventListener("change", () => { delivery(); });
+  delivery();
+  expiryText();
   redraw();
-}
-
-/** Exact decimal comparison of two amounts written as text ("4.5" vs "30").
- * @param {string} balance @param {string} amount */
-function atLeast(balance, amount) {
-  const [bi, bf = ""] = balance.split("."), [ai, af = ""] = amount.split(".");
-  const width = Math.max(bf.length, af.length);
-  return BigInt(bi + bf.padEnd(width, "0")) >= BigInt(ai + af.padEnd(width, "0"));
 }
 
 /**
  * A certificate as the API lists it (the fields this page reads).
- * @typedef {{ id: string, merchant: number | string, status: string, currency: string,
- *   occasionName: string, balance: { amount: string, currency: string } }} Certificate
+ * @typedef {{ id: string, ref: string, merchant: number | string, status: string, currency: string,
+ *   occasionName: string, expiry: number, balance: { amount: string, currency: string } }} Certificate
  */
 
 function payRequestPage() {
@@ -323,39 +714,110 @@ function payRequestPage() {
     /** @type {{ certificates: Certificate[] }} */
     const { certificates } = await api(`/holders/${s.account}/certificates?limit=500`);
     const usable = certificates.filter((c) => String(c.merchant) === merchant && c.status === "active"
-      && (!currency || c.currency === currency) && (!amount || atLeast(c.balance.amount, amount)));
+      && (!currency || c.currency === currency) && (!amount || fmt.compareAmounts(c.balance.amount, amount) >= 0));
     list.replaceChildren(...usable.map((c) => {
       const link = document.createElement("a");
       const query = new URLSearchParams({ amount, ref });
-      link.href = `/pay/${c.id}?${query}`;
+      link.href = `/pay/${c.ref}?${query}`;
+      link.className = "button secondary";
       link.dataset.testid = "pay-choice";
-      link.textContent = `${c.occasionName} · ${c.balance.amount} ${c.balance.currency} · …${c.id.slice(-8)}`;
+      link.dataset.certId = c.id;
+      link.textContent = `${fmt.moneyText(c.balance)} · ${c.occasionName} · gift ${c.ref}`;
       const item = document.createElement("li");
       item.append(link);
       return item;
     }));
-    empty.textContent = usable.length ? "" : `You hold no certificate here that can pay this${
-      amount ? ` (${amount}${currency ? ` ${currency}` : ""} or more left)` : ""}.`;
+    empty.textContent = usable.length ? "" : `You hold no gift here that can pay this${
+      amount ? ` (${fmt.amountText(amount)}${currency ? ` ${currency}` : ""} or more left)` : ""}.`;
   });
 }
 
 function payPage() {
   const form = $form("#pay-form");
+  const result = $("#pay-result");
+  if (!form) return;
+  const context = certContext();
+  const balance = context.balance || "0", currency = context.currency || "";
+  const amountField = $field("#pay-amount");
+  const button = /** @type {HTMLButtonElement} */ ($("#pay-sign"));
+  const amountError = $("[data-testid=pay-amount-error]");
+  // Pay is disabled for an amount the gift cannot cover (said beside the amount).
+  const check = () => {
+    const value = amountField.value.trim();
+    const over = fmt.isAmount(value) && fmt.compareAmounts(value, balance) > 0;
+    button.disabled = over;
+    amountField.setAttribute("aria-invalid", String(over));
+    amountError.textContent = over ? `This gift has ${fmt.moneyText({ amount: balance, currency })}: pay at most that, and the rest another way.` : "";
+  };
+  /** @type {number | undefined} */
+  let ticker;
+  /** @type {number | undefined} */
+  let poller;
+  const stop = () => { clearInterval(ticker); clearTimeout(poller); };
+  const reset = () => { stop(); result.hidden = true; result.classList.remove("paid", "stale"); form.hidden = false; };
+  amountField.addEventListener("input", () => { check(); if (!result.hidden) reset(); });
+  $field("#pay-ref").addEventListener("input", () => { if (!result.hidden) reset(); });
+  $("#pay-again").addEventListener("click", () => { reset(); amountField.focus(); });
+  check();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     for (const el of $$("[data-error-for]", form)) el.textContent = "";
+    check();
+    if (button.disabled) return;
     try {
+      button.disabled = true;
       await wallet.ensureReady();
       const data = { certificate: form.dataset.certId, ...fieldsOf(form) };
+      say(form, "Sign in your wallet…");
       const built = await api("/typed-data/redemption", data);
       $("#pay-order-paid").hidden = !built.orderPaid;
       const signature = await wallet.signTypedData(built.typedData);
       const out = await api("/authorizations", { typedData: built.typedData, signature });
+      say(form, "");
       $field("#pay-authorization").value = out.authorization;
       const { drawQr } = await import("./qr.js");
       drawQr($("#pay-qr"), out.authorization);
-      $("#pay-result").hidden = false;
-    } catch (err) { showError(form, err); }
+      $("[data-testid=pay-shown-amount]").textContent = fmt.moneyText(built.amount);
+      $("[data-testid=pay-shown-ref]").textContent = `Order ${built.orderRef}`;
+      const state = $("[data-testid=pay-state]");
+      state.textContent = `Waiting for ${context.merchantName} to take the payment…`;
+      result.classList.remove("paid", "stale");
+      result.hidden = false;
+      form.hidden = true;
+      result.scrollIntoView({ block: "start" });
+      stop();
+      const countdown = $("[data-testid=pay-countdown]");
+      const tick = () => {
+        const left = built.deadline - Math.floor(Date.now() / 1000);
+        if (left <= 0) {
+          countdown.textContent = "This code has expired.";
+          if (!result.classList.contains("paid")) { result.classList.add("stale"); state.textContent = "Expired: press New payment to sign again."; stop(); }
+          return;
+        }
+        const m = Math.floor(left / 60), sec = String(left % 60).padStart(2, "0");
+        countdown.textContent = `Valid for ${m}:${sec}`;
+      };
+      tick();
+      ticker = window.setInterval(tick, 1000);
+      // Paid by itself: the shop's redemption of this order shows up in the gift's history.
+      const watch = async () => {
+        /** @type {{ event: string, args: Record<string, string>, amount: any, timestamp: number }[]} */
+        const history = await api(`/certificates/${form.dataset.certId}/history`).catch(() => []);
+        const signedAt = built.deadline - 3600 - 30;  // the default hour of validity, a margin
+        const paid = history.find((e) => e.event === "Redeemed" && String(e.args.orderRef) === String(built.orderRef)
+          && Number(e.timestamp) >= signedAt);
+        if (paid) {
+          stop();
+          result.classList.add("paid");
+          countdown.textContent = "";
+          state.textContent = `Paid ✓ ${fmt.moneyText(built.amount)} at ${context.merchantName}`;
+          state.dataset.paid = "true";
+          return;
+        }
+        if (!result.hidden && !result.classList.contains("stale")) poller = window.setTimeout(watch, 1500);
+      };
+      poller = window.setTimeout(watch, 1500);
+    } catch (err) { say(form, ""); showError(form, err); } finally { button.disabled = false; check(); }
   });
 }
 
@@ -364,7 +826,7 @@ function myPage() {
 }
 
 async function holderPage() {
-  const shown = ($("#holder-address").dataset.address || "").toLowerCase();
+  const shown = ($("#holder-address-data").dataset.address || "").toLowerCase();
   await wallet.init();  // the account found at load is not a switch: only later ones are
   let first = true;
   wallet.onChange((s) => {
@@ -387,22 +849,73 @@ function merchantLogin() {
   });
 }
 
+/** What the desk says about one pasted or scanned code: the amount in large type and whether
+ * it can be taken now (the server's reading: used, expired, another shop's, badly signed).
+ * @param {string} text @returns {Promise<{ ok: boolean, amount?: string, words: string, ref?: string }>} */
+async function readCode(text) {
+  try {
+    const d = await api("/authorizations/decode", { authorization: text });
+    const words = `from gift ${refOf(d.certificate)} (${fmt.moneyText(d.balance)} on it), order ${d.orderRef}, signed by its holder ${short(d.holder)}`
+      + (d.orderPaid ? `. Note: order ${d.orderRef} already has a payment here.` : "");
+    return { ok: true, amount: fmt.moneyText(d.amount), words, ref: refOf(d.certificate) };
+  } catch (err) {
+    return { ok: false, words: `Cannot be taken: ${fmt.plainMessage(messageOf(err))}.`.replace(/\.\.$/, ".") };
+  }
+}
+
 function merchantDesk() {
   $("#siwe-logout")?.addEventListener("click", async () => {
     await api("/siwe/logout", {});
     location.href = "/merchant/login";
   });
   const text = $field("#redeem-authorization");
+  let asked = 0;
   text?.addEventListener("input", async () => {
     const details = $("#redeem-details");
-    if (!text.value.trim()) { details.textContent = ""; return; }
-    try {
-      const d = await api("/authorizations/decode", { authorization: text.value.trim() });
-      details.textContent = `${d.amount.amount} ${d.amount.currency} from certificate …${d.certificate.slice(-8)} `
-        + `(balance ${d.balance.amount}), order ${d.orderRef}, signed by the holder ${short(d.holder)}`
-        + (d.orderPaid ? `. Note: order ${d.orderRef} already has a payment here.` : "");
-    } catch (err) { details.textContent = `Cannot be redeemed: ${messageOf(err)}.`; }
+    const value = text.value.trim();
+    const mine = ++asked;
+    if (!value) { details.replaceChildren(); details.className = "decoded"; return; }
+    const read = await readCode(value);
+    if (mine !== asked) return;
+    details.className = `decoded ${read.ok ? "good" : "bad"}`;
+    details.dataset.state = read.ok ? "good" : "bad";
+    const parts = [];
+    if (read.amount) {
+      const big = document.createElement("strong");
+      big.className = "amount";
+      big.dataset.testid = "redeem-amount";
+      big.textContent = read.amount;
+      parts.push(big);
+    }
+    parts.push(document.createTextNode(read.words));
+    details.replaceChildren(...parts);
+    text.setAttribute("aria-invalid", String(!read.ok));
   });
+  // Each line of a batch is read as it is pasted or scanned: the failing one is named.
+  const batch = $field("#settle-authorizations");
+  let batchAsked = 0;
+  batch?.addEventListener("input", async () => {
+    const mine = ++batchAsked;
+    const lines = batch.value.split("\n").map((l) => l.trim()).filter(Boolean);
+    const reads = await Promise.all(lines.map(readCode));
+    if (mine !== batchAsked) return;
+    const list = $("#settle-lines");
+    list.replaceChildren(...reads.map((r, i) => {
+      const item = document.createElement("li");
+      item.className = r.ok ? "good" : "bad";
+      item.dataset.testid = "settle-line";
+      item.textContent = r.ok ? `line ${i + 1}: ${r.amount} ${r.words}` : `line ${i + 1}: ${r.words}`;
+      return item;
+    }));
+  });
+  const done = sessionStorage.getItem(REDEEMED_KEY);
+  if (done) {
+    sessionStorage.removeItem(REDEEMED_KEY);
+    const { summary } = JSON.parse(done);
+    const box = $("#redeem-done");
+    box.textContent = `Paid ✓ ${summary || ""}`.trim();
+    box.hidden = false;
+  }
   const settled = sessionStorage.getItem(SETTLED_KEY);
   const result = $("#settle-result");
   if (settled && result) {
@@ -436,7 +949,10 @@ function bulkPage() {
   const picker = $field("#bulk-file");
   picker.addEventListener("change", async () => {
     const file = picker.files?.[0];
-    if (file) $field("#bulk-rows").value = await file.text();
+    if (file) {
+      $field("#bulk-rows").value = await file.text();
+      $field("#bulk-rows").dispatchEvent(new Event("input", { bubbles: true }));
+    }
   });
   $("#bulk-preview").addEventListener("click", async () => {
     try {
@@ -449,27 +965,26 @@ function bulkPage() {
         const tr = document.createElement("tr");
         tr.dataset.testid = "bulk-row";
         if (r.errors.length) tr.className = "bad";
-        for (const v of [String(r.row), r.to ?? "", r.amount ?? "", r.errors.map((e) => `${e.field}: ${e.error}`).join("; ")]) {
+        for (const v of [String(r.row), r.to ? short(String(r.to)) : "", r.amount ?? "", r.errors.map((e) => `${e.field}: ${e.error}`).join("; ")]) {
           const td = document.createElement("td"); td.textContent = v; tr.append(td);
         }
+        if (r.to) /** @type {HTMLElement} */ (tr.children[1]).title = String(r.to);
         return tr;
       }));
       $("#bulk-table").hidden = false;
-      $("#bulk-summary").textContent = `${out.valid} valid, ${out.invalid} with problems; total ${out.total.amount} ${out.total.currency}`;
+      $("#bulk-summary").textContent = `${out.valid} valid, ${out.invalid} with problems; total ${fmt.moneyText(out.total)}`;
     } catch (err) { showError(form, err); }
   });
 }
 
 async function main() {
+  canonicalUrl();
   wallet.onChange(renderWallet);
-  $("#connect-button").addEventListener("click", () => wallet.connect().catch((e) => flash(e.message, "warn")));
-  $("#switch-network").addEventListener("click", () => wallet.switchChain().catch((e) => flash(e.message, "warn")));
-  for (const button of $$("[data-copy]")) {
-    const source = $(button.dataset.copy || "");  // a field's value or a link's address
-    button.addEventListener("click", () => navigator.clipboard?.writeText(
-      source instanceof HTMLAnchorElement ? source.href : /** @type {HTMLInputElement} */ (source).value));
-  }
+  $("#connect-button").addEventListener("click", () => wallet.connect().catch((e) => flash(fmt.plainMessage(e.message), "warn")));
+  $("#switch-network").addEventListener("click", () => wallet.switchChain().catch((e) => flash(fmt.plainMessage(e.message), "warn")));
+  wireSharing();
   for (const form of $$("form[data-tx]")) wireTxForm(/** @type {HTMLFormElement} */ (form));
+  tieErrors(document);
   /** @type {Record<string, () => unknown>} */
   const pages = { claim: claimPage, gift: giftPage, give: givePage, pay: payPage, my: myPage, holder: holderPage,
     "pay-request": payRequestPage, "merchant-login": merchantLogin, merchant: merchantDesk, "merchant-none": merchantDesk,
@@ -480,4 +995,4 @@ async function main() {
   await resumePending();
 }
 
-main().catch((err) => flash(err.message, "warn"));
+main().catch((err) => flash(fmt.plainMessage(err.message), "warn"));

@@ -151,13 +151,13 @@ export async function sendTransaction(tx, meta = {}) {
       from, to: tx.to, data: tx.data, value: tx.value, gas: tx.gas }] });
   } catch (thrown) {
     const e = rpcError(thrown);
-    throw new WalletError(e.code === 4001 ? "You rejected the transaction in your wallet." : e.message);
+    throw new WalletError(e.code === 4001 ? "You rejected the transaction in your wallet: nothing was sent." : e.message);
   }
   localStorage.setItem(PENDING_KEY, JSON.stringify({ hash, ...meta, at: Date.now() }));
   return hash;
 }
 
-/** @param {string} hash @returns {Promise<{ status: string }>} */
+/** @param {string} hash @returns {Promise<{ status: string, blockNumber: string }>} */
 export async function waitForReceipt(hash, timeoutMs = 180000) {
   const provider = need();
   const start = Date.now();
