@@ -515,8 +515,11 @@ def _refused_if_none_settles(client: GiftCert, merchant: int,
 
 
 def _refusal_words(client: GiftCert, refusal: Refusal) -> str:
-    """Why an authorisation was refused, for the merchant at the till."""
+    """Why an authorisation was refused, for the merchant at the till: the error's own hint
+    (the SDK's words, as the site shows them), with amounts in money where it carries them."""
     reason, args = refusal.reason, refusal.reason.args_by_name
+    if reason.error_name != "InsufficientBalance":
+        return f"{reason.error_name}: {reason.hint}"
 
     def money(units: Any) -> str:
         try:
@@ -525,24 +528,8 @@ def _refusal_words(client: GiftCert, refusal: Refusal) -> str:
         except GiftCertError:
             return f"{units} units"
 
-    words = {
-        "WrongNonce": "already used or replaced (the certificate's nonce moved on: it was "
-                      "settled, a newer authorisation was, or the certificate was moved); "
-                      "ask the holder to sign again",
-        "InsufficientBalance": f"the certificate holds {money(args.get('balance', 0))}, "
-                               f"less than the {money(args.get('needed', 0))} asked",
-        "AuthorizationExpired": "its deadline has passed; ask the holder to sign again",
-        "InvalidSignature": "not signed by the certificate's holder (or changed after signing)",
-        "WrongMerchant": "it is for another merchant",
-        "UnknownCertificate": "no such certificate (spent in full, merged or refunded)",
-        "Expired": "the certificate has expired",
-        "NotYetValid": "the certificate is not open yet",
-        "AwaitingClaim": "the certificate's claim link has not been claimed yet",
-        "ZeroAmount": "the amount is zero",
-        "NonceExhausted": "the certificate cannot take any more signed payments",
-    }
-    text = words.get(reason.error_name)
-    return f"{reason.error_name}: {text}" if text else str(reason)
+    return (f"{reason.error_name}: the certificate holds {money(args.get('balance', 0))}, "
+            f"less than the {money(args.get('needed', 0))} asked")
 
 
 @main.command("order")

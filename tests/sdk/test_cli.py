@@ -88,7 +88,7 @@ def test_sign_redeem_then_settle(run, sdk, tmp_path):
     assert data["settled"] == 0 and data["tx"] is None and data["total"] == 1
     assert [(r["index"], r["certificate"], r["reason"]) for r in data["refused"]] == [
         (0, str(cert.id), "WrongNonce")]
-    assert "ask the holder to sign again" in data["refused"][0]["message"]
+    assert "Ask the customer to sign again" in data["refused"][0]["message"]
     _one_line_error(run("--account", "4", "settle", str(path), ok=False), "nothing settled",
                     "WrongNonce")
 
@@ -101,7 +101,8 @@ def test_sign_redeem_then_settle(run, sdk, tmp_path):
     path.write_text(f"[{auth}, {fresh}, {too_much}]")
     out = run("--account", "4", "settle", str(path)).output
     assert "settled 1 of 3 in " in out
-    assert f"refused #0 (certificate {cert.id}): WrongNonce" in out
+    assert (f"refused #0 (certificate {cert.id}): WrongNonce: This authorisation was already "
+            "used") in out
     assert (f"refused #2 (certificate {small.id}): InsufficientBalance: the certificate holds "
             "1 tUSD, less than the 2 tUSD asked") in out
     assert sdk.holder.certificate(cert.id).balance.amount == Decimal("2.75")
