@@ -122,7 +122,10 @@ def certificate(cert: str) -> ResponseReturnValue:
     found = _cert(cert)
     now = st.client.now()  # the chain's clock, as the contract judges
     status = found.status(now)
-    history = [activity(st, e, found.currency) for e in st.indexer.history(found.id)]
+    # The mint's own transfer repeats "Bought": a person's history leaves it out.
+    history = [activity(st, e, found.currency) for e in st.indexer.history(found.id)
+               if not (e["event"] == "TransferSingle"
+                       and int(str(e["args"].get("from", "0x0")), 16) == 0)]
     active = status == "active"
     return render_template("certificate.html", cert=chain_cert(found, now), history=history,
                            claimed=request.args.get("claimed") == "1",

@@ -37,7 +37,7 @@ EVENT_LABELS = {
     "Split": "Part re-gifted",
     "Merged": "Merged", "Redeemed": "Paid at the merchant", "Refunded": "Refunded to the giver",
     "Voided": "Voided by the merchant", "CashedOut": "Cashed out",
-    "TransferSingle": "Changed hands", "TransferBatch": "Changed hands",
+    "TransferSingle": "Passed on", "TransferBatch": "Passed on",
     "RedemptionRefused": "Payment refused",
 }
 

@@ -93,10 +93,12 @@ class Browser:
         self.page.goto(self.site.url + path)
         return self.page
 
-    def screenshot(self, name: str) -> Path:
+    def screenshot(self, name: str, full_page: bool = True) -> Path:
+        """The page as a PNG in tests/e2e/screenshots (the whole page, or what the screen
+        shows with full_page=False)."""
         SCREENSHOTS.mkdir(exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
 

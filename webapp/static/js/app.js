@@ -319,7 +319,9 @@ function certContext() {
 
 /** An address as the review says it: short, with the full one beside in small type.
  * @param {string} a */
-const addressLine = (a) => (a ? `${fmt.shortAddress(a)} (${a})` : "");
+const addressLine = (a) => (a ? `${fmt.shortAddress(a)}${WHOLE}${a}` : "");
+/** Separates an address's short form from the whole one in a review line. */
+const WHOLE = "\u001f";
 
 /**
  * What will happen, in the review's words: the main amount (`total`, with what it is to the
@@ -435,7 +437,13 @@ function showReview(form, r, built) {
   for (const [k, v] of r.rows) {
     const row = document.createElement("div");
     const dt = document.createElement("dt"); dt.textContent = k;
-    const dd = document.createElement("dd"); dd.textContent = v;
+    const dd = document.createElement("dd");
+    const [first, full] = v.split(WHOLE);
+    dd.textContent = first;
+    if (full) {  // an address: the short form to read, the whole one to check against
+      const whole = document.createElement("span"); whole.className = "full"; whole.textContent = full;
+      dd.append(whole);
+    }
     row.append(dt, dd); entries.push(row);
   }
   list.replaceChildren(...entries);
@@ -732,6 +740,9 @@ function payRequestPage() {
   });
 }
 
+/** Seconds a signed payment stays valid (the API's default). */
+const VALID_FOR = 3600;
+
 function payPage() {
   const form = $form("#pay-form");
   const result = $("#pay-result");
@@ -787,8 +798,11 @@ function payPage() {
       result.scrollIntoView({ block: "start" });
       stop();
       const countdown = $("[data-testid=pay-countdown]");
+      // The deadline is on the chain's clock (which need not be this device's): it is the
+      // default hour of validity from the moment the server built the payment.
+      const endsAt = Date.now() + VALID_FOR * 1000;
       const tick = () => {
-        const left = built.deadline - Math.floor(Date.now() / 1000);
+        const left = Math.round((endsAt - Date.now()) / 1000);
         if (left <= 0) {
           countdown.textContent = "This code has expired.";
           if (!result.classList.contains("paid")) { result.classList.add("stale"); state.textContent = "Expired: press New payment to sign again."; stop(); }
@@ -803,7 +817,7 @@ function payPage() {
       const watch = async () => {
         /** @type {{ event: string, args: Record<string, string>, amount: any, timestamp: number }[]} */
         const history = await api(`/certificates/${form.dataset.certId}/history`).catch(() => []);
-        const signedAt = built.deadline - 3600 - 30;  // the default hour of validity, a margin
+        const signedAt = built.deadline - VALID_FOR - 30;  // on the chain's clock, a margin
         const paid = history.find((e) => e.event === "Redeemed" && String(e.args.orderRef) === String(built.orderRef)
           && Number(e.timestamp) >= signedAt);
         if (paid) {
@@ -812,6 +826,9 @@ function payPage() {
           countdown.textContent = "";
           state.textContent = `Paid ✓ ${fmt.moneyText(built.amount)} at ${context.merchantName}`;
           state.dataset.paid = "true";
+          $("#pay-order-paid").hidden = true;
+          const left = fmt.subtractAmounts(balance, built.amount.amount);
+          $("[data-testid=pay-balance]").textContent = fmt.moneyText({ amount: left, currency });
           return;
         }
         if (!result.hidden && !result.classList.contains("stale")) poller = window.setTimeout(watch, 1500);
@@ -849,12 +866,22 @@ function merchantLogin() {
   });
 }
 
+/** @type {Promise<any> | null} */
+let merchantList = null;
+
 /** What the desk says about one pasted or scanned code: the amount in large type and whether
  * it can be taken now (the server's reading: used, expired, another shop's, badly signed).
  * @param {string} text @returns {Promise<{ ok: boolean, amount?: string, words: string, ref?: string }>} */
 async function readCode(text) {
   try {
     const d = await api("/authorizations/decode", { authorization: text });
+    const desk = $("[data-merchant-id]")?.dataset.merchantId;
+    if (desk && String(d.merchant) !== desk) {
+      /** @type {{ id: number, name: string }[]} */
+      const shops = await (merchantList ??= api("/merchants").catch(() => []));
+      const name = shops.find((m) => String(m.id) === String(d.merchant))?.name || `shop number ${d.merchant}`;
+      return { ok: false, words: `Cannot be taken: this payment is for ${name}, not this shop.` };
+    }
     const words = `from gift ${refOf(d.certificate)} (${fmt.moneyText(d.balance)} on it), order ${d.orderRef}, signed by its holder ${short(d.holder)}`
       + (d.orderPaid ? `. Note: order ${d.orderRef} already has a payment here.` : "");
     return { ok: true, amount: fmt.moneyText(d.amount), words, ref: refOf(d.certificate) };
