@@ -160,7 +160,8 @@ def test_holder_at_the_till_pays_and_the_page_turns_paid_by_itself(open_browser,
     expect(result).to_be_visible()
     expect(page.get_by_test_id("pay-shown-amount")).to_have_text("4.50 tUSD")
     expect(page.get_by_test_id("pay-shown-ref")).to_have_text("Order 4242")
-    expect(page.get_by_test_id("pay-countdown")).to_have_text(re.compile(r"^Valid for (59|60):\d\d$"))
+    expect(page.get_by_test_id("pay-countdown")).to_have_text(
+        re.compile(r"^Valid for (59|60):\d\d$"))
     qr = page.get_by_test_id("pay-qr").locator("svg").bounding_box()
     width = page.viewport_size["width"]
     assert qr and (qr["width"] >= 0.8 * (width - 60) if size == "phone" else qr["width"] >= 400)
