@@ -142,7 +142,8 @@ def test_merge_lists_only_compatible_certificates_of_the_holder(web):
     for excluded in (this, earlier, other_merchant, someone_else, other_giver, usd, unopened,
                      claim):
         assert f'<option value="{excluded}">' not in html
-    assert re.search(rf'<option value="{later}">0\.30 ETH · Gift · expires \d{{1,2}} \w{{3}} \d{{4}}', html)
+    assert re.search(rf'<option value="{later}">0\.30 ETH · Gift · expires '
+                     r'\d{1,2} \w{3} \d{4}', html)
     form = html.split('data-testid="merge-form"')[0].rsplit("<form", 1)[1]
     assert 'data-tx="merge"' in form and 'data-after-field="into"' in form
     assert 'data-total="0.10 ETH"' in form
