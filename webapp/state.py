@@ -105,13 +105,12 @@ class AppState:
         if self._checked:
             return
         with self._check_lock:
-            if self._checked:
-                return
-            if isinstance(self.indexer, Indexer):
-                self.indexer.open()
-            else:
-                self.indexer.check(self.client.chain_id, self.client.address)
-            self._checked = True
+            if not self._checked:  # another thread may have checked while this one waited
+                if isinstance(self.indexer, Indexer):
+                    self.indexer.open()
+                else:
+                    self.indexer.check(self.client.chain_id, self.client.address)
+                self._checked = True
 
     def generation(self) -> tuple[Any, ...]:
         """The index's cursor (block, hash), looked at most every GENERATION_SECONDS: what every
