@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from giftcert.client import DAY
@@ -30,6 +30,14 @@ _DAYS = Annotated[int, Uint(1, 36_500)]
 def home() -> ResponseReturnValue:
     st = state()
     return render_template("connect.html", merchants=st.merchants(), policy=st.policy())
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Browsers ask for /favicon.ico whatever the page links: the same SVG logo."""
+    response = current_app.send_static_file("images/favicon.svg")
+    response.headers["Cache-Control"] = "max-age=86400"
+    return response
 
 
 @bp.get("/connect")

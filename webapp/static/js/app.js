@@ -57,8 +57,8 @@ async function api(path, body) {
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}`, field: null }));
   if (!response.ok && response.status !== 202) {
     if (response.status === 503) chainDown();
-    throw new ApiError(data.error || (response.status === 503 ? "The network cannot be reached right now: nothing was sent. Try again in a minute."
-      : `The site answered with an error (${response.status}): try again.`), data, response.status);
+    throw new ApiError(response.status === 503 ? "The network cannot be reached right now: nothing was sent. Try again in a minute."
+      : data.error || `The site answered with an error (${response.status}): try again.`, data, response.status);
   }
   return data;
 }
