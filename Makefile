@@ -23,7 +23,7 @@ run: setup
 
 lint: setup
 	$(VENV)/ruff check .
-	$(VENV)/mypy giftcert webapp/api webapp/errors.py
+	$(VENV)/mypy giftcert webapp
 	npm run --silent lint
 
 ape-compile: setup

@@ -232,6 +232,8 @@ def verify(text: str, signature: bytes | str, *, domain: str, chain_id: int,
                        "message", "WrongChain")
     issued, expires = _moment(message.issued_at), _moment(message.expiration_time)
     not_before = _moment(message.not_before)
+    if issued is None:  # EIP-4361 requires Issued At (the parser does too): keep the type honest
+        raise _malformed("the message has no Issued At")
     if issued > now + CLOCK_SKEW:
         raise _refused(401, "the message is issued in the future", "message", "NotYetValid")
     if not_before is not None and not_before > now + CLOCK_SKEW:
