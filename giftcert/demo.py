@@ -1,8 +1,10 @@
 """Demo data for the local chain: merchants, funded dev accounts and certificates in every state.
 
 Dev chain (31337) only: it mints the open-mint test stablecoin and moves anvil's clock forward
-(`evm_increaseTime`) to produce an expired certificate. Running it again adds more certificates
-and skips what exists (merchants are matched by name), so it never fails on a second run.
+(`evm_increaseTime`) to produce an expired certificate. It seeds a deployment once: run again on
+a chain it already seeded (its merchants registered and its minimum validity set), it says so
+and adds nothing (`force=True` seeds again), so `make run` can call it on every start.
+`ROLES` and `roles_text()` say which dev account plays which part, for a newcomer's wallet.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from eth_account import Account
 from eth_utils import to_checksum_address
 from web3.types import RPCEndpoint
 
@@ -37,10 +40,46 @@ def dev_client(admin: GiftCert, index: int) -> GiftCert:
     return admin.acting_as(private_key=ANVIL_DEV_KEYS[index])
 
 
-def run_demo(admin: GiftCert, say: Say = print) -> dict[str, Any]:
-    """Seeds the demo; returns what it created (ids as text, the claim link path)."""
+# Who is who in the demo: (dev account, role, what to do with it in the browser).
+ROLES = [
+    (0, "Admin", "deployer: merchants, currencies, pause (holds no gifts)"),
+    (1, "Giver", "bought the demo gifts; has 1000 tUSD to give more"),
+    (2, "Holder", "holds the demo gifts: My gifts, Pay"),
+    (4, "Corner Coffee", "merchant desk: take payments, withdraw"),
+    (5, "Page Turner Books", "merchant desk"),
+    (6, "Green Leaf Tea", "merchant desk"),
+]
+
+
+def roles_text() -> str:
+    """The dev keys a newcomer imports into a browser wallet, one role per line."""
+    lines = ["Accounts to import into a browser wallet (anvil's public test keys: this local",
+             "chain only, never real funds):"]
+    for index, role, what in ROLES:
+        address = Account.from_key(ANVIL_DEV_KEYS[index]).address
+        lines.append(f"  {role:<18} {address}  {what}")
+        lines.append(f"  {'':<18} key {ANVIL_DEV_KEYS[index]}")
+    return "\n".join(lines)
+
+
+def already_seeded(admin: GiftCert) -> bool:
+    """Whether this deployment has the demo: its merchants and its minimum validity."""
+    names = {m.name for m in admin.merchants()}
+    return (all(name in names for name, _ in MERCHANTS)
+            and admin.min_validity() == DEMO_MIN_VALIDITY)
+
+
+def run_demo(admin: GiftCert, say: Say = print, *, force: bool = False) -> dict[str, Any]:
+    """Seeds the demo; returns what it created (ids as text, the claim link path). On a
+    deployment that has it already, nothing is added (`{"seeded": False, ...}`) unless
+    `force`."""
     if admin.chain_id != DEV_CHAIN_ID:
         raise DemoError(f"the demo runs on the local dev chain ({DEV_CHAIN_ID}) only")
+    if not force and already_seeded(admin):
+        say("the demo is already on this chain: nothing added (its gifts are still there)")
+        known = {m.name: m.id for m in admin.merchants()}
+        return {"seeded": False, "merchants": {n: known[n] for n, _ in MERCHANTS},
+                "buyer": dev_client(admin, 1).sender, "holder": dev_client(admin, 2).sender}
     steps = 6
     say(f"[1/{steps}] minimum validity -> {DEMO_MIN_VALIDITY} s (so an expired example can exist)")
     if admin.min_validity() != DEMO_MIN_VALIDITY:
@@ -68,7 +107,8 @@ def run_demo(admin: GiftCert, say: Say = print) -> dict[str, Any]:
     say(f"[6/{steps}] claim link")
     link = buyer.issue_claimable("20", coffee, "tUSD", message="A gift for you", **long)
     say(f"claim link: {link.path}")
-    return {"merchants": merchants, "fresh": str(fresh.id), "partlySpent": str(spent.id),
+    return {"seeded": True, "merchants": merchants, "fresh": str(fresh.id),
+            "partlySpent": str(spent.id),
             "openingNextWeek": str(later.id), "expiredRefundable": str(expired.id),
             "claimLink": link.path, "buyer": buyer.sender, "holder": holder.sender}
 

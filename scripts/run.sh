@@ -44,6 +44,7 @@ echo "== compile"
 echo "== database"
 "$GC" db upgrade --drop-legacy
 
+# The demo seeds a deployment once: on a restart it says it is there and adds nothing.
 for step in deploy demo; do
   echo "== $step"
   if has_command "$step"; then "$GC" "$step"; else echo "skipped: giftcert $step not built yet"; fi
@@ -51,8 +52,9 @@ done
 
 echo
 echo "RPC URL:   $rpc_url"
-echo "Chain id:  31337"
-grep -E -A2 "^Dev account:" "$log"
+echo "Chain id:  31337 (the wallet calls it a custom network; the site offers to add it)"
+# Who is who: the keys a newcomer imports for each role (giftcert/demo.py: ROLES).
+.venv/bin/python -c "from giftcert.demo import roles_text; print(roles_text())"
 if has_command serve; then
   echo "Site:      $web_url"
   echo "== serve (Ctrl-C stops the site and the chain)"
