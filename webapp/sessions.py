@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Engine,
     Float,
@@ -58,6 +59,9 @@ sessions_table = Table(
     Column("id_sha256", String(64), primary_key=True),  # hex sha256 of the cookie's id
     Column("address", String(42), nullable=False),
     Column("expires", Float, nullable=False, index=True),
+    # the deployment the session was opened for (revision 0002): never valid on another
+    Column("chain_id", BigInteger, nullable=False, server_default="0"),
+    Column("contract", String(42), nullable=False, server_default=""),
 )
 
 
@@ -73,14 +77,18 @@ def session_key(sid: str) -> str:
 
 
 class SessionStore:
-    """SIWE nonces and sessions in `database` (an Engine, e.g. the indexer's, or a URL)."""
+    """SIWE nonces and sessions in `database` (an Engine, e.g. the indexer's, or a URL), for
+    the site of `chain_id` and `contract`: a session opened by another deployment that shares
+    the database is not one here."""
 
-    def __init__(self, database: Engine | str, *, clock: Callable[[], float] = time.time,
+    def __init__(self, database: Engine | str, *, chain_id: int = 0, contract: str = "",
+                 clock: Callable[[], float] = time.time,
                  nonce_seconds: float = NONCE_SECONDS,
                  session_seconds: float = SESSION_SECONDS,
                  max_live_nonces: int = MAX_LIVE_NONCES, prepare: bool = True) -> None:
         self.engine: Engine = (open_engine(database) if isinstance(database, str)
                                else database)
+        self.chain_id, self.contract = int(chain_id), contract.lower()
         self.clock = clock
         self.nonce_seconds = nonce_seconds
         self.session_seconds = session_seconds
@@ -124,7 +132,8 @@ class SessionStore:
         with self.engine.begin() as conn:
             conn.execute(delete(t).where(t.c.expires <= now))
             conn.execute(insert(t).values(id_sha256=session_key(sid), address=address,
-                                          expires=min(expires or limit, limit)))
+                                          expires=min(expires or limit, limit),
+                                          chain_id=self.chain_id, contract=self.contract))
         return sid
 
     def session(self, sid: str | None) -> SiweSession | None:
@@ -133,7 +142,9 @@ class SessionStore:
         t = sessions_table
         key = session_key(sid)
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.c.address, t.c.expires).where(t.c.id_sha256 == key)).first()
+            row = conn.execute(select(t.c.address, t.c.expires).where(
+                t.c.id_sha256 == key, t.c.chain_id == self.chain_id,
+                t.c.contract == self.contract)).first()
         if row is None:
             return None
         if row.expires <= self.clock():

@@ -311,8 +311,8 @@ def build_state(settings: Settings, client: GiftCert, start_block: int,
     else:
         indexer = Indexer(client.w3, client.contract, engine, start_block=start_block,
                           chain_id=client.chain_id, check=False)
-    state = AppState(client, indexer, siwe=SessionStore(engine, prepare=False),
-                     mode=settings.indexer_mode)
+    siwe = SessionStore(engine, chain_id=client.chain_id, contract=client.address, prepare=False)
+    state = AppState(client, indexer, siwe=siwe, mode=settings.indexer_mode)
     try:
         state.ensure_index()
     except DatabaseUnavailable as exc:

@@ -208,6 +208,20 @@ def test_a_restarted_store_keeps_sessions_and_nonces(db_url):
     assert SessionStore(db_url).session(sid) is None
 
 
+def test_a_session_is_only_valid_on_the_site_it_was_opened_for(db_url):
+    """Two deployments sharing one database (another chain, or another contract on the same
+    chain) never accept each other's sessions, even with the cookie copied over."""
+    here = SessionStore(db_url, chain_id=31337, contract=COFFEE)
+    sid = here.open_session(COFFEE)
+    assert here.session(sid) is not None
+    assert SessionStore(db_url, chain_id=31337, contract=COFFEE.upper()).session(sid) is not None
+    assert SessionStore(db_url, chain_id=1, contract=COFFEE).session(sid) is None
+    assert SessionStore(db_url, chain_id=31337, contract="0x" + "11" * 20).session(sid) is None
+    with here.engine.connect() as conn:
+        row = conn.execute(select(sessions_table.c.chain_id, sessions_table.c.contract)).one()
+    assert tuple(row) == (31337, COFFEE.lower())
+
+
 @pytest.mark.parametrize("stores", [1, 2], ids=["one-store", "two-stores"])
 def test_concurrent_use_nonce_lets_exactly_one_through(db_url, stores):
     """Threads race to use the same nonce, through one engine (one process) or two engines
