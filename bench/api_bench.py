@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.index_bench import seed
-from bench.stack import LocalSystem, local_system
+from bench.stack import LocalSystem, local_system, report_log_errors
 from giftcert.chain import free_port
 from giftcert.config import PROJECT_ROOT
 from giftcert.database import open_engine, upgrade
@@ -238,11 +238,7 @@ def served(system: LocalSystem, serving: str, database_url: str, requests: list[
         wait_for(floor_port, floor, floor_log, path="/")
         yield port, floor_port
         for name in (log, floor_log):
-            lines = [line for line in name.read_text().splitlines()
-                     if "Traceback" in line or "ERROR" in line]
-            if lines:
-                print(f"  {name.name} has {len(lines)} error lines, first: {lines[0]}",
-                      file=sys.stderr)
+            report_log_errors(name, name.name)
 
 
 @contextmanager

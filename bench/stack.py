@@ -79,11 +79,16 @@ class LocalSystem:
             finally:
                 proc.terminate()
                 proc.wait(timeout=20)
-                errors = [line for line in log_path.read_text().splitlines()
-                          if "Traceback" in line or "ERROR" in line]
-                if errors:
-                    print(f"  the site logged {len(errors)} error lines, first: {errors[0]}",
-                          file=sys.stderr)
+                report_log_errors(log_path, "the site")
+
+
+def report_log_errors(log_path: Path, who: str) -> None:
+    """Prints how many error lines a server's log holds, and the first (a benchmark's figures
+    mean little if the server was failing while measured)."""
+    errors = [line for line in log_path.read_text().splitlines()
+              if "Traceback" in line or "ERROR" in line]
+    if errors:
+        print(f"  {who} logged {len(errors)} error lines, first: {errors[0]}", file=sys.stderr)
 
 
 @contextmanager
