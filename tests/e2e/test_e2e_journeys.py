@@ -82,6 +82,7 @@ def test_giver_defaults_fee_warning_and_the_claim_link_share_step(open_browser,
     done = page.get_by_test_id("claim-done")
     expect(done).to_have_attribute("aria-disabled", "true")
     giver.screenshot(f"journey-share-{size}")
+    giver.screenshot(f"journey-share-top-{size}", full_page=False)
     done.dispatch_event("click")  # not yet: the page keeps the link
     page.wait_for_timeout(300)
     assert "/gift/" in page.url
@@ -128,6 +129,7 @@ def test_recipient_page_of_an_address_gift_shows_the_message_and_actions_to_the_
     expect(actions).to_be_visible()
     expect(actions).to_contain_text("It's yours: 15.00 tUSD to spend at Green Leaf Tea")
     friend.screenshot(f"journey-recipient-{size}")
+    friend.screenshot(f"journey-recipient-top-{size}", full_page=False)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -166,6 +168,7 @@ def test_holder_at_the_till_pays_and_the_page_turns_paid_by_itself(open_browser,
     width = page.viewport_size["width"]
     assert qr and (qr["width"] >= 0.8 * (width - 60) if size == "phone" else qr["width"] >= 400)
     holder.screenshot(f"journey-pay-{size}")
+    holder.screenshot(f"journey-pay-top-{size}", full_page=False)
     authorization = page.get_by_test_id("pay-authorization").input_value()
     assert holder.wallet.sent == []
 
@@ -179,6 +182,7 @@ def test_holder_at_the_till_pays_and_the_page_turns_paid_by_itself(open_browser,
     expect(state).to_have_text("Paid ✓ 4.50 tUSD at Corner Coffee", timeout=15_000)
     expect(result).to_have_class(re.compile(r"\bpaid\b"))
     holder.screenshot(f"journey-paid-{size}")
+    holder.screenshot(f"journey-paid-top-{size}", full_page=False)
     assert e2e_chain.sdk.certificate(cert_id).balance == Money(Decimal("23"), "tUSD")
 
 

@@ -63,6 +63,8 @@ def test_give_address_changed_after_review_sends_nothing_for_the_old_one(
     assert re.match(r"^\d{1,2} \w{3} \d{4}$", shown["Expires on"])
     assert shown["Opens on"] == "at once"
     giver.screenshot(f"review-give-{size}")
+    page.get_by_test_id("tx-review").scroll_into_view_if_needed()
+    giver.screenshot(f"review-give-top-{size}", full_page=False)
 
     page.get_by_test_id("give-to").fill(b)  # the giver corrects a typo after Review
     expect(form.get_by_test_id("tx-review")).to_be_hidden()
