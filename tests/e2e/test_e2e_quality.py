@@ -151,3 +151,23 @@ def test_a_page_that_needs_the_network_says_it_is_unreachable(open_browser,
     expect(page.get_by_test_id("give-form").get_by_test_id("form-error")).to_contain_text(
         "cannot be reached")
     assert visitor.wallet.sent == []
+
+
+def test_admin_link_and_holder_actions_only_for_who_may_use_them(open_browser,
+                                                                e2e_chain: Chain):
+    from e2e_stack import ADMIN, STRANGER
+
+    cert = ref(gift_for_holder(e2e_chain, "6"))
+    admin = open_browser(ADMIN)
+    page = connect(admin, "/")
+    expect(page.get_by_test_id("nav-admin")).to_be_visible()
+    stranger = open_browser(STRANGER)
+    page = connect(stranger, f"/certificates/{cert}")
+    expect(page.get_by_test_id("nav-admin")).to_be_hidden()
+    for form in ("regift-part-form", "regift-whole-form", "cert-pay"):
+        expect(page.get_by_test_id(form).first).to_be_hidden()
+    expect(page.get_by_test_id("holder-hint")).to_be_visible()
+    holder = open_browser(HOLDER)
+    page = connect(holder, f"/certificates/{cert}")
+    expect(page.get_by_test_id("regift-part-form")).to_be_visible()
+    expect(page.get_by_test_id("holder-hint")).to_be_hidden()
