@@ -62,19 +62,21 @@ contract CertificateRenderer is ICertificateRenderer {
     struct Texts {
         string merchant;
         string occasion;
-        string amount; // digits and a dot only
+        string amount; // digits and a dot only (the attributes, for machines)
+        string shown; // the card's amount as the site writes it: "1,000.00", "12.50"
         string symbol;
     }
 
     /// @notice Metadata JSON for one certificate, as a base64 data: URI. Never reverts on
     /// hostile text or a hostile token (see the contract notes).
     function render(IGiftCertificatesTypes.CertificateView calldata cert) external view returns (string memory) {
-        Texts memory t = Texts("", "", "", "");
+        Texts memory t = Texts("", "", "", "", "");
         uint8 decimals;
         (t.symbol, decimals) = _currencyInfo(cert.token);
         t.merchant = _utf8(bytes(cert.merchantName), type(uint256).max);
         t.occasion = occasionName(cert.occasion);
         t.amount = formatAmount(cert.balance, decimals);
+        t.shown = displayAmount(t.amount);
         string memory merchant = _json(t.merchant);
         string memory json = string.concat(
             '{"name":"',
@@ -108,10 +110,43 @@ contract CertificateRenderer is ICertificateRenderer {
         return string.concat(whole, ".", string(out));
     }
 
-    /// @notice A unix time as an ISO date (UTC), e.g. "2031-11-26".
+    /// @notice A plain decimal amount (from {formatAmount}) as people read it, the way the site
+    /// writes amounts: thousands grouped, at least two decimals ("1000" -> "1,000.00",
+    /// "12.5" -> "12.50", "0.005" stays).
+    function displayAmount(string memory plain) public pure returns (string memory) {
+        bytes memory text = bytes(plain);
+        uint256 dot = text.length;
+        for (uint256 i; i < text.length; ++i) {
+            if (text[i] == ".") dot = i;
+        }
+        uint256 fractionDigits = dot < text.length ? text.length - dot - 1 : 0;
+        uint256 padding = fractionDigits < 2 ? 2 - fractionDigits : 0;
+        uint256 commas = dot == 0 ? 0 : (dot - 1) / 3;
+        bytes memory out = new bytes(dot + commas + 1 + fractionDigits + padding);
+        uint256 o;
+        for (uint256 i; i < dot; ++i) {
+            if (i != 0 && (dot - i) % 3 == 0) out[o++] = ",";
+            out[o++] = text[i];
+        }
+        out[o++] = ".";
+        for (uint256 i = dot + 1; i < text.length; ++i) out[o++] = text[i];
+        for (uint256 i; i < padding; ++i) out[o++] = "0";
+        return string(out);
+    }
+
+    /// @notice A unix time as people write a day, the way the site does: "3 Dec 2026" (UTC).
+    function displayDate(uint256 timestamp) public pure returns (string memory) {
+        (uint256 year, uint256 month, uint256 day) = _civil(timestamp);
+        bytes memory months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        bytes memory name = new bytes(3);
+        for (uint256 i; i < 3; ++i) name[i] = months[(month - 1) * 3 + i];
+        return string.concat(day.toString(), " ", string(name), " ", year.toString());
+    }
+
+    /// @dev Year, month (1-12) and day of a unix time (UTC).
     // Integer calendar arithmetic: every division is meant to truncate before the next step.
     // slither-disable-start divide-before-multiply
-    function formatDate(uint256 timestamp) public pure returns (string memory) {
+    function _civil(uint256 timestamp) private pure returns (uint256 year, uint256 month, uint256 day) {
         // Howard Hinnant's civil_from_days.
         uint256 z = timestamp / 1 days + 719468;
         uint256 era = z / 146097;
@@ -119,16 +154,11 @@ contract CertificateRenderer is ICertificateRenderer {
         uint256 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
         uint256 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
         uint256 mp = (5 * doy + 2) / 153;
-        uint256 day = doy - (153 * mp + 2) / 5 + 1;
-        uint256 month = mp < 10 ? mp + 3 : mp - 9;
-        uint256 year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-        return string.concat(year.toString(), "-", _twoDigits(month), "-", _twoDigits(day));
+        day = doy - (153 * mp + 2) / 5 + 1;
+        month = mp < 10 ? mp + 3 : mp - 9;
+        year = yoe + era * 400 + (month <= 2 ? 1 : 0);
     }
     // slither-disable-end divide-before-multiply
-
-    function _twoDigits(uint256 value) private pure returns (string memory) {
-        return value < 10 ? string.concat("0", value.toString()) : value.toString();
-    }
 
     function _attributes(
         IGiftCertificatesTypes.CertificateView calldata cert,
@@ -167,11 +197,11 @@ contract CertificateRenderer is ICertificateRenderer {
             '</text><text x="24" y="80" font-size="15" fill="#f4f4f4">',
             _xml(t.merchant),
             '</text><text x="24" y="150" font-size="34" font-weight="bold" fill="#fff">',
-            t.amount,
+            t.shown,
             " ",
             _xml(t.symbol),
             '</text><text x="24" y="222" font-size="13" fill="#eee">Valid until ',
-            formatDate(cert.expiry),
+            displayDate(cert.expiry),
             "</text></svg>"
         );
     }

@@ -4,6 +4,10 @@ import base64
 import json
 
 from harness import USD
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from webapp import present
 
 
 def _metadata(h, cert_id):
@@ -25,19 +29,16 @@ def test_metadata_shows_merchant_balance_currency_expiry_and_occasion(h):
     meta = _metadata(h, cert)
     svg = _svg(meta)
     assert meta["name"] == "Happy Birthday - Corner Coffee"
-    assert "25 tUSD" in svg and "Corner Coffee" in svg and "Happy Birthday" in svg
+    assert "25.00 tUSD" in svg and "Corner Coffee" in svg and "Happy Birthday" in svg
     expiry = h.cert(cert)["expiry"]
-    import datetime
-
-    iso = datetime.datetime.fromtimestamp(expiry, datetime.UTC).date().isoformat()
-    assert f"Valid until {iso}" in svg
+    assert f"Valid until {present.date(expiry)}" in svg  # "3 Dec 2031", as the site writes it
     traits = {a["trait_type"]: a["value"] for a in meta["attributes"]}
     assert traits["Balance"] == "25 tUSD" and traits["Expires"] == expiry
 
 
 def test_metadata_follows_balance_changes_with_erc4906_event(h):
     cert = h.issue(amount=10**16)  # 0.01 ETH
-    assert "0.01 ETH" in _svg(_metadata(h, cert))
+    assert "0.01 ETH" in _svg(_metadata(h, cert))  # two decimals already
     receipt = h.tx("redeem", cert, 25 * 10**14, 1, sender=h.holder)
     assert [e["args"]["_tokenId"] for e in h.events("MetadataUpdate", receipt)] == [cert]
     assert "0.0075 ETH" in _svg(_metadata(h, cert))
@@ -54,3 +55,16 @@ def test_merchant_name_cannot_break_json(h):
     meta = _metadata(h, cert)  # parses as JSON
     assert 'Bad "name" <script>' in meta["name"]
     assert "Bad &quot;name&quot; &lt;script&gt;" in _svg(meta)
+
+
+# The renderer's views only read: the snapshot of the function-scoped fixture is not needed.
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 2**72 - 1), st.sampled_from([0, 2, 6, 18]),
+       st.integers(1, 253_402_300_799))  # to 31 Dec 9999, as far as Python's dates go
+def test_card_writes_amounts_and_days_as_the_site_does(h, units, decimals, timestamp):
+    """The card art and the site never disagree on how an amount or a day reads."""
+    r = h.renderer.functions
+    plain = r.formatAmount(units, decimals).call()
+    assert r.displayAmount(plain).call() == present.amount_text(plain)
+    assert r.displayDate(timestamp).call() == present.date(timestamp)

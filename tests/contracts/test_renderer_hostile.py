@@ -8,7 +8,6 @@ tuples, the merchant name ABI-encoded as raw bytes so it can be invalid UTF-8.
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -23,6 +22,7 @@ from hypothesis import strategies as st
 from giftcert.compiler import compile_sources
 from giftcert.config import PROJECT_ROOT
 from giftcert.transactions import call, deploy, send
+from webapp import present
 
 SVG = "{http://www.w3.org/2000/svg}"
 JSON_PREFIX = "data:application/json;base64,"
@@ -33,7 +33,7 @@ VIEW_TYPE = (
     "(uint256,address,uint256,uint32,bytes,uint8,address,uint8,uint40,uint40,bool,uint40,uint256)"
 )
 EXPIRY = 1_953_763_200
-EXPIRY_DATE = datetime.datetime.fromtimestamp(EXPIRY, datetime.UTC).date().isoformat()
+EXPIRY_DATE = present.date(EXPIRY)  # the card writes days as the site does: "2 Dec 2031"
 VALID_FROM = 1_700_000_000
 MAX_SYMBOL_BYTES = 32
 # Modes of HostileToken.symbol()
@@ -162,7 +162,7 @@ def assert_card(meta: dict, root: ET.Element, name: str, amount: str, symbol: st
     assert texts(root) == [
         "Happy Birthday",
         xml_visible(name),
-        f"{amount} {xml_visible(symbol)}",
+        f"{present.amount_text(amount)} {xml_visible(symbol)}",
         f"Valid until {EXPIRY_DATE}",
     ]
 
