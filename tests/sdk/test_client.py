@@ -69,7 +69,7 @@ def test_preview_art_is_the_art_the_certificate_gets(sdk):
     preview = sdk.buyer.preview_art(sdk.books_id, "tUSD", "12.50", 1, expiry)
     assert preview == sdk.buyer.art(cert.id)
     assert b"Happy Birthday" in preview and b"Page Turner Books" in preview
-    assert b"12.5 tUSD" in preview
+    assert b"12.50 tUSD" in preview
     assert sdk.buyer.preview_art(sdk.books_id, "tUSD", "3", 2, expiry) != preview
 
 

@@ -69,7 +69,7 @@ def test_design_preview_draws_the_chosen_terms(web):
                      "&expiryDays=30")
     assert r.status_code == 200 and r.mimetype == "image/svg+xml"
     assert b"Happy Birthday" in r.data and b"Page Turner Books" in r.data
-    assert b"12.5 tUSD" in r.data
+    assert b"12.50 tUSD" in r.data
     assert web.http.get("/art/preview.svg?merchant=1").status_code == 200  # defaults
     assert_query_errors(web, "/art/preview.svg", [
         ("merchant=9", 404, "merchant"), ("merchant=1&occasion=99", 400, "occasion"),
