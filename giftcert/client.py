@@ -134,12 +134,16 @@ class GiftCert:
         with node_errors("reading the block number"):
             return int(self.w3.eth.block_number)
 
-    def read_many(self, calls: Sequence[View | tuple[str, tuple[Any, ...]]]) -> list[Read]:
+    def read_many(self, calls: Sequence[View | tuple[str, tuple[Any, ...]]], *,
+                  block: int | str = "latest", clock: ChainClock | None = None) -> list[Read]:
         """Several views in one node call (Multicall3 when the client has one, else a JSON-RPC
-        batch); a (name, args) pair is a view of this contract. Refreshes the clock."""
+        batch); a (name, args) pair is a view of this contract. Refreshes the clock; at an
+        earlier `block` only `clock` is told (a past block is not the latest)."""
         views = [c if isinstance(c, View) else View(self._views, c[0], tuple(c[1]))
                  for c in calls]
-        return read_many(self.w3, views, multicall=self.multicall, clock=self.clock)
+        if clock is None and block == "latest":
+            clock = self.clock
+        return read_many(self.w3, views, multicall=self.multicall, clock=clock, block=block)
 
     def is_contract(self, address: str) -> bool:
         """Whether `address` holds code (a contract wallet, a token)."""
@@ -269,10 +273,13 @@ class GiftCert:
     def merchants(self) -> list[Merchant]:
         return [self.merchant(i) for i in range(1, self.view("merchantCount") + 1)]
 
-    def merchant_ledgers(self, merchant_id: int, currencies: Sequence[CurrencyInfo]
+    def merchant_ledgers(self, merchant_id: int, currencies: Sequence[CurrencyInfo], *,
+                         block: int | str = "latest", clock: ChainClock | None = None
                          ) -> list[tuple[Money, Money]]:
-        """(owed, cash-out limit) of a merchant in each of `currencies`, in one node call."""
-        reads = self.read_many([("merchantLedger", (merchant_id, c.id)) for c in currencies])
+        """(owed, cash-out limit) of a merchant in each of `currencies`, in one node call, at
+        `block` (`clock` learns that block's number and time)."""
+        reads = self.read_many([("merchantLedger", (merchant_id, c.id)) for c in currencies],
+                               block=block, clock=clock)
         out = []
         for info, read in zip(currencies, reads, strict=True):
             owed, limit = read.value[:2]

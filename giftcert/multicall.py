@@ -118,22 +118,27 @@ class ChainClock:
 
 
 def read_many(w3: Web3, calls: Sequence[View], *, multicall: str | None = None,
-              clock: ChainClock | None = None) -> list[Read]:
-    """Runs `calls` in one node call (Multicall3 at `multicall`, else one JSON-RPC batch) and
-    tells `clock` the block they were read at. Results are in the order of `calls`."""
+              clock: ChainClock | None = None, block: int | str = "latest") -> list[Read]:
+    """Runs `calls` in one node call (Multicall3 at `multicall`, else one JSON-RPC batch) at
+    `block` (a number reads the chain as it was then) and tells `clock` the block they were
+    read at. Results are in the order of `calls`."""
     if multicall:
-        return _aggregate(w3, calls, multicall, clock)
-    return _batch(w3, calls, clock)
+        return _aggregate(w3, calls, multicall, clock, block)
+    return _batch(w3, calls, clock, block)
+
+
+def _block_param(block: int | str) -> str:
+    return block if isinstance(block, str) else hex(block)
 
 
 def _aggregate(w3: Web3, calls: Sequence[View], multicall: str,
-               clock: ChainClock | None) -> list[Read]:
+               clock: ChainClock | None, block: int | str = "latest") -> list[Read]:
     address = to_checksum_address(multicall)
     items = [(to_checksum_address(c.target), True, c.calldata()) for c in calls]
     items += [(address, False, _BLOCK_NUMBER), (address, False, _TIMESTAMP)]
     data = _AGGREGATE3 + abi_encode(["(address,bool,bytes)[]"], [items])
     with node_errors(f"reading {', '.join(sorted({c.name for c in calls})) or 'the block'}"):
-        raw = w3.eth.call({"to": address, "data": data}, "latest")
+        raw = w3.eth.call({"to": address, "data": data}, cast(Any, block))
     (results,) = abi_decode(["(bool,bytes)[]"], bytes(raw))
     *answers, (_, number), (_, stamp) = results
     if clock is not None:
@@ -142,12 +147,14 @@ def _aggregate(w3: Web3, calls: Sequence[View], multicall: str,
             for call, (ok, out) in zip(calls, answers, strict=True)]
 
 
-def _batch(w3: Web3, calls: Sequence[View], clock: ChainClock | None) -> list[Read]:
+def _batch(w3: Web3, calls: Sequence[View], clock: ChainClock | None,
+           block: int | str = "latest") -> list[Read]:
+    at = _block_param(block)
     requests: list[tuple[RPCEndpoint, Any]] = [
         (RPCEndpoint("eth_call"), [{"to": c.target, "data": "0x" + c.calldata().hex()},
-                                   "latest"]) for c in calls]
+                                   at]) for c in calls]
     if clock is not None:
-        requests.append((RPCEndpoint("eth_getBlockByNumber"), ["latest", False]))
+        requests.append((RPCEndpoint("eth_getBlockByNumber"), [at, False]))
     replies: Any
     with node_errors("reading the chain"):
         if len(requests) == 1:
@@ -158,10 +165,10 @@ def _batch(w3: Web3, calls: Sequence[View], clock: ChainClock | None) -> list[Re
         raise NodeError(f"the Ethereum node refused a batch of reads: {replies.get('error')}")
     by_id = sorted(replies, key=lambda r: int(r.get("id", 0)))
     if clock is not None:
-        block = by_id.pop()
-        if block.get("result"):
-            clock.observe(int(block["result"]["number"], 16),
-                          int(block["result"]["timestamp"], 16))
+        header = by_id.pop()
+        if header.get("result"):
+            clock.observe(int(header["result"]["number"], 16),
+                          int(header["result"]["timestamp"], 16))
     out = []
     for call, reply in zip(calls, by_id, strict=True):
         if "error" in reply:

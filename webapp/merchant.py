@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from giftcert.client import Merchant
+from giftcert.errors import NodeError, NodeUnreachable
+from giftcert.money import CurrencyInfo, Money, from_units
+from giftcert.multicall import ChainClock
 from webapp import siwe
 from webapp.api.fields import MerchantId, parse
 from webapp.errors import ApiError
 from webapp.present import date, state
 from webapp.sessions import SiweSession
+from webapp.state import AppState
 from webapp.stats import chart_svg, merchant_stats, redemptions
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
@@ -51,19 +57,54 @@ def dashboard() -> ResponseReturnValue:
     if merchant is None:
         return render_template("merchant_none.html", session=session), 403
     st = state()
-    # One node call: every currency's ledger and the block's time (the stats' clock) together.
-    ledgers = st.client.merchant_ledgers(merchant.id, st.currencies())
-    # Withdraw per currency, disabled at zero (the page waits for the index to reach a mined
-    # payment before it reloads, so owed and liability describe the same moment).
+    ledgers, stats = desk_figures(st, merchant.id)
+    # Withdraw per currency, disabled at zero.
     owed = [{**o.to_json(), "currencyId": c.id, "zero": not o.amount}
             for (o, _), c in zip(ledgers, st.currencies(), strict=True)]
     cash_out = [limit for _, limit in ledgers]
-    stats = merchant_stats(st, merchant.id)
+    # Every figure in every currency, with its unit (0.00 tUSD, not a bare 0.00).
+    figures = {key: every_currency(stats[key], st.currencies())
+               for key in ("liability", "expiredUnrefunded", "refunded", "voided")}
     return render_template("merchant.html", session=session, merchant=merchant, mine=mine,
-                           stats=stats, chart=chart_svg(stats["redemptionsByDay"]),
+                           stats=stats, figures=figures, chart=chart_svg(stats["redemptionsByDay"]),
                            recent=redemptions(st, merchant.id, 20), owed=owed,
                            cash_out=cash_out,
                            currencies=st.currencies(), date=date)
+
+
+def every_currency(amounts: list[dict[str, str]], currencies: list[CurrencyInfo]
+                   ) -> list[dict[str, str]]:
+    """One amount per currency (the stats leave zeros out), in the currencies' order."""
+    by_symbol = {a["currency"]: a for a in amounts}
+    listed = [by_symbol.pop(c.symbol) if c.symbol in by_symbol else from_units(0, c).to_json()
+              for c in currencies]
+    return listed + list(by_symbol.values())
+
+
+def desk_figures(st: AppState, merchant: int) -> tuple[list[tuple[Money, Money]], dict[str, Any]]:
+    """The desk's ledgers (owed, cash-out limit per currency) and index figures (liability,
+    expired, chart), all as of one block: the index's. The chain is read at the block the index
+    has reached (one node call, which also gives that block's time, the clock expiry is judged
+    by), so a redemption the index has not seen yet is neither owed nor out of the liability,
+    and the two never count the same value twice or not at all. The index moving meanwhile
+    starts over."""
+    currencies = st.currencies()
+    for _ in range(3):
+        st.ensure_index()
+        cursor = st.indexer.cursor()
+        block: int | str = "latest" if cursor is None else cursor[0]
+        seen = ChainClock(ttl=math.inf)  # learns the read block's number and time
+        try:
+            ledgers = st.client.merchant_ledgers(merchant, currencies, block=block, clock=seen)
+        except NodeUnreachable:
+            raise
+        except NodeError:  # the node no longer (or not yet) has that block: the head then
+            ledgers = st.client.merchant_ledgers(merchant, currencies, clock=seen)
+        at = seen.fresh()
+        stats = merchant_stats(st, merchant, now=None if at is None else at[1])
+        if st.indexer.cursor() == cursor:
+            break
+    return ledgers, stats
 
 
 @bp.get("/export.csv")

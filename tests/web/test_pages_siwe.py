@@ -149,7 +149,41 @@ def test_merchant_sets_a_cash_out_limit_from_the_desk(web):
     r = post(web, "/tx/set-cash-out-limit", {"from": web.coffee.sender, **body, "limit": "-1"})
     assert r.status_code == 400 and r.get_json()["field"] == "limit"
     assert sign_in(web).status_code == 200
+    web.sync()  # the desk shows the chain as of the index's block
     html = web.http.get("/merchant/").get_data(as_text=True)
     assert 'data-tx="set-cash-out-limit"' in html and "2.50 tUSD" in html
     web.send(build(web, "set-cash-out-limit", web.coffee.sender, **{**body, "limit": "0"})["tx"])
     assert web.admin.cash_out_limit(web.coffee_id, "tUSD") == Money(Decimal("0"), "tUSD")
+
+
+def _desk_card(html: str, testid: str) -> str:
+    start = html.index(f'data-testid="{testid}"')
+    return html[start:html.index('<div class="card stat"', start + 1)
+                if testid != "breakage" else html.index("</div>", start)]
+
+
+def test_desk_owed_and_liability_describe_one_block(web):
+    """A payment the index has not seen yet is neither owed nor out of the liability: the desk
+    reads the chain at the index's block, so the two never count it twice (issue 15)."""
+    cert = issue_eth(web, web.holder.sender, "1")
+    web.sync()
+    assert sign_in(web).status_code == 200
+    auth = sign_redemption(web, cert, "0.25", 9)
+    web.send(build(web, "redeem-authorized", web.coffee.sender, authorization=auth)["tx"])
+    assert web.admin.merchant_owed(web.coffee_id) == Money(Decimal("0.25"), "ETH")  # on chain
+    html = web.http.get("/merchant/").get_data(as_text=True)  # the index is a block behind
+    assert "0.00 ETH" in _desk_card(html, "owed") and "1.00 ETH" in _desk_card(html, "liability")
+    web.sync()
+    html = web.http.get("/merchant/").get_data(as_text=True)
+    assert "0.25 ETH" in _desk_card(html, "owed") and "0.75 ETH" in _desk_card(html, "liability")
+
+
+def test_desk_figures_carry_their_units(web):
+    assert sign_in(web).status_code == 200
+    html = web.http.get("/merchant/").get_data(as_text=True)
+    breakage = _desk_card(html, "breakage")
+    for label in ("Expired, not yet returned", "Returned to givers", "Voided"):
+        line = breakage[breakage.index(label):].split("</p>")[0]
+        assert "0.00 ETH" in line and "0.00 tUSD" in line, line
+    liability = _desk_card(html, "liability")
+    assert "0.00 ETH" in liability and "0.00 tUSD" in liability
