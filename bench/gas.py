@@ -68,8 +68,9 @@ IMPLS = ["giftcert", "oz721", "oz1155", "erc721a", "solady721", "solady1155", "o
          "solady6909", "erc3525", "oz20", "eth"]
 OPS = [
     "issue", "issue_batch10", "transfer_fresh", "transfer_holder", "redeem", "redeem_signed_first",
-    "redeem_signed", "settle_batch10", "topup", "claim", "refund", "deploy", "runtime_bytes",
-    "module_bytes",
+    "redeem_signed", "settle_batch10", "topup", "claim", "refund", "transfer_signed", "split",
+    "split_signed", "merge", "merge_signed", "cash_out", "cash_out_signed", "deploy",
+    "runtime_bytes", "module_bytes",
 ]
 
 # Targets for giftcert's own figures (contract v2, issue 12): (label, op, divisor, limit).
@@ -100,6 +101,11 @@ TARGETS = [
     ("top-up (floor 28,443)", "topup", 1, 28_443 + 3_500),
     ("refund (floor 34,173)", "refund", 1, 34_173 + 3_500),
 ]
+
+# Signed holder actions (issue 16): each within 6,000 gas of the same action sent by the holder.
+SIGNED_MARGIN = 6_000
+SIGNED_TWINS = [("transfer_signed", "transfer_fresh"), ("split_signed", "split"),
+                ("merge_signed", "merge"), ("cash_out_signed", "cash_out")]
 
 T0 = 4_000_000_000  # pinned chain start (2096): far from wall-clock time, fits uint40
 DAY = 24 * 3600
@@ -344,6 +350,45 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
     b.measure("giftcert", "topup", f.topUp(cert_topup, AMOUNT), b.buyer,
               check=lambda: balance(cert_topup) == 2 * AMOUNT, value=AMOUNT)
 
+    # Holder actions, sent by the holder and signed by the holder (EIP-712) for a relayer to
+    # submit: the same holder, the same kind of certificate and recipient, so each pair differs
+    # only by who sends it.
+    holder_key = ANVIL_DEV_KEYS[2]
+    assert Account.from_key(holder_key).address == b.holder
+
+    def signed(kind: str, cert: int, **fields: Any) -> tuple[tuple, bytes]:
+        message = {"nonce": call(f.nonceOf(cert)), "deadline": b.deadline, **fields,
+                   **({"from": cert} if kind == "merge" else {"certificate": cert})}
+        doc = eip712.holder_action(kind, b.chain_id, gc.address, **message)
+        return tuple(doc["message"].values()), eip712.sign_typed_data(holder_key, doc)
+
+    to = fresh("transfer_signed/0").address
+    cert = issue(b.holder)
+    b.measure("giftcert", "transfer_signed",
+              f.transferWithAuthorization(*signed("transfer", cert, to=to)), b.relayer,
+              check=lambda: owner(cert) == to)
+    for op, (cert, to) in (("split", (issue(b.holder), fresh("split/0").address)),
+                           ("split_signed", (issue(b.holder), fresh("split_signed/0").address))):
+        fn = (f.split(cert, PART, to) if op == "split"
+              else f.splitWithAuthorization(*signed("split", cert, amount=PART, to=to)))
+        b.measure("giftcert", op, fn, b.holder if op == "split" else b.relayer,
+                  check=lambda cert=cert: balance(cert) == AMOUNT - PART)
+    for op in ("merge", "merge_signed"):
+        source, into = issue(b.holder), issue(b.holder)
+        fn = (f.merge(source, into) if op == "merge"
+              else f.mergeWithAuthorization(*signed("merge", source, into=into)))
+        b.measure("giftcert", op, fn, b.holder if op == "merge" else b.relayer,
+                  check=lambda into=into: balance(into) == 2 * AMOUNT)
+    b.tx(f.setCashOutLimit(coffee, 0, AMOUNT), b.merchant1)
+    for op in ("cash_out", "cash_out_signed"):
+        cert = issue(b.holder)
+        fn = (f.cashOut(cert) if op == "cash_out"
+              else f.cashOutWithAuthorization(*signed("cash-out", cert)))
+        before = b.w3.eth.get_balance(b.holder)
+        b.measure("giftcert", op, fn, b.holder if op == "cash_out" else b.relayer,
+                  check=lambda before=before, op=op: b.w3.eth.get_balance(b.holder) > before
+                  if op == "cash_out_signed" else True)
+
     # claim link: the claim key signs the recipient; a relayer submits (the recipient has no gas)
     claim_key = fresh("claim-key/0")
     receipt = b.tx(f.issueClaimable(claim_key.address, terms(coffee), AMOUNT, b.deadline, MESSAGE),
@@ -568,6 +613,14 @@ def target_lines(results: list[Measurement]) -> list[str]:
         verdict = "met" if value <= limit else "missed"
         per = f" ({by_key[('giftcert', op)]:,} / {divisor})" if divisor > 1 else ""
         lines.append(f"- {label}: target <= {limit:,}, measured {value:,}{per}: **{verdict}**")
+    for op, twin in SIGNED_TWINS:
+        if ("giftcert", op) not in by_key or ("giftcert", twin) not in by_key:
+            continue
+        value, limit = by_key[("giftcert", op)], by_key[("giftcert", twin)] + SIGNED_MARGIN
+        verdict = "met" if value <= limit else "missed"
+        lines.append(f"- {op} (relayer-submitted, holder-signed): target <= {twin} + "
+                     f"{SIGNED_MARGIN:,} = {limit:,}, measured {value:,} "
+                     f"(+{value - by_key[('giftcert', twin)]:,}): **{verdict}**")
     return lines
 
 

@@ -5,6 +5,7 @@ import {IGiftCertificatesAdmin} from "./interfaces/IGiftCertificates.sol";
 import {ClaimLinks} from "./core/ClaimLinks.sol";
 import {SignedRedemptions} from "./core/SignedRedemptions.sol";
 import {Refunds} from "./core/Refunds.sol";
+import {SignedHolderActions} from "./core/SignedHolderActions.sol";
 
 /**
  * @title GiftCertificates
@@ -19,7 +20,8 @@ import {Refunds} from "./core/Refunds.sol";
  *
  * What runs where. This contract's own dispatcher holds only the per-payment hot paths: issue,
  * batch issue, claim-link issue and claim, top-up, split, merge, redeem, signed redemption,
- * batch settlement and the single ERC-1155 transfer, plus the refund after expiry (the one rare
+ * batch settlement, the single ERC-1155 transfer and the signed holder actions (transfer, split
+ * and merge by signature, for holders without gas), plus the refund after expiry (the one rare
  * path with a gas target; see {Refunds}). Each function here costs every call that passes it in
  * the dispatcher up to 22 gas, and each byte counts against the 24,576-byte limit that the
  * features still to come (signed holder actions, payment tabs) need room under.
@@ -38,7 +40,7 @@ import {Refunds} from "./core/Refunds.sol";
  * live at hashed slots); this contract has none (the EIP-712 domain and the module's address
  * are immutables).
  */
-contract GiftCertificates is ClaimLinks, SignedRedemptions, Refunds {
+contract GiftCertificates is ClaimLinks, SignedRedemptions, SignedHolderActions, Refunds {
     /// @dev The admin module this contract delegates everything else to ({adminModule} reads it).
     address private immutable _module;
 

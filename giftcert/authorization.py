@@ -40,7 +40,7 @@ from giftcert.errors import (
     ZeroAmount,
 )
 from giftcert.ids import decode_id
-from giftcert.inputs import MAX_UINT256, whole_number
+from giftcert.inputs import MAX_UINT256, checksum, whole_number
 from giftcert.money import from_units
 from giftcert.rules import spend_refusal
 from giftcert.transactions import node_errors
@@ -117,6 +117,86 @@ class SignedRedemption:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInput(f"not a signed redemption (typedData, signature): {exc}",
                                "authorization") from None
+
+
+@dataclass(frozen=True)
+class SignedHolderAction:
+    """A holder's EIP-712 authorisation of a transfer (re-gift), split, merge or cash-out, and
+    its signature: anyone may submit it (the site's relayer pays the gas), and the contract
+    checks that the certificate's owner signed exactly this message, at its current nonce,
+    before the deadline, for this chain and contract.
+
+    `message` holds the type's fields (eip712.TYPES[eip712.HOLDER_ACTIONS[kind]]) as integers
+    and checksummed addresses; `from_json` validates them."""
+
+    kind: str
+    message: dict[str, Any]
+    signature: bytes
+
+    @property
+    def primary_type(self) -> str:
+        return eip712.HOLDER_ACTIONS[self.kind]
+
+    @property
+    def certificate(self) -> int:
+        """The certificate the signature spends (its nonce): the source of a merge."""
+        return int(self.message["from"] if self.kind == "merge" else self.message["certificate"])
+
+    @property
+    def deadline(self) -> int:
+        return int(self.message["deadline"])
+
+    @property
+    def nonce(self) -> int:
+        return int(self.message["nonce"])
+
+    @property
+    def struct(self) -> tuple[Any, ...]:
+        """The contract's authorisation struct, fields in the type's order."""
+        return tuple(self.message[f["name"]] for f in eip712.TYPES[self.primary_type])
+
+    def document(self, chain_id: int, contract: str) -> dict[str, Any]:
+        return eip712.holder_action(self.kind, chain_id, to_checksum_address(contract),
+                                    **self.message)
+
+    def signer(self, chain_id: int, contract: str) -> str | None:
+        """The ECDSA signer by the contract's rules (None: not an ECDSA signature the
+        contract accepts; a contract wallet may still accept it through ERC-1271)."""
+        return recover_signer(self.document(chain_id, contract), self.signature)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind,
+                "message": {k: str(v) if isinstance(v, int) else v
+                            for k, v in self.message.items()},
+                "signature": "0x" + self.signature.hex()}
+
+    @classmethod
+    def from_json(cls, data: Any, kind: str | None = None) -> SignedHolderAction:
+        """From {kind, message, signature} (or {message, signature} with `kind` given); every
+        field checked, an `InvalidInput` naming the one that is wrong."""
+        if not isinstance(data, dict):
+            raise InvalidInput("a signed action is {kind, message, signature}", "authorization")
+        kind = kind or data.get("kind")
+        if kind not in eip712.HOLDER_ACTIONS:
+            raise InvalidInput(f"kind must be one of {', '.join(eip712.HOLDER_ACTIONS)}", "kind")
+        raw = data.get("message")
+        if not isinstance(raw, dict):
+            raise InvalidInput("message must be an object with the signed fields", "message")
+        fields = eip712.TYPES[eip712.HOLDER_ACTIONS[kind]]
+        unknown = sorted(set(raw) - {f["name"] for f in fields})
+        if unknown:
+            raise InvalidInput(f"message has fields a {kind} does not sign: "
+                               f"{', '.join(unknown)}", "message")
+        message: dict[str, Any] = {}
+        for f in fields:
+            name = f["name"]
+            if name not in raw:
+                raise InvalidInput(f"message lacks {name}", name)
+            if f["type"] == "address":
+                message[name] = checksum(raw[name], name)
+            else:
+                message[name] = whole_number(raw[name], name, maximum=MAX_UINT256, field=name)
+        return cls(kind, message, _signature(data.get("signature"), "signature"))
 
 
 def recover_signer(typed_data: dict[str, Any], signature: bytes) -> str | None:

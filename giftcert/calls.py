@@ -27,7 +27,7 @@ from eth_account import Account
 from web3.types import TxReceipt
 
 from giftcert import eip712
-from giftcert.authorization import SignedRedemption
+from giftcert.authorization import SignedHolderAction, SignedRedemption
 from giftcert.errors import ContractRevert, InvalidInput
 from giftcert.inputs import checksum, message_text, whole_number
 from giftcert.models import Certificate, ClaimLink, Merchant, Settlement
@@ -397,6 +397,47 @@ class Calls:
         into = self._id(into_id)
         return self.prepare("merge", self._id(from_id), into, decode=self._refreshed(into))
 
+    # -- signed holder actions (anyone submits them: the holder needs no gas) ----------
+
+    def sign_holder_action(self, kind: str, certificate_id: CertificateRef, key: str | bytes, *,
+                           deadline: int, **arguments: Any) -> SignedHolderAction:
+        """The holder's signature (made here with `key`) of a transfer (`to`), split (`amount`,
+        `to`), merge (`into`) or cash-out of `certificate_id` at its current nonce: what a
+        wallet signs in the browser, for tests, scripts and the CLI."""
+        cert = self._cert(certificate_id)
+        message: dict[str, Any] = {"nonce": cert.nonce, "deadline": deadline}
+        if kind == "merge":
+            message |= {"from": cert.id, "into": self._id(arguments.pop("into"))}
+        else:
+            message["certificate"] = cert.id
+        if "to" in arguments:
+            message["to"] = checksum(arguments.pop("to"), "recipient")
+        if "amount" in arguments:
+            message["amount"] = cert.currency.units(arguments.pop("amount"))
+        if arguments:
+            raise InvalidInput(f"a {kind} takes no {', '.join(arguments)}", next(iter(arguments)))
+        document = eip712.holder_action(kind, self.client.chain_id, self.client.address,
+                                        **message)
+        return SignedHolderAction(kind, document["message"],
+                                  eip712.sign_typed_data(key, document))
+
+    def holder_action(self, signed: SignedHolderAction) -> PreparedCall[Any]:
+        """Submit a holder's signed action from the sender (a relayer, or anyone); decodes to
+        what the holder-sent twin decodes to: the certificate moved or merged into, the new
+        certificate of a split, the amount cashed out."""
+        function = f"{_camel(signed.kind)}WithAuthorization"
+        if signed.kind == "split":
+            read_id = self._event_arg("Split", "newId")
+            return self.prepare(function, signed.struct, signed.signature,
+                                decode=lambda r: self.client.certificate(read_id(r)))
+        if signed.kind == "cash-out":
+            cert = self._cert(signed.certificate)
+            return self.prepare(function, signed.struct, signed.signature,
+                                decode=self._amount_of("CashedOut", cert.currency))
+        target = signed.message["into"] if signed.kind == "merge" else signed.certificate
+        return self.prepare(function, signed.struct, signed.signature,
+                            decode=self._refreshed(int(target)))
+
     # -- redeeming --------------------------------------------------------------------
 
     def redeem(self, certificate_id: CertificateRef, amount: Money | Any,
@@ -523,6 +564,12 @@ def _row_units(info: CurrencyInfo, amount: Any, row: int) -> int:
         return info.units(amount)
     except InvalidInput as exc:
         raise InvalidInput(f"row {row}: {exc}", "rows") from None
+
+
+def _camel(kind: str) -> str:
+    """"cash-out" -> "cashOut": a holder action's name in the contract's function names."""
+    head, *rest = kind.split("-")
+    return head + "".join(part.title() for part in rest)
 
 
 def _claim_key(claim_key: str | None) -> tuple[str | None, str]:

@@ -35,7 +35,36 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "certificate", "type": "uint256"},
         {"name": "recipient", "type": "address"},
     ],
+    # Signed holder actions: anyone (the site's relayer) submits them for a holder without gas.
+    "Transfer": [
+        {"name": "certificate", "type": "uint256"},
+        {"name": "to", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+    "Split": [
+        {"name": "certificate", "type": "uint256"},
+        {"name": "amount", "type": "uint256"},
+        {"name": "to", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+    "Merge": [
+        {"name": "from", "type": "uint256"},
+        {"name": "into", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+    "CashOut": [
+        {"name": "certificate", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
 }
+
+# A signed holder action's kind (as the site and the relay name it) -> its EIP-712 type.
+HOLDER_ACTIONS = {"transfer": "Transfer", "split": "Split", "merge": "Merge",
+                  "cash-out": "CashOut"}
 
 
 def domain(chain_id: int, contract: str) -> dict[str, Any]:
@@ -88,6 +117,16 @@ def claim(chain_id: int, contract: str, *, certificate: int, recipient: str) -> 
     return typed_data(
         "Claim", chain_id, contract, {"certificate": certificate, "recipient": recipient}
     )
+
+
+def holder_action(kind: str, chain_id: int, contract: str, **message: Any) -> dict[str, Any]:
+    """Typed data for a signed holder action (`kind` in HOLDER_ACTIONS), its message fields
+    named as in the type; `nonce` is the certificate's current nonce (of `from` for a merge)."""
+    primary = HOLDER_ACTIONS[kind]
+    fields = [f["name"] for f in TYPES[primary]]
+    if sorted(message) != sorted(fields):
+        raise ValueError(f"a {kind} authorisation has the fields {', '.join(fields)}")
+    return typed_data(primary, chain_id, contract, {name: message[name] for name in fields})
 
 
 def sign_typed_data(private_key: str | bytes, document: dict[str, Any]) -> bytes:

@@ -8,7 +8,7 @@ import {ERC1155Utils} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155U
 import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
 import {CertificateId} from "../CertificateId.sol";
 import {GiftCertStorage, CertWord, MerchantWord} from "../libraries/GiftCertStorage.sol";
-import {EscrowBase} from "./EscrowBase.sol";
+import {HolderSignatures} from "./HolderSignatures.sol";
 
 /**
  * @title CertificateLedger
@@ -20,7 +20,7 @@ import {EscrowBase} from "./EscrowBase.sol";
  * Order inside every function: checks, then every state write and event, then external calls
  * (token pulls, receiver hooks, payouts), whether or not the function is `nonReentrant`.
  */
-abstract contract CertificateLedger is IGiftCertificates, EscrowBase {
+abstract contract CertificateLedger is IGiftCertificates, HolderSignatures {
     using SafeERC20 for IERC20;
     using CertificateId for uint256;
     using CertWord for uint256;
@@ -184,6 +184,14 @@ abstract contract CertificateLedger is IGiftCertificates, EscrowBase {
         _requireNotPaused($);
         uint256 word = _existing($, id);
         _requireHolder($, id, word.owner());
+        newId = _split($, id, word, amount, to);
+    }
+
+    /// @dev A split once the caller may act for the holder: the rest of the checks and the move.
+    function _split(GiftCertStorage.Layout storage $, uint256 id, uint256 word, uint256 amount, address to)
+        internal
+        returns (uint256 newId)
+    {
         _requireSpendable(id, word);
         uint256 balance = word.balance();
         if (amount == 0) revert ZeroAmount();
@@ -210,6 +218,13 @@ abstract contract CertificateLedger is IGiftCertificates, EscrowBase {
         uint256 into = _existing($, intoId);
         _requireHolder($, fromId, from.owner());
         _requireHolder($, intoId, into.owner());
+        _merge($, fromId, intoId, from, into);
+    }
+
+    /// @dev A merge once the caller may act for the holder of both: spendability and the move.
+    function _merge(GiftCertStorage.Layout storage $, uint256 fromId, uint256 intoId, uint256 from, uint256 into)
+        internal
+    {
         _requireSpendable(fromId, from);
         _requireSpendable(intoId, into);
         uint256 amount = from.balance();
@@ -399,27 +414,6 @@ abstract contract CertificateLedger is IGiftCertificates, EscrowBase {
     function _checkedBalance(uint256 balance) internal pure returns (uint256) {
         if (balance > CertWord.MAX_BALANCE) revert AmountTooLarge(balance);
         return balance;
-    }
-
-    /// @dev ecrecover of a 65-byte (r, s, v) signature, address(0) when invalid. Refuses the
-    /// high-s twin of every signature (as OpenZeppelin's ECDSA does), so one signature has one
-    /// encoding; v other than 27 or 28 makes the precompile answer nothing.
-    function _recover65(bytes32 digest, bytes calldata signature) internal view returns (address signer) {
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            let s := calldataload(add(signature.offset, 0x20))
-            if iszero(gt(s, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0)) {
-                mstore(0x00, digest)
-                mstore(0x20, byte(0, calldataload(add(signature.offset, 0x40))))
-                mstore(0x40, calldataload(signature.offset))
-                mstore(0x60, s)
-                pop(staticcall(gas(), 1, 0x00, 0x80, 0x40, 0x20))
-                mstore(0x60, 0)
-                // 32 bytes back: the signer at 0x40; nothing back: the zero slot at 0x60.
-                signer := mload(xor(0x60, returndatasize()))
-            }
-            mstore(0x40, m)
-        }
     }
 
     /// @dev Same merchant, currency and buyer, and `into` lasts at least as long.

@@ -5,7 +5,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {GiftCertStorage} from "../libraries/GiftCertStorage.sol";
+import {CertificateId} from "../CertificateId.sol";
+import {GiftCertStorage, CertWord} from "../libraries/GiftCertStorage.sol";
 import {EscrowBase} from "./EscrowBase.sol";
 
 /**
@@ -25,6 +26,20 @@ abstract contract PayoutBase is EscrowBase, ReentrancyGuardTransient {
 
     /// @dev Gas forwarded to a pushed payout: enough for smart wallets, not for griefing.
     uint256 internal constant _PAYOUT_GAS = 100_000;
+
+    /// @dev A cash-out once the caller may act for the holder (the holder, an operator, or the
+    /// holder's signature): spendability, the merchant's limit, the burn and the payment,
+    /// always to the holder.
+    function _cashOut(GiftCertStorage.Layout storage $, uint256 id, uint256 word) internal {
+        _requireSpendable(id, word);
+        address holder = CertWord.owner(word);
+        uint256 balance = CertWord.balance(word);
+        uint256 limit = $.ledgers[CertificateId.merchant(id)][CertificateId.currency(id)].cashOutLimit;
+        if (balance == 0 || balance > limit) revert CashOutNotAllowed(id, balance, limit);
+        _burn($, id, holder);
+        emit CashedOut(id, holder, balance);
+        _pay($, CertificateId.currency(id), holder, balance);
+    }
 
     /// @dev Pushes a payment; if the recipient cannot take it, keeps it for withdrawDeferred.
     function _pay(GiftCertStorage.Layout storage $, uint8 currencyId, address to, uint256 amount) internal {

@@ -50,15 +50,8 @@ abstract contract Payouts is IGiftCertificatesAdmin, PayoutBase {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         _requireNotPaused($);
         uint256 word = _existing($, id);
-        address holder = word.owner();
-        _requireHolder($, id, holder);
-        _requireSpendable(id, word);
-        uint256 balance = word.balance();
-        uint256 limit = $.ledgers[id.merchant()][id.currency()].cashOutLimit;
-        if (balance == 0 || balance > limit) revert CashOutNotAllowed(id, balance, limit);
-        _burn($, id, holder);
-        emit CashedOut(id, holder, balance);
-        _pay($, id.currency(), holder, balance);
+        _requireHolder($, id, word.owner());
+        _cashOut($, id, word);
     }
 
     /// @inheritdoc IGiftCertificatesAdmin

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
-
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
 import {CertificateId} from "../CertificateId.sol";
@@ -32,11 +29,6 @@ abstract contract SignedRedemptions is CertificateLedger, TypedDataDomain {
     bytes32 internal constant _REDEMPTION_TYPEHASH = keccak256(
         "Redemption(uint256 certificate,uint32 merchant,uint256 amount,uint256 orderRef,uint256 nonce,uint256 deadline)"
     );
-
-    /// @dev Gas an ERC-1271 wallet may use to answer: enough for multisigs and passkey
-    /// verification in Solidity (~200k), bounded so a wallet that burns gas when mined costs
-    /// its item at most this much.
-    uint256 internal constant _ERC1271_GAS = 250_000;
 
     /// @inheritdoc IGiftCertificates
     function redeem(uint256 id, uint256 amount, uint256 orderRef) external {
@@ -324,32 +316,5 @@ abstract contract SignedRedemptions is CertificateLedger, TypedDataDomain {
     function _activeCallerMerchant(GiftCertStorage.Layout storage $, uint32 merchantId) private view returns (uint256 m) {
         m = _callerMerchant($, merchantId);
         if (!m.active()) revert MerchantInactive(merchantId);
-    }
-
-    /// @dev Whether `signature` is the signer's, when it is not a 65-byte ECDSA signature that
-    /// recovers to the signer (the caller checks that first, cheap for the usual EOA holder):
-    /// a 64-byte (EIP-2098) ECDSA signature, else ERC-1271 for contract wallets with a gas cap
-    /// and a 32-byte answer. High-s and malformed signatures are refused. A signer of
-    /// address(0) never matches: the certificate word of an owner is never zero.
-    function _isValidOtherSignature(address signer, bytes32 digest, bytes calldata signature)
-        private
-        view
-        returns (bool)
-    {
-        if (signature.length != 65) {
-            // 64-byte (EIP-2098) and malformed signatures; the third value only details why.
-            // slither-disable-next-line unused-return
-            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-            if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
-        }
-        if (signer.code.length == 0) return false;
-        bytes memory query = abi.encodeCall(IERC1271.isValidSignature, (digest, signature));
-        bool valid;
-        assembly ("memory-safe") {
-            mstore(0x00, 0)
-            let success := staticcall(_ERC1271_GAS, signer, add(query, 0x20), mload(query), 0x00, 0x20)
-            valid := and(success, and(gt(returndatasize(), 0x1f), eq(mload(0x00), shl(224, 0x1626ba7e))))
-        }
-        return valid;
     }
 }

@@ -37,6 +37,43 @@ interface IGiftCertificatesTypes {
         uint256 deadline;
     }
 
+    /// @notice A holder's authorisation to give the whole certificate to `to` (a re-gift),
+    /// submittable by anyone (a relayer pays the gas). Like every holder signature it uses the
+    /// certificate's current `nonce` and expires after `deadline`; the EIP-712 domain binds it
+    /// to one chain and this contract.
+    struct TransferAuthorization {
+        uint256 certificate;
+        address to;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// @notice A holder's authorisation to move `amount` of a certificate into a new one for `to`.
+    struct SplitAuthorization {
+        uint256 certificate;
+        uint256 amount;
+        address to;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// @notice A holder's authorisation to move the whole balance of `from` into `into` (both
+    /// the signer's); `nonce` is `from`'s.
+    struct MergeAuthorization {
+        uint256 from;
+        uint256 into;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// @notice A holder's authorisation to cash out a small balance; the value goes to the
+    /// holder, whoever submits it.
+    struct CashOutAuthorization {
+        uint256 certificate;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
     /// @notice Everything a renderer or client needs to show one certificate.
     struct CertificateView {
         uint256 id;
@@ -209,6 +246,22 @@ interface IGiftCertificates is IGiftCertificatesTypes {
 
     /// @notice After expiry, returns the remaining balance to the buyer.
     function refund(uint256 id, address buyer) external;
+
+    /// @notice Gives a whole certificate to `auth.to` with its holder's EIP-712 signature
+    /// (ECDSA or ERC-1271); anyone may submit it. Moves the nonce on, as every transfer does.
+    function transferWithAuthorization(TransferAuthorization calldata auth, bytes calldata signature) external;
+
+    /// @notice {split} with the holder's signature; anyone may submit it.
+    function splitWithAuthorization(SplitAuthorization calldata auth, bytes calldata signature)
+        external
+        returns (uint256 newId);
+
+    /// @notice {merge} with the holder's signature (the holder of both); anyone may submit it.
+    function mergeWithAuthorization(MergeAuthorization calldata auth, bytes calldata signature) external;
+
+    /// @notice The holder's cash-out ({IGiftCertificatesAdmin-cashOut}) with the holder's
+    /// signature; anyone may submit it, and the value goes to the holder.
+    function cashOutWithAuthorization(CashOutAuthorization calldata auth, bytes calldata signature) external;
 
 }
 

@@ -186,6 +186,24 @@ class Harness:
         )
         return eip712.sign_typed_data(claim_key, document)
 
+    def sign_action(self, kind: str, signer: str, cert_id: int, *, deadline: int | None = None,
+                    nonce: int | None = None, chain_id: int | None = None,
+                    contract: str | None = None, key: str | None = None,
+                    **fields: Any) -> tuple[tuple, bytes]:
+        """A signed holder action (transfer `to`, split `amount`+`to`, merge `into`, cash-out)
+        of `cert_id` by `signer`, at the certificate's current nonce by default: the struct and
+        the signature, as the contract's `...WithAuthorization` takes them."""
+        message: dict[str, Any] = {
+            "nonce": self.view("nonceOf", cert_id) if nonce is None else nonce,
+            "deadline": deadline or self.now() + 3600,
+            **({"from": cert_id} if kind == "merge" else {"certificate": cert_id}),
+            **fields,
+        }
+        document = eip712.holder_action(kind, chain_id or self.w3.eth.chain_id,
+                                        contract or self.gc.address, **message)
+        struct = tuple(document["message"].values())
+        return struct, eip712.sign_typed_data(key or self.keys[signer], document)
+
     def deploy_helper(self, name: str, *args: Any):
         artifact = self.artifacts[name]
         return deploy(self.w3, artifact.abi, artifact.bytecode, self.admin, *args)

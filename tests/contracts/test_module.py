@@ -13,7 +13,9 @@ from harness import ETH, ONE_ETH, YEAR, holdings, liabilities
 from web3.exceptions import ContractLogicError
 
 HOT_PATHS = {"issue", "issueBatch", "issueClaimable", "topUp", "claim", "split", "merge",
-             "redeem", "redeemWithAuthorization", "settleBatch", "safeTransferFrom", "refund"}
+             "redeem", "redeemWithAuthorization", "settleBatch", "safeTransferFrom", "refund",
+             "transferWithAuthorization", "splitWithAuthorization", "mergeWithAuthorization",
+             "cashOutWithAuthorization"}
 MOVED = {"void", "cashOut", "reclaim", "withdrawMerchant", "withdrawDeferred",
          "safeBatchTransferFrom", "supportsInterface", "adminModule"}
 
