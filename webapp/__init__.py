@@ -229,7 +229,7 @@ def _errors(app: Flask) -> None:
             response = jsonify(exc.to_json())
         else:
             response = app.make_response(render_template("error.html", message=exc.message,
-                                                         status=exc.status))
+                                                         status=exc.status, code=exc.code))
         response.status_code = exc.status
         if exc.status == 503:
             response.headers["Retry-After"] = "5"

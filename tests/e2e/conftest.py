@@ -9,15 +9,8 @@ silently does not run proves nothing.
 
 from __future__ import annotations
 
-import ctypes
 import faulthandler
 import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,18 +19,18 @@ from e2e_stack import (
     ADMIN,
     CHROMIUM,
     CHROMIUM_FLAGS,
-    SERVER_START_TIMEOUT,
     STEP_TIMEOUT_MS,
     Browser,
     Chain,
     Site,
+    serve,
 )
 from e2e_wallet import Wallet
 from web3 import Web3
 
 from giftcert.chain import Anvil, free_port
 from giftcert.client import GiftCert
-from giftcert.config import ANVIL_DEV_KEYS, PROJECT_ROOT, load_settings
+from giftcert.config import ANVIL_DEV_KEYS, load_settings
 from giftcert.demo import MINT_ABI, run_demo
 from giftcert.deploy import contract_at, deploy_system
 
@@ -77,53 +70,8 @@ def e2e_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
 @pytest.fixture(scope="session")
 def site(e2e_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """`giftcert serve` (waitress) in a child process, as `make run` starts it."""
-    log = tmp_path_factory.mktemp("site") / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIFTCERT_")}
-    env.update(e2e_chain.env)
-    command = [sys.executable, "-m", "giftcert.cli", "--env-file",
-               str(log.parent / "none.env"), "serve"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   preexec_fn=_die_with_parent)
-    url = f"http://127.0.0.1:{e2e_chain.env['GIFTCERT_WEB_PORT']}"
-    served = Site(url, process, log)
-    try:
-        _wait_for_site(served)
+    with serve(e2e_chain.env, tmp_path_factory.mktemp("site")) as served:
         yield served
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the test process dies (even by the watchdog's hard exit)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _wait_for_site(served: Site) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            pytest.fail(f"giftcert serve exited ({served.process.returncode}):\n"
-                        f"{served.output()}", pytrace=False)
-        try:
-            with urllib.request.urlopen(served.url + "/", timeout=2) as response:
-                if response.status < 500:
-                    return
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"giftcert serve did not answer on {served.url} within "
-                f"{SERVER_START_TIMEOUT:.0f} s:\n{served.output()}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -163,13 +111,13 @@ def _watchdog() -> Iterator[None]:
 @pytest.fixture
 def open_browser(chromium: Any, site: Site, e2e_chain: Chain) -> Iterator[OpenBrowser]:
     """`open_browser(account_index, chain_id=31337, known_chains=None, wallet=True,
-    size="desktop")`: a fresh browser context (its own cookies and wallet) with one page, at
-    1280x800 or, with size="phone", 390x844; closed after the test. Any uncaught page error
-    fails the test."""
+    size="desktop", on=None)`: a fresh browser context (its own cookies and wallet) with one
+    page, at 1280x800 or, with size="phone", 390x844, on the session's site or the Site `on`;
+    closed after the test. Any uncaught page error fails the test."""
     opened: list[Browser] = []
 
     def open_(account: int, *, chain_id: int = 31337, known_chains: set[int] | None = None,
-              wallet: bool = True, size: str = "desktop") -> Browser:
+              wallet: bool = True, size: str = "desktop", on: Site | None = None) -> Browser:
         context = chromium.new_context(**SIZES[size])
         context.set_default_timeout(STEP_TIMEOUT_MS)
         node_wallet = Wallet(e2e_chain.anvil.rpc_url, e2e_chain.address(account),
@@ -178,7 +126,7 @@ def open_browser(chromium: Any, site: Site, e2e_chain: Chain) -> Iterator[OpenBr
         if wallet:
             node_wallet.install(context)
         page = context.new_page()
-        session = Browser(context, page, node_wallet, site)
+        session = Browser(context, page, node_wallet, on or site)
         page.on("pageerror", lambda exc: session.errors.append(str(exc)))
         opened.append(session)
         return session

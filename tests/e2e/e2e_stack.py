@@ -3,13 +3,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import re
+import signal
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from e2e_wallet import Wallet
 from playwright.sync_api import expect
 from web3 import Web3
@@ -17,7 +26,7 @@ from web3.logs import DISCARD
 
 from giftcert.chain import Anvil
 from giftcert.client import GiftCert
-from giftcert.config import ANVIL_DEV_KEYS
+from giftcert.config import ANVIL_DEV_KEYS, PROJECT_ROOT
 from giftcert.deploy import Deployment
 from webapp.present import gift_ref
 
@@ -191,3 +200,56 @@ def events(chain: Chain, tx_hashes: list[str], name: str) -> list[dict[str, Any]
             event = getattr(chain.contract.events, name)()
             found += [dict(e["args"]) for e in event.process_receipt(receipt, errors=DISCARD)]
     return found
+
+
+@contextlib.contextmanager
+def serve(environ: dict[str, str], directory: Path) -> Iterator[Site]:
+    """`giftcert serve` with the GIFTCERT_ settings `environ` (its log in `directory`), until
+    the block ends."""
+    log = directory / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIFTCERT_")}
+    env.update(environ)
+    command = [sys.executable, "-m", "giftcert.cli", "--env-file",
+               str(log.parent / "none.env"), "serve"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   preexec_fn=_die_with_parent)
+    url = f"http://127.0.0.1:{environ['GIFTCERT_WEB_PORT']}"
+    served = Site(url, process, log)
+    try:
+        _wait_for_site(served)
+        yield served
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies (even by the watchdog's hard exit)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _wait_for_site(served: Site) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            pytest.fail(f"giftcert serve exited ({served.process.returncode}):\n"
+                        f"{served.output()}", pytrace=False)
+        try:
+            with urllib.request.urlopen(served.url + "/", timeout=2) as response:
+                if response.status < 500:
+                    return
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"giftcert serve did not answer on {served.url} within "
+                f"{SERVER_START_TIMEOUT:.0f} s:\n{served.output()}", pytrace=False)
