@@ -69,7 +69,8 @@ IMPLS = ["giftcert", "oz721", "oz1155", "erc721a", "solady721", "solady1155", "o
 OPS = [
     "issue", "issue_batch10", "transfer_fresh", "transfer_holder", "redeem", "redeem_signed_first",
     "redeem_signed", "settle_batch10", "topup", "claim", "refund", "transfer_signed", "split",
-    "split_signed", "merge", "merge_signed", "cash_out", "cash_out_signed", "deploy",
+    "split_signed", "merge", "merge_signed", "cash_out", "cash_out_signed", "tab_open",
+    "tab_settle", "tab_settle_batch10", "tab_close", "deploy",
     "runtime_bytes", "module_bytes",
 ]
 
@@ -106,6 +107,9 @@ TARGETS = [
 SIGNED_MARGIN = 6_000
 SIGNED_TWINS = [("transfer_signed", "transfer_fresh"), ("split_signed", "split"),
                 ("merge_signed", "merge"), ("cash_out_signed", "cash_out")]
+
+# Payment tabs (issue 17): gas per purchase when one settle collects n purchases.
+TAB_PURCHASE_TARGETS = [("tab_settle", 1, 30, 1_500), ("tab_settle_batch10", 10, 30, 600)]
 
 T0 = 4_000_000_000  # pinned chain start (2096): far from wall-clock time, fits uint40
 DAY = 24 * 3600
@@ -389,6 +393,33 @@ def bench_giftcert(b: Bench, refund: bool = True) -> None:
                   check=lambda before=before, op=op: b.w3.eth.get_balance(b.holder) > before
                   if op == "cash_out_signed" else True)
 
+    # Payment tabs: the holder opens a tab, signs running totals off chain; the merchant settles
+    # the latest voucher alone, or ten tabs in one transaction, then the merchant closes one.
+    def voucher(key: str, cert: int, cumulative: int) -> tuple[tuple, bytes]:
+        epoch = call(f.nonceOf(cert))
+        doc = eip712.voucher(b.chain_id, gc.address, certificate=cert, epoch=epoch,
+                             cumulative=cumulative)
+        return (cert, epoch, cumulative), eip712.sign_typed_data(key, doc)
+
+    tab_cert = issue(b.holder)
+    b.measure("giftcert", "tab_open", f.openTab(tab_cert, "0x" + "00" * 20), b.holder,
+              check=lambda: call(f.tab(tab_cert))[0])
+    b.tx(f.redeem(issue(b.holder), SMALL, 0), b.holder)  # the merchant's ledger is non-zero
+    v, sig = voucher(holder_key, tab_cert, PART)
+    b.measure("giftcert", "tab_settle", f.settleTabs(coffee, [v], [sig]), b.merchant1,
+              check=lambda: balance(tab_cert) == AMOUNT - PART)
+    tab_holders = [fresh(f"tab-holder/{i}") for i in range(10)]
+    tab_certs = issue_many([t.address for t in tab_holders], coffee)
+    for t, c in zip(tab_holders, tab_certs, strict=True):
+        b.w3.provider.make_request("anvil_setBalance", [t.address, hex(10**17)])
+        send(b.w3, f.openTab(c, "0x" + "00" * 20), t.address, private_key=t.key)
+    signed_v = [voucher(t.key, c, PART) for t, c in zip(tab_holders, tab_certs, strict=True)]
+    b.measure("giftcert", "tab_settle_batch10",
+              f.settleTabs(coffee, [x for x, _ in signed_v], [y for _, y in signed_v]),
+              b.merchant1, check=lambda: all(balance(c) == AMOUNT - PART for c in tab_certs))
+    b.measure("giftcert", "tab_close", f.closeTab(tab_cert), b.merchant1,
+              check=lambda: not call(f.tab(tab_cert))[0])
+
     # claim link: the claim key signs the recipient; a relayer submits (the recipient has no gas)
     claim_key = fresh("claim-key/0")
     receipt = b.tx(f.issueClaimable(claim_key.address, terms(coffee), AMOUNT, b.deadline, MESSAGE),
@@ -613,6 +644,16 @@ def target_lines(results: list[Measurement]) -> list[str]:
         verdict = "met" if value <= limit else "missed"
         per = f" ({by_key[('giftcert', op)]:,} / {divisor})" if divisor > 1 else ""
         lines.append(f"- {label}: target <= {limit:,}, measured {value:,}{per}: **{verdict}**")
+    for op, divisor, purchases, limit in TAB_PURCHASE_TARGETS:
+        if ("giftcert", op) not in by_key:
+            continue
+        per_tab = by_key[("giftcert", op)] // divisor
+        for n in (10, 30):
+            value = per_tab // n
+            verdict = ("met" if value <= limit else "missed") if n == purchases else "figure"
+            lines.append(f"- gas per purchase, {op}, {n} purchases per settle: {value:,} "
+                         f"({per_tab:,} / {n})" + (f", target <= {limit:,}: **{verdict}**"
+                                                  if n == purchases else ""))
     for op, twin in SIGNED_TWINS:
         if ("giftcert", op) not in by_key or ("giftcert", twin) not in by_key:
             continue

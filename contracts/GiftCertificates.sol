@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IGiftCertificatesAdmin} from "./interfaces/IGiftCertificates.sol";
 import {ClaimLinks} from "./core/ClaimLinks.sol";
-import {SignedRedemptions} from "./core/SignedRedemptions.sol";
+import {TabSettlement} from "./core/TabSettlement.sol";
 import {Refunds} from "./core/Refunds.sol";
 import {SignedHolderActions} from "./core/SignedHolderActions.sol";
 
@@ -21,7 +21,8 @@ import {SignedHolderActions} from "./core/SignedHolderActions.sol";
  * What runs where. This contract's own dispatcher holds only the per-payment hot paths: issue,
  * batch issue, claim-link issue and claim, top-up, split, merge, redeem, signed redemption,
  * batch settlement, the single ERC-1155 transfer and the signed holder actions (transfer, split
- * and merge by signature, for holders without gas), plus the refund after expiry (the one rare
+ * and merge by signature, for holders without gas) and the settle of payment tabs, plus the
+ * refund after expiry (the one rare
  * path with a gas target; see {Refunds}). Each function here costs every call that passes it in
  * the dispatcher up to 22 gas, and each byte counts against the 24,576-byte limit that the
  * features still to come (signed holder actions, payment tabs) need room under.
@@ -40,7 +41,7 @@ import {SignedHolderActions} from "./core/SignedHolderActions.sol";
  * live at hashed slots); this contract has none (the EIP-712 domain and the module's address
  * are immutables).
  */
-contract GiftCertificates is ClaimLinks, SignedRedemptions, SignedHolderActions, Refunds {
+contract GiftCertificates is ClaimLinks, TabSettlement, SignedHolderActions, Refunds {
     /// @dev The admin module this contract delegates everything else to ({adminModule} reads it).
     address private immutable _module;
 

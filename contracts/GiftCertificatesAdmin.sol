@@ -13,6 +13,7 @@ import {CertificateId} from "./CertificateId.sol";
 import {GiftCertStorage, CertWord, MerchantWord} from "./libraries/GiftCertStorage.sol";
 import {GiftCertDomain} from "./libraries/GiftCertDomain.sol";
 import {Payouts} from "./core/Payouts.sol";
+import {TabAccounts} from "./core/TabAccounts.sol";
 
 /**
  * @title GiftCertificatesAdmin
@@ -31,7 +32,7 @@ import {Payouts} from "./core/Payouts.sol";
  * the admin lists currencies and sets policy and the renderer; the pauser stops issue, transfers
  * and redemptions, never refunds, voids or withdrawals. No role moves anyone's value.
  */
-contract GiftCertificatesAdmin is Payouts, AccessControl {
+contract GiftCertificatesAdmin is Payouts, TabAccounts, AccessControl {
     using CertificateId for uint256;
     using CertWord for uint256;
     using MerchantWord for uint256;

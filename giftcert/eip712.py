@@ -62,6 +62,16 @@ TYPES: dict[str, list[dict[str, str]]] = {
     ],
 }
 
+TYPES["Voucher"] = [
+    {"name": "certificate", "type": "uint256"},
+    {"name": "epoch", "type": "uint256"},
+    {"name": "cumulative", "type": "uint256"},
+]
+TYPES["TabRelease"] = [
+    {"name": "certificate", "type": "uint256"},
+    {"name": "epoch", "type": "uint256"},
+]
+
 # A signed holder action's kind (as the site and the relay name it) -> its EIP-712 type.
 HOLDER_ACTIONS = {"transfer": "Transfer", "split": "Split", "merge": "Merge",
                   "cash-out": "CashOut"}
@@ -127,6 +137,19 @@ def holder_action(kind: str, chain_id: int, contract: str, **message: Any) -> di
     if sorted(message) != sorted(fields):
         raise ValueError(f"a {kind} authorisation has the fields {', '.join(fields)}")
     return typed_data(primary, chain_id, contract, {name: message[name] for name in fields})
+
+
+def voucher(chain_id: int, contract: str, *, certificate: int, epoch: int,
+            cumulative: int) -> dict[str, Any]:
+    """Typed data of a payment tab's voucher: everything bought on the tab in this epoch."""
+    return typed_data("Voucher", chain_id, contract,
+                      {"certificate": certificate, "epoch": epoch, "cumulative": cumulative})
+
+
+def tab_release(chain_id: int, contract: str, *, certificate: int, epoch: int) -> dict[str, Any]:
+    """Typed data the merchant signs to let the holder close a tab at once."""
+    return typed_data("TabRelease", chain_id, contract,
+                      {"certificate": certificate, "epoch": epoch})
 
 
 def sign_typed_data(private_key: str | bytes, document: dict[str, Any]) -> bytes:

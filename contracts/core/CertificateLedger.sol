@@ -226,7 +226,8 @@ abstract contract CertificateLedger is IGiftCertificates, HolderSignatures {
         internal
     {
         _requireSpendable(fromId, from);
-        _requireSpendable(intoId, into);
+        // Merging into a certificate with an open tab adds to it (as a top-up does): allowed.
+        _requireSpendable(intoId, into & ~(CertWord.FLAG_TAB_OPEN << 248));
         uint256 amount = from.balance();
         $.certs[intoId] = into.withBalance(_checkedBalance(into.balance() + amount));
         _burn($, fromId, from.owner());
@@ -258,7 +259,7 @@ abstract contract CertificateLedger is IGiftCertificates, HolderSignatures {
             usual := and(
                 and(and(eq(value, 1), iszero(iszero(to))), and(eq(and(word, 0xffffffffffffffffffffffffffffffffffffffff), from), eq(caller(), from))),
                 and(
-                    iszero(and(shr(248, word), 1)),
+                    iszero(and(shr(248, word), 5)), // CertWord.LOCKS: no claim awaited, no tab
                     and(
                         and(iszero(lt(t, and(shr(168, id), 0xffffffffff))), lt(t, and(shr(128, id), 0xffffffffff))),
                         lt(and(shr(232, word), 0xffff), 0xffff)

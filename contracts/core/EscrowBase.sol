@@ -85,10 +85,11 @@ abstract contract EscrowBase is IGiftCertificatesTypes, IERC1155Errors {
     // ================================================================ checks
 
     /// @dev Why a certificate cannot be spent or moved now (empty when it can): open (past
-    /// validFrom), not expired and not waiting for a claim. Batch settlement reports it.
+    /// validFrom), not expired, not waiting for a claim and without an open payment tab. Batch settlement reports it.
     function _spendRefusal(uint256 id, uint256 word) internal view returns (bytes memory refusal) {
         if (word.owner() == address(0)) return abi.encodeWithSelector(UnknownCertificate.selector, id);
         if (word.has(CertWord.FLAG_AWAITING_CLAIM)) return abi.encodeWithSelector(AwaitingClaim.selector, id);
+        if (word.has(CertWord.FLAG_TAB_OPEN)) return abi.encodeWithSelector(TabOpen.selector, id);
         uint40 validFrom = id.validFrom();
         if (block.timestamp < validFrom) return abi.encodeWithSelector(NotYetValid.selector, id, validFrom);
         uint40 expiry = id.expiry();
@@ -99,10 +100,11 @@ abstract contract EscrowBase is IGiftCertificatesTypes, IERC1155Errors {
         if (!_spendableInline(id, word)) _revertWith(_spendRefusal(id, word));
     }
 
-    /// @dev {_spendRefusal} as one expression for the hot path: exists, claimed, open, unexpired.
+    /// @dev {_spendRefusal} as one expression for the hot path: exists, claimed, no tab open,
+    /// open, unexpired.
     function _spendableInline(uint256 id, uint256 word) internal view returns (bool) {
         uint256 t = block.timestamp;
-        return uint160(word) != 0 && (word >> 248) & CertWord.FLAG_AWAITING_CLAIM == 0
+        return uint160(word) != 0 && (word >> 248) & CertWord.LOCKS == 0
             && t >= (id >> 168) & 0xffffffffff && t < (id >> 128) & 0xffffffffff;
     }
 

@@ -37,6 +37,8 @@ abstract contract Payouts is IGiftCertificatesAdmin, PayoutBase {
         uint32 merchantId = id.merchant();
         _callerMerchant($, merchantId);
         if (word.has(CertWord.FLAG_AWAITING_CLAIM)) revert AwaitingClaim(id);
+        // The tab's vouchers are the merchant's to settle first; it can close the tab at once.
+        if (word.has(CertWord.FLAG_TAB_OPEN)) revert TabOpen(id);
         // After expiry the balance belongs to the buyer's refund, not to the holder.
         _requireNotExpired(id);
         address holder = word.owner();

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IGiftCertificates} from "../interfaces/IGiftCertificates.sol";
 import {CertificateId} from "../CertificateId.sol";
-import {GiftCertStorage, CertWord} from "../libraries/GiftCertStorage.sol";
+import {GiftCertStorage, CertWord, TabWord} from "../libraries/GiftCertStorage.sol";
 import {CertificateLedger} from "./CertificateLedger.sol";
 import {PayoutBase} from "./PayoutBase.sol";
 
@@ -21,6 +21,14 @@ abstract contract Refunds is CertificateLedger, PayoutBase {
     using CertificateId for uint256;
     using CertWord for uint256;
 
+    /// @dev A refund of a certificate with an open tab waits for the tab's grace period (the
+    /// merchant's last chance to settle), then clears the tab's word.
+    function _endTab(GiftCertStorage.Layout storage $, uint256 id, uint40 expiry) private {
+        uint40 settleUntil = expiry + TabWord.GRACE;
+        if (block.timestamp < settleUntil) revert TabSettling(id, settleUntil);
+        delete $.tabs[id];
+    }
+
     /// @inheritdoc IGiftCertificates
     function refund(uint256 id, address buyer) external nonReentrant {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
@@ -28,6 +36,7 @@ abstract contract Refunds is CertificateLedger, PayoutBase {
         if (!GiftCertStorage.isBuyer($, id, word, buyer)) revert NotBuyer(id, buyer);
         uint40 expiry = id.expiry();
         if (block.timestamp < expiry) revert NotExpired(id, expiry);
+        if (word.has(CertWord.FLAG_TAB_OPEN)) _endTab($, id, expiry);
         _burn($, id, word.owner());
         emit Refunded(id, buyer, word.balance());
         _pay($, id.currency(), buyer, word.balance());

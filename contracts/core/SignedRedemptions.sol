@@ -46,7 +46,7 @@ abstract contract SignedRedemptions is CertificateLedger, TypedDataDomain {
         assembly ("memory-safe") {
             let t := timestamp()
             usual := and(
-                and(eq(and(word, 0xffffffffffffffffffffffffffffffffffffffff), caller()), iszero(and(shr(248, word), 1))),
+                and(eq(and(word, 0xffffffffffffffffffffffffffffffffffffffff), caller()), iszero(and(shr(248, word), 5))),
                 and(
                     and(iszero(lt(t, and(shr(168, id), 0xffffffffff))), lt(t, and(shr(128, id), 0xffffffffff))),
                     and(
@@ -155,7 +155,7 @@ abstract contract SignedRedemptions is CertificateLedger, TypedDataDomain {
     /// calldata read as zero, which no signature matches).
     // Offset and length are two halves of one slice, not two writes of one value:
     // slither-disable-next-line write-after-write
-    function _signatureAt(bytes[] calldata signatures, uint256 i) private pure returns (bytes calldata signature) {
+    function _signatureAt(bytes[] calldata signatures, uint256 i) internal pure returns (bytes calldata signature) {
         assembly ("memory-safe") {
             let at := add(signatures.offset, calldataload(add(signatures.offset, shl(5, i))))
             signature.length := calldataload(at)
@@ -196,7 +196,7 @@ abstract contract SignedRedemptions is CertificateLedger, TypedDataDomain {
             refused := or(
                 or(or(iszero(eq(merchant, merchantId)), iszero(eq(shr(224, id), merchantId))), gt(t, deadline)),
                 or(
-                    or(iszero(and(word, 0xffffffffffffffffffffffffffffffffffffffff)), and(shr(248, word), 1)),
+                    or(iszero(and(word, 0xffffffffffffffffffffffffffffffffffffffff)), and(shr(248, word), 5)),
                     or(lt(t, and(shr(168, id), 0xffffffffff)), iszero(lt(t, and(shr(128, id), 0xffffffffff))))
                 )
             )
@@ -284,7 +284,7 @@ abstract contract SignedRedemptions is CertificateLedger, TypedDataDomain {
     /// @dev Credits redeemed value to the merchant: ETH into its word `m` at `mSlot` (as read
     /// by the caller), a token into its ledger. Every sum is checked: a credit that would not
     /// fit reverts instead of wrapping.
-    function _credit(uint32 merchantId, uint256 mSlot, uint256 m, uint8 currencyId, uint256 amount) private {
+    function _credit(uint32 merchantId, uint256 mSlot, uint256 m, uint8 currencyId, uint256 amount) internal {
         // `amount` is below 2^72 for one redemption and below 2^72 times the batch length for a
         // batch's ETH total, and what is owed is below 2^128: the sums are far from 2^256, so
         // they need no overflow check of their own; the comparisons with the fields' limits
@@ -306,7 +306,7 @@ abstract contract SignedRedemptions is CertificateLedger, TypedDataDomain {
     /// @dev The slot of the merchant word; the caller must be the merchant's active account
     /// (else the precise reason). redeemWithAuthorization makes the same check inline, as it
     /// needs the word too (a call here costs that hot path 114 gas).
-    function _callerMerchantSlot(uint32 merchantId) private view returns (uint256 mSlot) {
+    function _callerMerchantSlot(uint32 merchantId) internal view returns (uint256 mSlot) {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         mSlot = GiftCertStorage.merchantSlot($, merchantId);
         uint256 m = GiftCertStorage.load(mSlot);

@@ -74,6 +74,24 @@ interface IGiftCertificatesTypes {
         uint256 deadline;
     }
 
+    /// @notice The holder's signed running total of a payment tab: the merchant may collect
+    /// `cumulative` (everything bought in this `epoch`) once; see {IGiftCertificates-settleTabs}.
+    struct Voucher {
+        uint256 certificate;
+        uint256 epoch;
+        uint256 cumulative;
+    }
+
+    /// @notice What a merchant checks before serving on a tab ({IGiftCertificatesAdmin-tab}).
+    struct TabView {
+        bool open;
+        uint256 epoch;
+        uint256 balance;
+        address signer;
+        uint40 closeAt;
+        uint40 settleUntil;
+    }
+
     /// @notice Everything a renderer or client needs to show one certificate.
     struct CertificateView {
         uint256 id;
@@ -116,6 +134,14 @@ interface IGiftCertificatesTypes {
     /// @notice Item `index` of a batch settlement was refused; `reason` is the revert data the
     /// same authorisation would raise alone (a custom error of this interface).
     event RedemptionRefused(uint256 indexed index, uint256 indexed certificate, bytes reason);
+    /// @notice A payment tab opened on `id` for its merchant; vouchers carry `epoch` and are
+    /// signed by `sessionKey` (address(0): the owner's key).
+    event TabOpened(uint256 indexed id, uint256 epoch, address sessionKey);
+    /// @notice The merchant collected a voucher's `amount`; the tab goes on at `epoch` + 1.
+    event TabSettled(uint256 indexed id, uint256 epoch, uint256 amount);
+    /// @notice The holder asked to close the tab; the merchant may settle until `closeAt`.
+    event TabCloseRequested(uint256 indexed id, uint40 closeAt);
+    event TabClosed(uint256 indexed id, uint256 epoch);
     event Refunded(uint256 indexed id, address indexed buyer, uint256 amount);
     event Voided(uint256 indexed id, uint32 indexed merchant, address indexed holder, uint256 amount);
     event CashedOut(uint256 indexed id, address indexed holder, uint256 amount);
@@ -185,6 +211,14 @@ interface IGiftCertificatesTypes {
     error TransferFailed();
     error InvalidAccount();
     error AlreadyInitialized();
+    error TabOpen(uint256 id);
+    error TabNotOpen(uint256 id);
+    error TabCloseNotRequested(uint256 id);
+    error TabCloseAlreadyRequested(uint256 id, uint40 closeAt);
+    error TabCloseDelay(uint256 id, uint40 closeAt);
+    error TabSettling(uint256 id, uint40 settleUntil);
+    error TabSettleEnded(uint256 id, uint40 settleUntil);
+    error WrongEpoch(uint256 id, uint256 expected, uint256 given);
 }
 
 /**
@@ -244,8 +278,16 @@ interface IGiftCertificates is IGiftCertificatesTypes {
         bool allOrNothing
     ) external returns (uint256 settled);
 
-    /// @notice After expiry, returns the remaining balance to the buyer.
+    /// @notice After expiry, returns the remaining balance to the buyer (with a tab open, after
+    /// the tab's grace period, so the merchant can settle the last voucher first).
     function refund(uint256 id, address buyer) external;
+
+    /// @notice The merchant collects the latest voucher of each tab; a refused voucher is
+    /// reported ({RedemptionRefused}) and the rest settle. Not stopped by a pause: a pause must
+    /// not let a close delay or an expiry grace run out while the merchant cannot collect.
+    function settleTabs(uint32 merchantId, Voucher[] calldata vouchers, bytes[] calldata signatures)
+        external
+        returns (uint256 collected);
 
     /// @notice Gives a whole certificate to `auth.to` with its holder's EIP-712 signature
     /// (ECDSA or ERC-1271); anyone may submit it. Moves the nonce on, as every transfer does.
@@ -279,6 +321,22 @@ interface IGiftCertificatesAdmin is IGiftCertificatesTypes, IERC5267 {
 
     /// @notice The merchant voids a certificate: its balance goes back to the holder.
     function void(uint256 id) external;
+
+    /// @notice The holder opens a payment tab on a certificate for its merchant; `sessionKey`
+    /// (or address(0) for the owner's own key) signs the vouchers.
+    function openTab(uint256 id, address sessionKey) external;
+
+    /// @notice The holder asks to close a tab; the merchant has {TAB_CLOSE_DELAY} to settle.
+    function requestTabClose(uint256 id) external;
+
+    /// @notice Closes a tab: by the merchant at once, or by the holder after the close delay.
+    function closeTab(uint256 id) external;
+
+    /// @notice The holder closes a tab at once with the merchant's EIP-712 TabRelease signature.
+    function closeTabWithRelease(uint256 id, bytes calldata merchantSignature) external;
+
+    /// @notice A tab's state, for the merchant's check before serving (free: a view).
+    function tab(uint256 id) external view returns (TabView memory);
 
     /// @notice The holder takes out a small remaining balance, where the merchant allows it.
     function cashOut(uint256 id) external;

@@ -13,7 +13,13 @@ import {CertificateId} from "../CertificateId.sol";
  * Certificate, one word per id:
  * | flags 8 (248..255) | nonce 16 (232..247) | balance 72 (160..231) | owner 160 (0..159) |
  * While a certificate awaits its claim the nonce field holds the claim deadline in days since
- * 1970 (no signature can use it then: the claim key signs claims, not redemptions).
+ * 1970 (no signature can use it then: the claim key signs claims, not redemptions). While a
+ * payment tab is open (flag TAB_OPEN) the nonce is the tab's epoch: the holder's vouchers carry
+ * it, and each settle or close moves it on, which voids every older voucher.
+ *
+ * Payment tab, one word per certificate whose tab has a session key or a close request
+ * (`tabs`; the hot path reads it only when the certificate word's TAB_SESSION_KEY flag says so):
+ * | unused 56 | closeAt 40 (160..199) | sessionKey 160 (0..159) |
  *
  * Merchant, one word per merchant id:
  * | flags 8 (248..255) | owedEth 88 (160..247) | account 160 (0..159) |
@@ -31,6 +37,7 @@ library GiftCertStorage {
         mapping(uint96 tag => address) contractBuyers;
         Config config;
         address renderer;
+        mapping(uint256 id => uint256) tabs;
     }
 
     /// @dev What a merchant is owed in one ERC-20 and its cash-out limit there (ETH owed lives
@@ -122,6 +129,12 @@ library CertWord {
     uint256 internal constant FLAG_AWAITING_CLAIM = 1;
     /// @dev Bought by a contract: its refund target is the full address in `contractBuyers`.
     uint256 internal constant FLAG_CONTRACT_BUYER = 2;
+    /// @dev A payment tab is open: no value leaves but by the merchant's settle of a voucher.
+    uint256 internal constant FLAG_TAB_OPEN = 4;
+    /// @dev The tab's vouchers are signed by the session key in `tabs`, not by the owner.
+    uint256 internal constant FLAG_TAB_SESSION_KEY = 8;
+    /// @dev The flags that stop a certificate's value from leaving by any holder action.
+    uint256 internal constant LOCKS = FLAG_AWAITING_CLAIM | FLAG_TAB_OPEN;
 
     function pack(address owner_, uint256 balance_, uint256 nonce_, uint256 flags_) internal pure returns (uint256) {
         return uint256(uint160(owner_)) | (balance_ << _BALANCE_SHIFT) | (nonce_ << _NONCE_SHIFT)
@@ -171,6 +184,32 @@ library CertWord {
         if (next > MAX_NONCE) return (word, false);
         return ((word & ~(_ADDRESS_MASK | (MAX_NONCE << _NONCE_SHIFT))) | uint256(uint160(owner_))
             | (next << _NONCE_SHIFT), true);
+    }
+}
+
+/**
+ * @title TabWord
+ * @notice The rules' constants and the fields of a payment tab's word (layout in
+ * {GiftCertStorage}).
+ */
+library TabWord {
+    /// @dev How long the merchant has to settle after the holder asks to close a tab.
+    uint40 internal constant CLOSE_DELAY = 2 days;
+    /// @dev How long after expiry the merchant may still settle an open tab (and the buyer's
+    /// refund waits).
+    uint40 internal constant GRACE = 7 days;
+    uint256 private constant _CLOSE_AT_SHIFT = 160;
+
+    function sessionKey(uint256 word) internal pure returns (address) {
+        return address(uint160(word));
+    }
+
+    function closeAt(uint256 word) internal pure returns (uint40) {
+        return uint40(word >> _CLOSE_AT_SHIFT);
+    }
+
+    function withCloseAt(uint256 word, uint40 at) internal pure returns (uint256) {
+        return (word & ((1 << _CLOSE_AT_SHIFT) - 1)) | (uint256(at) << _CLOSE_AT_SHIFT);
     }
 }
 

@@ -15,7 +15,7 @@ from web3.exceptions import ContractLogicError
 HOT_PATHS = {"issue", "issueBatch", "issueClaimable", "topUp", "claim", "split", "merge",
              "redeem", "redeemWithAuthorization", "settleBatch", "safeTransferFrom", "refund",
              "transferWithAuthorization", "splitWithAuthorization", "mergeWithAuthorization",
-             "cashOutWithAuthorization"}
+             "cashOutWithAuthorization", "settleTabs"}
 MOVED = {"void", "cashOut", "reclaim", "withdrawMerchant", "withdrawDeferred",
          "safeBatchTransferFrom", "supportsInterface", "adminModule"}
 
