@@ -147,6 +147,24 @@ class IndexerState(Out):
     error: str | None = Field(description="This process's last follow error (in-process)")
 
 
+class RelaySpend(Out):
+    gas: int = Field(description="Gas counted today (UTC): used when mined, else the estimate")
+    eth: str = Field(description="ETH paid for mined transactions today, with its unit")
+
+
+class RelayStatus(Out):
+    """The sponsor relay (issue 16): who pays, what is left, what today cost."""
+
+    enabled: bool
+    relayer: str | None = Field(description="The relayer account (null: no relay)")
+    balance: str | None = Field(description="Its balance, e.g. \"9.98 ETH\" (null: the chain "
+                                            "does not answer)")
+    spentToday: RelaySpend | None = Field(  # noqa: N815
+        description="Today's spend (null: the database does not answer)")
+    budget: int = Field(description="The day's gas budget (GIFTCERT_RELAY_GAS_BUDGET_DAY)")
+    keeper: bool = Field(description="Whether this process runs a keeper thread")
+
+
 class Status(Out):
     chainId: int  # noqa: N815
     contract: str
@@ -159,6 +177,7 @@ class Status(Out):
     indexedBlock: int | None  # noqa: N815
     indexerError: str | None  # noqa: N815
     servedBy: str = Field(description="The web process that answered")  # noqa: N815
+    relay: RelayStatus | None = None
 
 
 class Currency(Out):

@@ -40,6 +40,7 @@ from webapp.api.models import (
     TransactionOutcome,
     TxHashPath,
 )
+from webapp.api.relay import relay_status
 from webapp.errors import ApiError, revert_message
 from webapp.present import OCCASIONS, activity, chain_cert, currency_or_eth, indexed_cert, state
 from webapp.stats import merchant_stats, redemptions
@@ -83,7 +84,7 @@ def status() -> Reply:
                         "writer": index.writer if index else None,
                         "error": st.last_sync_error},
             "indexedBlock": block, "indexerError": st.last_sync_error,
-            "servedBy": holder_description()}
+            "servedBy": holder_description(), "relay": relay_status()}
 
 
 def _first_line(exc: BaseException) -> str:
