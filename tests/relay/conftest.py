@@ -54,6 +54,13 @@ class RelaySystem(Deployed):
     def automine(self, on: bool) -> None:
         self.w3.provider.make_request("evm_setAutomine", [on])
 
+    def relayer_txs(self, first_block: int) -> list[Any]:
+        """Every transaction the relayer has in blocks since `first_block`."""
+        head = self.w3.eth.block_number
+        return [tx for n in range(first_block, head + 1)
+                for tx in self.w3.eth.get_block(n, full_transactions=True)["transactions"]
+                if tx["from"] == RELAYER]
+
 
 @dataclass
 class Site:
@@ -111,7 +118,7 @@ def make_site(system: RelaySystem, backend) -> Iterator[SiteFactory]:  # noqa: F
     url = backend.url()
 
     def make(*, send_at_once: bool = True, **relay: Any) -> Site:
-        limits = replace(RelaySettings(), keeper="off", **relay)
+        limits = replace(RelaySettings(), **{"keeper": "off", **relay})
         settings = replace(system.settings, database_url=url, relayer_key=RELAYER_KEY,
                            relay=limits, public_origin="http://localhost")
         client = system.admin.acting_as(system.admin.sender)
