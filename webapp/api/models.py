@@ -76,6 +76,7 @@ class Refusal(Out):
     item: int = Field(description="Its line, from 1")
     index: int | None = Field(None, description="Its position, from 0 (mined refusals only)")
     certificate: str
+    ref: str = Field(description="The certificate's short reference for people (7K2M-Q9XD)")
     reason: str = Field(description="The contract's error name (WrongNonce, "
                                     "AuthorizationExpired, InsufficientBalance, ...)")
     message: str = Field(description="The reason in plain words")
@@ -593,6 +594,7 @@ class RedemptionOut(Out):
     """A payment authorisation, decoded and checked against the chain."""
 
     certificate: str
+    ref: str = Field(description="The certificate's short reference for people (7K2M-Q9XD)")
     merchant: int
     orderRef: str  # noqa: N815
     nonce: str

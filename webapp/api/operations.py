@@ -62,7 +62,7 @@ from webapp.api.models import (
     WithdrawRequest,
 )
 from webapp.errors import ApiError, bad, refused, revert_message
-from webapp.present import state
+from webapp.present import gift_ref, state
 
 MAX_BATCH_ROWS = 200
 MAX_SETTLE = 100
@@ -330,7 +330,8 @@ def settle_batch(body: SettleBatchRequest) -> dict[str, Any]:
                       f"authorizations[{i}]")
     checks = preflight(m.id)
     problems = [checks.refusal(s) for s in signed]  # in batch order, as the contract checks
-    skipped = [{"item": i + 1, "certificate": str(s.certificate), "reason": p.error_name,
+    skipped = [{"item": i + 1, "certificate": str(s.certificate),
+                "ref": gift_ref(s.certificate), "reason": p.error_name,
                 "message": revert_message(p.error_name)}
                for i, (s, p) in enumerate(zip(signed, problems, strict=True)) if p is not None]
     if len(skipped) == len(signed):

@@ -42,7 +42,15 @@ from webapp.api.models import (
 )
 from webapp.api.relay import relay_status
 from webapp.errors import ApiError, revert_message
-from webapp.present import OCCASIONS, activity, chain_cert, currency_or_eth, indexed_cert, state
+from webapp.present import (
+    OCCASIONS,
+    activity,
+    chain_cert,
+    currency_or_eth,
+    gift_ref,
+    indexed_cert,
+    state,
+)
 from webapp.stats import merchant_stats, redemptions
 
 
@@ -157,7 +165,7 @@ def gift_ref_route(path: GiftRefPath) -> Reply:
 
     People read, type and share the short reference (7K2M-Q9XD) the site shows instead of a
     77-digit id; this gives the id back (404 when the index knows no such gift)."""
-    from webapp.present import gift_ref, looks_like_ref, refs
+    from webapp.present import looks_like_ref, refs
 
     found = refs(state()).find(state(), path.ref) if looks_like_ref(path.ref) else None
     if found is None:
@@ -233,5 +241,5 @@ def transaction(path: TxHashPath) -> Reply:
 def refusal_json(refusal: Refusal) -> dict[str, Any]:
     """A refused batch item in words: its position (1-based, as the desk numbers lines), the
     contract's error and what it means."""
-    return {**refusal.to_json(), "item": refusal.index + 1,
+    return {**refusal.to_json(), "item": refusal.index + 1, "ref": gift_ref(refusal.certificate),
             "message": revert_message(refusal.reason.error_name)}
