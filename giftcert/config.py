@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -42,6 +42,26 @@ class ConfigError(GiftCertError):
     """A setting is missing or unsafe; the message says which variable to set."""
 
 
+RELAY_OPERATIONS = ("claim", "transfer", "split", "merge", "cash-out")
+RELAY_PREFERENCES = ("when-needed", "always")
+# anvil's dev key 9: the demo and the tests give keys 0-8 roles (admin, giver, holder, friend,
+# merchants, sign-in tests), so the relayer's nonce is its own.
+DEV_RELAYER_KEY_INDEX = 9
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """The sponsor relay's limits (GIFTCERT_RELAY_*); see docs/relay.md."""
+
+    per_address_day: int = 20  # accepted requests naming an address (signer or recipient)
+    per_ip_day: int = 50  # accepted requests from one client IP
+    gas_budget_day: int = 20_000_000  # gas the relayer may spend per UTC day
+    operations: tuple[str, ...] = RELAY_OPERATIONS
+    prefer: str = "when-needed"  # pages: offer "no gas needed" when-needed or always
+    stuck_seconds: float = 60.0  # a sent transaction not mined by then is re-sent at a higher fee
+    keeper: str = "thread"  # "thread": each web process runs a keeper; "off": another does
+
+
 @dataclass(frozen=True)
 class Settings:
     rpc_url: str
@@ -68,6 +88,10 @@ class Settings:
     # How long a web process trusts the latest block it read (number and time): the clock
     # expiry is judged by (GIFTCERT_CHAIN_CACHE_SECONDS).
     chain_cache_seconds: float = 2.0
+    # The sponsor relay (giftcert/relay, docs/relay.md): the key that pays gas for claims and
+    # signed holder actions (GIFTCERT_RELAYER_KEY; dev chain: anvil's dev key 9; None: no relay).
+    relayer_key: str | None = None
+    relay: RelaySettings = field(default_factory=lambda: RelaySettings())
 
     def __repr__(self) -> str:
         # Keys must never reach a log line, a traceback or a test report.
@@ -77,7 +101,8 @@ class Settings:
             f"database_url={self.database_url!r}, deployments_dir={str(self.deployments_dir)!r}, "
             f"web_host={self.web_host!r}, web_port={self.web_port}, "
             f"anvil_port={self.anvil_port}, state_dir={str(self.state_dir)!r}, "
-            f"indexer_mode={self.indexer_mode!r}, public_origin={self.origin!r})"
+            f"indexer_mode={self.indexer_mode!r}, public_origin={self.origin!r}, "
+            f"relayer_key='<hidden>', relay={self.relay!r})"
         )
 
     __str__ = __repr__
@@ -129,7 +154,76 @@ def load_settings(
         public_origin=_origin(values.get("GIFTCERT_PUBLIC_ORIGIN")),
         session_cookie=_cookie_name(values.get("GIFTCERT_SESSION_COOKIE")),
         chain_cache_seconds=_seconds(values, "GIFTCERT_CHAIN_CACHE_SECONDS", 2.0),
+        relayer_key=_relayer_key(values.get("GIFTCERT_RELAYER_KEY"), chain_id),
+        relay=_relay_settings(values),
     )
+
+
+def _relayer_key(raw: str | None, chain_id: int) -> str | None:
+    """The relayer's key: given, else anvil's dev key 9 on the dev chain, else none (no relay).
+    "off" turns the relay off anywhere. A public dev key is refused off the dev chain."""
+    if raw and raw.lower() in ("off", "none", "0", "false"):
+        return None
+    if not raw:
+        return ANVIL_DEV_KEYS[DEV_RELAYER_KEY_INDEX] if chain_id == DEV_CHAIN_ID else None
+    if not _KEY_RE.match(raw):
+        raise ConfigError("GIFTCERT_RELAYER_KEY must be 64 hex digits (0x prefix optional), "
+                          "or off")
+    key = "0x" + raw.removeprefix("0x").lower()
+    if chain_id != DEV_CHAIN_ID and key in ANVIL_DEV_KEYS:
+        raise ConfigError(f"GIFTCERT_RELAYER_KEY is one of anvil's public dev keys; refusing it "
+                          f"on chain id {chain_id}: anyone could spend its funds")
+    return key
+
+
+def _relay_settings(values: Mapping[str, str]) -> RelaySettings:
+    defaults = RelaySettings()
+    return RelaySettings(
+        per_address_day=_count(values, "GIFTCERT_RELAY_PER_ADDRESS_DAY",
+                               defaults.per_address_day),
+        per_ip_day=_count(values, "GIFTCERT_RELAY_PER_IP_DAY", defaults.per_ip_day),
+        gas_budget_day=_count(values, "GIFTCERT_RELAY_GAS_BUDGET_DAY", defaults.gas_budget_day),
+        operations=_choices(values, "GIFTCERT_RELAY_OPERATIONS", RELAY_OPERATIONS,
+                            defaults.operations),
+        prefer=_choice(values, "GIFTCERT_RELAY_PREFER", RELAY_PREFERENCES, defaults.prefer),
+        stuck_seconds=_seconds(values, "GIFTCERT_RELAY_STUCK_SECONDS", defaults.stuck_seconds),
+        keeper=_choice(values, "GIFTCERT_RELAY_KEEPER", ("thread", "off"), defaults.keeper),
+    )
+
+
+def _count(values: Mapping[str, str], name: str, default: int) -> int:
+    number = _int(values, name, default)
+    if number < 0:
+        raise ConfigError(f"{name} must not be negative, got {number}")
+    return number
+
+
+def _choice(values: Mapping[str, str], name: str, allowed: tuple[str, ...],
+            default: str) -> str:
+    raw = values.get(name)
+    if raw is None:
+        return default
+    chosen = raw.strip().lower().replace("_", "-")
+    if chosen not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return chosen
+
+
+def _choices(values: Mapping[str, str], name: str, allowed: tuple[str, ...],
+             default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma list of `allowed` words ("none" or "-": none of them)."""
+    raw = values.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in ("none", "-"):
+        return ()
+    chosen = tuple(dict.fromkeys(w.strip().lower().replace("_", "-")
+                                 for w in raw.split(",") if w.strip()))
+    unknown = [w for w in chosen if w not in allowed]
+    if unknown:
+        raise ConfigError(f"{name}: {', '.join(unknown)} is not an operation the relay knows "
+                          f"({', '.join(allowed)})")
+    return chosen
 
 
 INDEXER_MODES = ("in-process", "service")

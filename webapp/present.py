@@ -69,7 +69,8 @@ _REF = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-?[0-9A-HJKMNP-TV-Z]{4}$")
 
 def gift_ref(cert_id: int | str) -> str:
     """A certificate's short reference, "7K2M-Q9XD": the first 40 bits of keccak256 of its id
-    (32 bytes) in Crockford's base32 (js/refs.js is the browser's twin). Ids stay the
+    (32 bytes) in Crockford's base32 (the API answers carry it as `ref`: the rule lives here
+    only). Ids stay the
     identity on chain and in the API; the reference is what people read, type and share."""
     bits = int.from_bytes(keccak(int(cert_id).to_bytes(32, "big"))[:5], "big")
     code = "".join(_CROCKFORD[(bits >> (5 * i)) & 31] for i in range(7, -1, -1))

@@ -229,8 +229,16 @@ def test_a_token_gift_above_the_wallet_balance_is_refused_in_numbers(open_browse
     fill_give(page, "Corner Coffee", "tUSD", "99999999", e2e_chain.address(FRIEND))
     page.get_by_test_id("give-review").click()
     form = page.get_by_test_id("give-form")
-    expect(form.get_by_test_id("form-error")).to_have_text(re.compile(
+    amount = form.get_by_test_id("give-amount")
+    error = form.locator('[data-error-for="amount"]')
+    # Beside the amount, tied to it (read out with it, announced when it appears).
+    expect(error).to_have_text(re.compile(
         r"^You have [\d,]+(\.\d+)? tUSD; this needs 99,999,999 tUSD\.$"))
+    expect(error).to_have_attribute("aria-live", "polite")
+    error_id = error.get_attribute("id")
+    assert error_id and error_id in (amount.get_attribute("aria-describedby") or "").split()
+    expect(amount).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_test_id("form-error")).to_have_text("")
     expect(form.get_by_test_id("tx-review")).to_be_hidden()
     assert giver.wallet.sent == []
 

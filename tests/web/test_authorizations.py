@@ -10,6 +10,7 @@ from decimal import Decimal
 from helpers import build, issue_eth, post, resolve, sign_redemption
 
 from webapp.errors import REVERT_MESSAGES
+from webapp.present import gift_ref
 
 
 def tx_outcome(web, receipt) -> dict:
@@ -174,3 +175,22 @@ def test_openapi_describes_settlement_results(web):
     assert {"item", "certificate", "reason", "message"} <= set(refusal)
     typed = spec["paths"]["/typed-data/redemption"]["post"]["responses"]["200"]
     assert "nonce" in properties(typed)
+
+
+def test_answers_the_browser_reads_carry_the_short_reference(web):
+    """The reference rule lives in webapp/present.py only: the API hands the browser `ref`
+    wherever it shows a gift (decode, the redemption build, a batch's refused items before
+    and after mining)."""
+    a = issue_eth(web, web.holder.sender, "1")
+    used = sign_redemption(web, a, "0.1", 10)
+    decoded = decode(web, used).get_json()
+    assert decoded["ref"] == gift_ref(a)
+    built = build(web, "redeem-authorized", web.coffee.sender, authorization=used)
+    assert built["redemption"]["ref"] == gift_ref(a)
+    web.send(built["tx"])
+    good = sign_redemption(web, a, "0.2", 11)
+    out = build(web, "settle-batch", web.coffee.sender, merchant=1,
+                authorizations="\n".join([good, used]))
+    assert [r["ref"] for r in out["refused"]] == [gift_ref(a)]
+    outcome = tx_outcome(web, web.send(out["tx"]))
+    assert [r["ref"] for r in outcome["refused"]] == [gift_ref(a)]

@@ -49,8 +49,11 @@ def test_issue_validation(web, body, field):
 
 
 def test_insufficient_funds_is_named(web):
+    """Said about the amount (what the giver changes), in numbers."""
     r = post(web, "/tx/issue", give(amount="100000000"))
-    assert r.status_code == 422 and r.get_json()["field"] == "from"
+    assert r.status_code == 422 and r.get_json()["field"] == "amount"
+    assert r.get_json()["code"] == "InsufficientFunds"
+    assert r.get_json()["error"].startswith("You have ")
 
 
 @pytest.mark.parametrize("path, body, field", [

@@ -9,12 +9,20 @@
   built by the SDK's prepared call (giftcert.calls: nothing here names a contract function)
 - `authorizations`: typed data, the compact payment authorisation, the desk's preflight
 - `signin`: Sign-In with Ethereum routes
+- `relay`: the sponsor relay (POST /relay/<operation>: the site pays the gas)
 - `documentation`: /api/v1/openapi.json, generated from the models
 """
 
 from __future__ import annotations
 
-from webapp.api import authorizations, documentation, operations, reads, signin  # noqa: F401
+from webapp.api import (  # noqa: F401
+    authorizations,
+    documentation,
+    operations,
+    reads,
+    relay,
+    signin,
+)
 from webapp.api.authorizations import encode_authorization, parse_authorization
 from webapp.api.blueprint import bp
 from webapp.api.lookups import currency_arg, live_certificate, load_certificate, merchant_arg

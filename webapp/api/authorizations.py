@@ -31,7 +31,7 @@ from webapp.api.models import (
     TypedRedemptionRequest,
 )
 from webapp.errors import ApiError, bad, refused
-from webapp.present import state
+from webapp.present import gift_ref, state
 
 
 def sdk_authorization(raw: str | SignedAuthorization) -> str | dict[str, Any]:
@@ -67,7 +67,8 @@ def redemption_json(signed: SignedRedemption, checks: sdk.Preflight | None = Non
     """What an authorisation pays and who signed it, and, when the certificate exists, how it
     stands against it now."""
     who = signed.signer()  # the contract's ECDSA rules: None for a high-s twin
-    out: dict[str, Any] = {"certificate": str(signed.certificate), "merchant": signed.merchant,
+    out: dict[str, Any] = {"certificate": str(signed.certificate),
+                           "ref": gift_ref(signed.certificate), "merchant": signed.merchant,
                            "orderRef": str(signed.order_ref), "nonce": str(signed.nonce),
                            "deadline": signed.deadline, "signer": who,
                            "authorization": signed.to_text()}

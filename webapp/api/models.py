@@ -76,6 +76,7 @@ class Refusal(Out):
     item: int = Field(description="Its line, from 1")
     index: int | None = Field(None, description="Its position, from 0 (mined refusals only)")
     certificate: str
+    ref: str = Field(description="The certificate's short reference for people (7K2M-Q9XD)")
     reason: str = Field(description="The contract's error name (WrongNonce, "
                                     "AuthorizationExpired, InsufficientBalance, ...)")
     message: str = Field(description="The reason in plain words")
@@ -147,6 +148,24 @@ class IndexerState(Out):
     error: str | None = Field(description="This process's last follow error (in-process)")
 
 
+class RelaySpend(Out):
+    gas: int = Field(description="Gas counted today (UTC): used when mined, else the estimate")
+    eth: str = Field(description="ETH paid for mined transactions today, with its unit")
+
+
+class RelayStatus(Out):
+    """The sponsor relay (issue 16): who pays, what is left, what today cost."""
+
+    enabled: bool
+    relayer: str | None = Field(description="The relayer account (null: no relay)")
+    balance: str | None = Field(description="Its balance, e.g. \"9.98 ETH\" (null: the chain "
+                                            "does not answer)")
+    spentToday: RelaySpend | None = Field(  # noqa: N815
+        description="Today's spend (null: the database does not answer)")
+    budget: int = Field(description="The day's gas budget (GIFTCERT_RELAY_GAS_BUDGET_DAY)")
+    keeper: bool = Field(description="Whether this process runs a keeper thread")
+
+
 class Status(Out):
     chainId: int  # noqa: N815
     contract: str
@@ -159,6 +178,7 @@ class Status(Out):
     indexedBlock: int | None  # noqa: N815
     indexerError: str | None  # noqa: N815
     servedBy: str = Field(description="The web process that answered")  # noqa: N815
+    relay: RelayStatus | None = None
 
 
 class Currency(Out):
@@ -574,6 +594,7 @@ class RedemptionOut(Out):
     """A payment authorisation, decoded and checked against the chain."""
 
     certificate: str
+    ref: str = Field(description="The certificate's short reference for people (7K2M-Q9XD)")
     merchant: int
     orderRef: str  # noqa: N815
     nonce: str

@@ -62,7 +62,7 @@ from webapp.api.models import (
     WithdrawRequest,
 )
 from webapp.errors import ApiError, bad, refused, revert_message
-from webapp.present import state
+from webapp.present import gift_ref, state
 
 MAX_BATCH_ROWS = 200
 MAX_SETTLE = 100
@@ -105,12 +105,14 @@ def _tx(call: PreparedCall[Any]) -> dict[str, Any]:
     return {"tx": call.unsigned()}
 
 
-def _paying(call: PreparedCall[Any], info: CurrencyInfo) -> dict[str, Any]:
+def _paying(call: PreparedCall[Any], info: CurrencyInfo, field: str = "amount"
+            ) -> dict[str, Any]:
     """ETH: the amount is the transaction's value. An ERC-20: an approve first when the
-    allowance is short (`tx` is then null: build again once the approve is mined)."""
+    allowance is short (`tx` is then null: build again once the approve is mined). A short
+    balance is said about `field`, the input that sets what is paid."""
     paid = call.payment
     amount = info.units(paid) if paid is not None else 0
-    _can_pay(info, call.sender, amount)
+    _can_pay(info, call.sender, amount, field)
     total = from_units(amount, info).to_json()
     first = call.approval()
     if first is not None:
@@ -124,14 +126,14 @@ def _grouped(units_: int, info: CurrencyInfo) -> str:
     return f"{int(whole):,}{'.' + frac if frac else ''} {info.symbol}"
 
 
-def _can_pay(info: CurrencyInfo, sender: str, amount: int) -> None:
+def _can_pay(info: CurrencyInfo, sender: str, amount: int, field: str) -> None:
     """The wallet holds what the payment needs (said in numbers before anything is simulated:
     the node's own words for a short balance are no help to a person)."""
     held = _client().balance_of(sender, info.id)
     units_held = info.units(held, allow_zero=True)
     if units_held < amount:
         raise ApiError(422, f"You have {_grouped(units_held, info)}; this needs "
-                       f"{_grouped(amount, info)}.", "from", "InsufficientFunds",
+                       f"{_grouped(amount, info)}.", field, "InsufficientFunds",
                        {"have": str(units_held), "need": str(amount)})
 
 
@@ -145,10 +147,12 @@ def _terms(body: Terms) -> dict[str, Any]:
             "expiry": body.expiry, "expiry_days": body.expiryDays}
 
 
-def _purchase(call: PurchaseCall[Any], info: CurrencyInfo) -> dict[str, Any]:
+def _purchase(call: PurchaseCall[Any], info: CurrencyInfo, field: str = "amount"
+              ) -> dict[str, Any]:
     """A purchase's answer: the payment, and the terms' opening date and expiry (by the
     chain's clock) for the review."""
-    return {**_paying(call, info), "validFrom": call.valid_from, "expiry": call.expiry}
+    return {**_paying(call, info, field), "validFrom": call.valid_from,
+            "expiry": call.expiry}
 
 
 def _certificate_operation(name: str, call: str, summary: str) -> None:
@@ -220,7 +224,7 @@ def issue_batch(body: IssueBatchRequest) -> dict[str, Any]:
     batch = _calls(body).issue_batch([(to, from_units(u, info)) for to, u in good],
                                      body.merchant, info.id, message=body.message or "",
                                      **_terms(body))
-    return {**_purchase(batch, info), "count": len(good)}
+    return {**_purchase(batch, info, "rows"), "count": len(good)}
 
 
 @operation("top-up", Paying)
@@ -326,7 +330,8 @@ def settle_batch(body: SettleBatchRequest) -> dict[str, Any]:
                       f"authorizations[{i}]")
     checks = preflight(m.id)
     problems = [checks.refusal(s) for s in signed]  # in batch order, as the contract checks
-    skipped = [{"item": i + 1, "certificate": str(s.certificate), "reason": p.error_name,
+    skipped = [{"item": i + 1, "certificate": str(s.certificate),
+                "ref": gift_ref(s.certificate), "reason": p.error_name,
                 "message": revert_message(p.error_name)}
                for i, (s, p) in enumerate(zip(signed, problems, strict=True)) if p is not None]
     if len(skipped) == len(signed):

@@ -40,8 +40,17 @@ from webapp.api.models import (
     TransactionOutcome,
     TxHashPath,
 )
+from webapp.api.relay import relay_status
 from webapp.errors import ApiError, revert_message
-from webapp.present import OCCASIONS, activity, chain_cert, currency_or_eth, indexed_cert, state
+from webapp.present import (
+    OCCASIONS,
+    activity,
+    chain_cert,
+    currency_or_eth,
+    gift_ref,
+    indexed_cert,
+    state,
+)
 from webapp.stats import merchant_stats, redemptions
 
 
@@ -83,7 +92,7 @@ def status() -> Reply:
                         "writer": index.writer if index else None,
                         "error": st.last_sync_error},
             "indexedBlock": block, "indexerError": st.last_sync_error,
-            "servedBy": holder_description()}
+            "servedBy": holder_description(), "relay": relay_status()}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -156,7 +165,7 @@ def gift_ref_route(path: GiftRefPath) -> Reply:
 
     People read, type and share the short reference (7K2M-Q9XD) the site shows instead of a
     77-digit id; this gives the id back (404 when the index knows no such gift)."""
-    from webapp.present import gift_ref, looks_like_ref, refs
+    from webapp.present import looks_like_ref, refs
 
     found = refs(state()).find(state(), path.ref) if looks_like_ref(path.ref) else None
     if found is None:
@@ -232,5 +241,5 @@ def transaction(path: TxHashPath) -> Reply:
 def refusal_json(refusal: Refusal) -> dict[str, Any]:
     """A refused batch item in words: its position (1-based, as the desk numbers lines), the
     contract's error and what it means."""
-    return {**refusal.to_json(), "item": refusal.index + 1,
+    return {**refusal.to_json(), "item": refusal.index + 1, "ref": gift_ref(refusal.certificate),
             "message": revert_message(refusal.reason.error_name)}

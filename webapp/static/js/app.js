@@ -4,7 +4,6 @@
 // wallet steps.
 import * as wallet from "./wallet.js";
 import * as fmt from "./format.js";
-import { refOf } from "./refs.js";
 
 /**
  * The element `sel` finds. Typed as present: the page's markup has what its script uses; where
@@ -291,12 +290,12 @@ async function certificateId(text) {
 }
 
 // Refused batch items as list entries: "line 2 (gift 7K2M-Q9XD): why".
-/** @param {{ item: number, certificate: string, message: string, ref?: string }[]} refused */
+/** @param {{ item: number, certificate: string, message: string, ref: string }[]} refused */
 function refusedItems(refused) {
   return refused.map((r) => {
     const item = document.createElement("li");
     item.dataset.testid = "refused-item";
-    item.textContent = `line ${r.item} (gift ${r.ref || refOf(r.certificate)}): ${r.message}.`;
+    item.textContent = `line ${r.item} (gift ${r.ref}): ${r.message}.`;
     return item;
   });
 }
@@ -383,7 +382,7 @@ function reviewOf(form, data, built) {
     const r = built.redemption || {};
     label = "You receive";
     total = fmt.moneyText(r.amount);
-    rows.push(["From", `gift ${refOf(r.certificate)}, held by ${fmt.shortAddress(r.holder)}`]);
+    rows.push(["From", `gift ${r.ref}, held by ${fmt.shortAddress(r.holder)}`]);
     rows.push(["Order", String(r.orderRef)]);
     if (r.balance && r.amount) rows.push(["Left on the gift after", fmt.moneyText({ amount: fmt.subtractAmounts(r.balance.amount, r.amount.amount), currency: r.amount.currency })]);
   } else if (op === "settle-batch") {
@@ -397,7 +396,7 @@ function reviewOf(form, data, built) {
   } else if (op === "void") {
     label = "The holder gets back";
     total = built.certificate ? fmt.moneyText(built.certificate.balance) : "the whole balance";
-    rows.push(["Gift", data.certificate ? refOf(data.certificate) : ""]);
+    rows.push(["Gift", built.certificate?.ref || ""]);
     rows.push(["Afterwards", "the certificate is closed"]);
   } else if (op === "set-cash-out-limit") {
     rows.push(["Holders may cash out", `balances up to ${fmt.amountText(data.limit || "0")} ${data.currency || ""}${Number(data.limit) ? "" : " (that is: never)"}`]);
@@ -522,7 +521,7 @@ function wireTxForm(form) {
       const summary = reviewOf(form, data, built);
       showReview(form, summary, built);
       if (form.dataset.tx === "redeem-authorized" && built.redemption) {
-        meta.summary = `${summary.total} from gift ${refOf(built.redemption.certificate)}, order ${built.redemption.orderRef}.`;
+        meta.summary = `${summary.total} from gift ${built.redemption.ref}, order ${built.redemption.orderRef}.`;
       }
       plan = { built, meta, snapshot: before };
       review.hidden = false;
@@ -882,9 +881,9 @@ async function readCode(text) {
       const name = shops.find((m) => String(m.id) === String(d.merchant))?.name || `shop number ${d.merchant}`;
       return { ok: false, words: `Cannot be taken: this payment is for ${name}, not this shop.` };
     }
-    const words = `from gift ${refOf(d.certificate)} (${fmt.moneyText(d.balance)} on it), order ${d.orderRef}, signed by its holder ${short(d.holder)}`
+    const words = `from gift ${d.ref} (${fmt.moneyText(d.balance)} on it), order ${d.orderRef}, signed by its holder ${short(d.holder)}`
       + (d.orderPaid ? `. Note: order ${d.orderRef} already has a payment here.` : "");
-    return { ok: true, amount: fmt.moneyText(d.amount), words, ref: refOf(d.certificate) };
+    return { ok: true, amount: fmt.moneyText(d.amount), words, ref: d.ref };
   } catch (err) {
     return { ok: false, words: `Cannot be taken: ${fmt.plainMessage(messageOf(err))}.`.replace(/\.\.$/, ".") };
   }

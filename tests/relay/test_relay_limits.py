@@ -1,0 +1,97 @@
+"""The abuse limits: per address, per IP, the day's gas budget; over one the answer is 429 with
+Retry-After and the reason says when. They hold under 200 concurrent requests, on SQLite and
+on PostgreSQL (the count and the insert are one serialized transaction)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from conftest import Site, fresh_account
+from sqlalchemy import func, select
+
+from giftcert.relay.schema import requests_table
+
+
+def _post_all(site: Site, bodies: list[dict[str, Any]], *, ips: list[str] | None = None
+              ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+    """All at once, each from a thread of its own (as many web threads and processes do)."""
+    def one(i: int) -> tuple[int, dict[str, Any], dict[str, str]]:
+        http = site.app.test_client()
+        ip = ips[i] if ips else "127.0.0.1"
+        r = http.post("/api/v1/relay/claim", json=bodies[i],
+                      environ_base={"REMOTE_ADDR": ip})
+        return r.status_code, r.get_json(), dict(r.headers)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(one, range(len(bodies))))
+
+
+def _rows(site: Site) -> int:
+    with site.relay.store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(requests_table)).scalar() or 0)
+
+
+def test_the_per_address_limit_says_when_to_retry(make_site) -> None:
+    site = make_site(per_address_day=2)
+    system, friend = site.system, fresh_account()
+    for link in system.links[:2]:
+        assert site.post("/relay/claim", system.claim_body(link, friend)).status_code == 202
+    before = system.relayer_nonce()
+    r = site.post("/relay/claim", system.claim_body(system.links[2], friend))
+    assert r.status_code == 429, r.get_json()
+    body = r.get_json()
+    assert body["code"] == "AddressLimit" and "try again after" in body["error"]
+    assert friend in body["error"] and "UTC" in body["error"]
+    assert 0 < int(r.headers["Retry-After"]) <= 86_400
+    assert int(body["details"]["retryAfter"]) == int(r.headers["Retry-After"])
+    assert system.relayer_nonce() == before
+    other = site.post("/relay/claim", system.claim_body(system.links[3], fresh_account()))
+    assert other.status_code == 202  # someone else is not held back
+
+
+def test_the_per_address_limit_holds_under_200_concurrent_requests(make_site) -> None:
+    site = make_site(per_address_day=5)
+    system, friend = site.system, fresh_account()
+    before = system.relayer_nonce()
+    bodies = [system.claim_body(link, friend) for link in system.links[:200]]
+    answers = _post_all(site, bodies)
+    codes = sorted(code for code, _, _ in answers)
+    assert codes.count(202) == 5 and codes.count(429) == 195, codes
+    assert all("Retry-After" in headers for code, _, headers in answers if code == 429)
+    accepted = [body for code, body, _ in answers if code == 202]
+    assert len({b["nonce"] for b in accepted}) == 5
+    assert _rows(site) == 5 and system.relayer_nonce() == before + 5
+
+
+def test_the_per_ip_limit(make_site) -> None:
+    site = make_site(per_ip_day=3)
+    system = site.system
+    bodies = [system.claim_body(link, fresh_account()) for link in system.links[:6]]
+    answers = _post_all(site, bodies, ips=["10.0.0.1"] * 5 + ["10.0.0.2"])
+    codes = [code for code, _, _ in answers]
+    assert sorted(codes[:5]) == [202, 202, 202, 429, 429] and codes[5] == 202, codes
+    refused = next(body for code, body, _ in answers if code == 429)
+    assert refused["code"] == "IpLimit" and "try again after" in refused["error"]
+
+
+def test_the_gas_budget_holds_under_200_concurrent_requests(make_site) -> None:
+    probe = make_site()
+    system = probe.system
+    first = probe.post("/relay/claim", system.claim_body(system.links[0], fresh_account()))
+    probe.relay.tick()
+    gas = first.get_json()
+    used = probe.get(f"/relay/requests/{gas['requestId']}").get_json()["gasUsed"]
+    # the budget left after that claim is 3.5 claims' estimate: 3 more fit, the 4th not
+    site = make_site(gas_budget_day=int(used + 3.5 * used * 1.1))
+    before = system.relayer_nonce()
+    bodies = [system.claim_body(link, fresh_account()) for link in system.links[1:201]]
+    answers = _post_all(site, bodies, ips=[f"10.1.{i // 250}.{i % 250}" for i in range(200)])
+    codes = sorted(code for code, _, _ in answers)
+    assert codes.count(202) == 3 and codes.count(429) == 197, codes
+    refused = next(body for code, body, _ in answers if code == 429)
+    assert refused["code"] == "GasBudget" and "budget" in refused["error"]
+    assert system.relayer_nonce() == before + 3
+    site.relay.tick()
+    spent = site.get("/status").get_json()["relay"]["spentToday"]["gas"]
+    assert spent <= int(used + 3.5 * used * 1.1)
