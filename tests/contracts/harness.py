@@ -204,6 +204,29 @@ class Harness:
         struct = tuple(document["message"].values())
         return struct, eip712.sign_typed_data(key or self.keys[signer], document)
 
+    def sign_voucher(self, signer: str, cert_id: int, cumulative: int, *,
+                     epoch: int | None = None, key: str | None = None,
+                     chain_id: int | None = None, contract: str | None = None
+                     ) -> tuple[tuple, bytes]:
+        """A payment tab's voucher (the running total of the current epoch) signed by
+        `signer` (or `key`): the struct and the signature, as settleTabs takes them."""
+        epoch = self.view("nonceOf", cert_id) if epoch is None else epoch
+        document = eip712.voucher(chain_id or self.w3.eth.chain_id, contract or self.gc.address,
+                                  certificate=cert_id, epoch=epoch, cumulative=cumulative)
+        return (cert_id, epoch, cumulative), eip712.sign_typed_data(key or self.keys[signer],
+                                                                    document)
+
+    def settle_tabs(self, merchant: int, *signed: tuple[tuple, bytes], sender: str | None = None):
+        """settleTabs from the merchant's account; returns the receipt."""
+        account = {self.coffee: self.coffee_account, self.books: self.books_account}[merchant]
+        return self.tx("settleTabs", merchant, [v for v, _ in signed], [s for _, s in signed],
+                       sender=sender or account)
+
+    def refusals(self, receipt) -> list[tuple[int, str]]:
+        """(index, error name) of each item a batch refused."""
+        return [(e["args"]["index"], decode_revert(self.gc.abi, e["args"]["reason"]).error_name)
+                for e in self.events("RedemptionRefused", receipt)]
+
     def deploy_helper(self, name: str, *args: Any):
         artifact = self.artifacts[name]
         return deploy(self.w3, artifact.abi, artifact.bytecode, self.admin, *args)
