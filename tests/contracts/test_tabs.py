@@ -5,7 +5,7 @@ tab is open, and leaving gives the merchant time to collect."""
 from __future__ import annotations
 
 from eth_account import Account
-from harness import DAY, ETH, ONE_ETH, USD, YEAR
+from harness import DAY, ETH, ONE_ETH, USD
 
 ZERO = "0x" + "00" * 20
 CLOSE_DELAY = 2 * DAY
