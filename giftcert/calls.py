@@ -27,12 +27,13 @@ from eth_account import Account
 from web3.types import TxReceipt
 
 from giftcert import eip712
-from giftcert.authorization import SignedHolderAction, SignedRedemption
+from giftcert.authorization import SignedHolderAction, SignedRedemption, _signature
 from giftcert.errors import ContractRevert, InvalidInput
 from giftcert.inputs import checksum, message_text, whole_number
-from giftcert.models import Certificate, ClaimLink, Merchant, Settlement
+from giftcert.models import ZERO_ADDRESS, Certificate, ClaimLink, Merchant, Settlement
 from giftcert.money import ETH, CurrencyInfo, Money, from_units
 from giftcert.rules import DAY
+from giftcert.tabs import SignedVoucher, Tab, TabSettlement
 from giftcert.transactions import call, estimate_gas, node_errors, send
 
 if TYPE_CHECKING:
@@ -471,6 +472,67 @@ class Calls:
         return self.prepare("settleBatch", whole_number(merchant_id, "merchant", minimum=1),
                             [s.auth for s in items], [s.signature for s in items],
                             bool(all_or_nothing), decode=settlement)
+
+    # -- payment tabs -----------------------------------------------------------------
+
+    def open_tab(self, certificate_id: CertificateRef,
+                 session_key: str | None = None) -> PreparedCall[Tab]:
+        """The holder opens a payment tab at the certificate's merchant; `session_key` (an
+        address) signs the vouchers instead of the owner's key (for a contract wallet, whose
+        ERC-1271 signature could be revoked before the merchant settles). Every signature the
+        holder made before is void from here on. Decodes to the tab."""
+        cert_id = self._id(certificate_id)
+        key = ZERO_ADDRESS if session_key is None else checksum(session_key, "sessionKey")
+        return self.prepare("openTab", cert_id, key, decode=self._tab(cert_id))
+
+    def request_tab_close(self, certificate_id: CertificateRef) -> PreparedCall[Tab]:
+        """The holder asks to close the tab: the merchant has the close delay (two days) to
+        settle the latest voucher, then `close_tab` closes it. Decodes to the tab."""
+        cert_id = self._id(certificate_id)
+        return self.prepare("requestTabClose", cert_id, decode=self._tab(cert_id))
+
+    def close_tab(self, certificate_id: CertificateRef) -> PreparedCall[Tab]:
+        """Closes the tab: the merchant at once, the holder after the close delay. Decodes to
+        the tab (closed; the epoch moved on, so no voucher of it can be settled)."""
+        cert_id = self._id(certificate_id)
+        return self.prepare("closeTab", cert_id, decode=self._tab(cert_id))
+
+    def close_tab_with_release(self, certificate_id: CertificateRef,
+                               signature: bytes | str) -> PreparedCall[Tab]:
+        """The holder closes the tab at once with the merchant's TabRelease signature
+        (`giftcert.tabs.sign_tab_release`)."""
+        cert_id = self._id(certificate_id)
+        if isinstance(signature, str):
+            signature = _signature(signature, "signature")
+        return self.prepare("closeTabWithRelease", cert_id, bytes(signature),
+                            decode=self._tab(cert_id))
+
+    def settle_tabs(self, merchant_id: int,
+                    vouchers: Sequence[SignedVoucher]) -> PreparedCall[TabSettlement]:
+        """The merchant collects the latest voucher of each tab in one transaction: every
+        valid one is settled (its certificate debited, its tab's epoch moved on) and each
+        refused one reported with the contract's reason. `simulate()` answers how many would
+        be collected."""
+        items = list(vouchers)
+        if not items:
+            raise InvalidInput("no vouchers to settle", "vouchers")
+        if len({v.certificate for v in items}) != len(items):
+            raise InvalidInput("one voucher per tab: the latest one (a settle voids the rest)",
+                               "vouchers")
+
+        def settlement(receipt: TxReceipt) -> TabSettlement:
+            refused = self.client.refusals(receipt)
+            skipped = {r.index for r in refused}
+            return TabSettlement(receipt, [v for i, v in enumerate(items) if i not in skipped],
+                                 refused)
+
+        return self.prepare("settleTabs", whole_number(merchant_id, "merchant", minimum=1,
+                                                       maximum=2**32 - 1),
+                            [v.struct for v in items], [v.signature for v in items],
+                            decode=settlement)
+
+    def _tab(self, cert_id: int) -> Callable[[TxReceipt], Tab]:
+        return lambda receipt: self.client.tab(cert_id)
 
     # -- money out --------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from giftcert.money import ETH, CurrencyInfo, Money, find_currency, from_units
 from giftcert.multicall import ChainClock, Read, View, read_many
 from giftcert.rows import read_csv_rows
 from giftcert.rules import DAY, purchase_expiry
+from giftcert.tabs import SignedVoucher, Tab, TabSettlement, tab_from_view
 from giftcert.transactions import Views, call, node_errors
 
 Progress = Callable[[int, int], None]
@@ -262,6 +263,15 @@ class GiftCert:
         info = self._currency_by_id(currency_id)
         return Certificate(cid, owner, from_units(balance, info), merchant, merchant_name, info,
                            occasion, valid_from, expiry, awaiting, claim_deadline, nonce, self)
+
+    def tab(self, certificate_id: int) -> Tab:
+        """The certificate's payment tab as the contract's `tab` view has it (open, epoch,
+        balance, signer, close_at, settle_until): what a merchant checks, for free, before
+        serving (`giftcert.tabs.check_voucher`). UnknownCertificate for a wrong id."""
+        cid = whole_number(certificate_id, "certificate", minimum=1)
+        view = (self.read_many([("tab", (cid,))])[0].value if self.multicall
+                else self.view("tab", cid))
+        return tab_from_view(cid, view, self._currency_by_id(decode_id(cid).currency))
 
     def merchant(self, merchant_id: int) -> Merchant:
         account, name, active = self.view("merchant", whole_number(
@@ -506,6 +516,24 @@ class GiftCert:
         settled and each refused one is reported with its reason; `all_or_nothing` reverts
         the whole batch on the first refusal instead."""
         return self.calls.settle_batch(merchant_id, signed, all_or_nothing=all_or_nothing).send()
+
+    # -- payment tabs -----------------------------------------------------------------
+
+    def open_tab(self, certificate_id: int, session_key: str | None = None) -> Tab:
+        return self.calls.open_tab(certificate_id, session_key).send()
+
+    def request_tab_close(self, certificate_id: int) -> Tab:
+        return self.calls.request_tab_close(certificate_id).send()
+
+    def close_tab(self, certificate_id: int) -> Tab:
+        return self.calls.close_tab(certificate_id).send()
+
+    def close_tab_with_release(self, certificate_id: int, signature: bytes | str) -> Tab:
+        return self.calls.close_tab_with_release(certificate_id, signature).send()
+
+    def settle_tabs(self, merchant_id: int, vouchers: Sequence[SignedVoucher]) -> TabSettlement:
+        """Collects the latest voucher of each tab in one transaction (see Calls.settle_tabs)."""
+        return self.calls.settle_tabs(merchant_id, vouchers).send()
 
     # -- money out --------------------------------------------------------------------
 

@@ -101,6 +101,24 @@ class UndeclaredRevert(ContractRevert, declared=False):
     """A custom error the ABI decodes but the SDK does not declare (e.g. a test contract's)."""
 
 
+class VoucherBelowPrevious(ContractRevert, declared=False):
+    """This voucher's running total is below the one already kept for this tab: it is an old
+    voucher (the customer's wallet must sign the new running total, never a smaller one). A
+    refusal of the merchant's own check before serving (`giftcert.tabs.check_voucher`), not
+    of the contract."""
+
+    params = ("id", "previous", "given")
+
+
+class TabClosingSoon(ContractRevert, declared=False):
+    """Too little time is left to settle this tab before it closes or its settle window ends
+    (at `until`): settle what it holds and do not serve on it any longer. A refusal of the
+    merchant's own check before serving (`giftcert.tabs.check_voucher`), not of the
+    contract."""
+
+    params = ("id", "until")
+
+
 # -- Solidity's built-in errors ----------------------------------------------------------------
 
 BUILTIN_ERRORS = ("Error", "Panic")
@@ -364,6 +382,54 @@ class SerialOverflow(ContractRevert):
     params = ("serial", "count")
 
 
+class TabCloseAlreadyRequested(ContractRevert):
+    """The holder has already asked to close this tab: it closes at closeAt (the merchant should
+    settle the latest voucher before then, and not serve on it any longer)."""
+
+    params = ("id", "closeAt")
+
+
+class TabCloseDelay(ContractRevert):
+    """The tab cannot be closed yet: the merchant has until closeAt to settle the latest
+    voucher (the merchant can close it at once, or sign a release)."""
+
+    params = ("id", "closeAt")
+
+
+class TabCloseNotRequested(ContractRevert):
+    """Ask to close the tab first (request-close): it can be closed once the close delay has
+    passed, or at once with the merchant's release."""
+
+    params = ("id",)
+
+
+class TabNotOpen(ContractRevert):
+    """This certificate has no open payment tab (it was never opened, or it was closed)."""
+
+    params = ("id",)
+
+
+class TabOpen(ContractRevert):
+    """A payment tab is open on this certificate: its value leaves only by the merchant's
+    settle until the tab is closed (request a close, or ask the merchant for a release)."""
+
+    params = ("id",)
+
+
+class TabSettleEnded(ContractRevert):
+    """The tab's settle window has ended (settleUntil: the expiry plus the grace period): its
+    vouchers can no longer be collected."""
+
+    params = ("id", "settleUntil")
+
+
+class TabSettling(ContractRevert):
+    """The merchant can still settle this tab (until settleUntil, the expiry plus the grace
+    period): a refund waits for it."""
+
+    params = ("id", "settleUntil")
+
+
 class TokenAmountMismatch(ContractRevert):
     """The token delivered a different amount than asked (tokens that take a fee on transfer
     cannot be used)."""
@@ -400,6 +466,13 @@ class ValidityTooShort(ContractRevert):
     date)."""
 
     params = ("expiry", "minimumExpiry")
+
+
+class WrongEpoch(ContractRevert):
+    """This voucher belongs to an earlier epoch of the tab: since it was signed, the tab was
+    settled or closed, so it is void. Ask the customer to sign the running total again."""
+
+    params = ("id", "expected", "given")
 
 
 class WrongMerchant(ContractRevert):

@@ -1,7 +1,8 @@
 """Events -> rows: what each event does to the index, in memory, with no database.
 
-`Applier` folds decoded events into a `Batch` of rows: certificates (their current state),
-holders, redemptions, batch items, daily totals and merchant changes. `store` loads the rows a
+`Applier` folds decoded events into a `Batch` of rows: certificates (their current state, their
+payment tab's included), holders, payments (redemptions and tab settles), batch items, daily
+totals and merchant changes. `store` loads the rows a
 range of events touches and writes the batch back in the same transaction, so the rules of the
 index live here once, for a first sync and for a rebuild after a reorganisation alike.
 
@@ -50,7 +51,9 @@ def new_cert(cert_id: int, block: int) -> Row:
     return {"id": str(cert_id), "merchant": terms.merchant, "currency": terms.currency,
             "occasion": terms.occasion, "valid_from": terms.valid_from, "expiry": terms.expiry,
             "buyer": None, "owner": ZERO, "balance": 0, "issued": 0, "awaiting_claim": False,
-            "burned": False, "created_block": block, "updated_block": block}
+            "burned": False, "created_block": block, "updated_block": block,
+            "tab_open": False, "tab_epoch": None, "tab_signer": None, "tab_close_at": None,
+            "tab_settled": 0}
 
 
 def day_of(timestamp: int) -> str:
@@ -118,6 +121,7 @@ class Applier:
         row["owner"] = to
         if to == ZERO:
             row["burned"], row["balance"], row["awaiting_claim"] = True, 0, False
+            row["tab_open"], row["tab_close_at"] = False, None  # a refund ends a tab
         elif self.recording:
             self.batch.holders.setdefault(to, ev.block)
 
@@ -167,19 +171,49 @@ class Applier:
     def on_Redeemed(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
         """A payment: the balance goes down; the order reference and daily total are kept."""
         self._add(ev, a["id"], -int(a["amount"]))
+        self._payment(ev, a["id"], int(a["amount"]), str(a["orderRef"]), None)
+
+    def _payment(self, ev: Event, cert_id: int, amount: int, order_ref: str,
+                 tab_epoch: int | None) -> None:
+        """Records a payment to the certificate's merchant (a redemption, a tab's settle) and
+        counts it in the day's total."""
         if not self.recording:
             return
-        terms, day = decode_id(a["id"]), day_of(ev.timestamp)
+        terms, day = decode_id(cert_id), day_of(ev.timestamp)
         merchant, currency = terms.merchant, terms.currency  # both are the id's
         self.batch.redemptions.append({
             "block": ev.block, "tx_hash": ev.tx_hash, "log_index": ev.log_index,
-            "certificate": str(a["id"]), "merchant": merchant, "currency": currency,
-            "order_ref": str(a["orderRef"]), "amount": str(a["amount"]),
-            "timestamp": ev.timestamp, "day": day,
+            "certificate": str(cert_id), "merchant": merchant, "currency": currency,
+            "order_ref": order_ref, "amount": str(amount), "timestamp": ev.timestamp,
+            "day": day, "tab_epoch": tab_epoch,
         })
         totals = self.batch.days.setdefault((merchant, currency, day), [0, 0])
-        totals[0] += int(a["amount"])
+        totals[0] += amount
         totals[1] += 1
+
+    # -- payment tabs: the tab's state lives in its certificate's row ------------------------
+
+    def on_TabOpened(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
+        key = a["sessionKey"]
+        self._set(ev, a["id"], tab_open=True, tab_epoch=int(a["epoch"]),
+                  tab_signer=None if key == ZERO else key, tab_close_at=None, tab_settled=0)
+
+    def on_TabSettled(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
+        """The merchant collected a voucher: a payment (as a redemption is, with no order
+        reference) and the tab's next epoch."""
+        amount = int(a["amount"])
+        row = self.cert(a["id"], ev.block)
+        if row is not None:
+            row["balance"] = int(row["balance"]) - amount
+            row["tab_settled"] = int(row["tab_settled"]) + amount
+            row["tab_epoch"] = int(a["epoch"]) + 1
+        self._payment(ev, a["id"], amount, "0", int(a["epoch"]))
+
+    def on_TabCloseRequested(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
+        self._set(ev, a["id"], tab_close_at=int(a["closeAt"]))
+
+    def on_TabClosed(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
+        self._set(ev, a["id"], tab_open=False, tab_epoch=int(a["epoch"]), tab_close_at=None)
 
     def on_Refunded(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
         self._set(ev, a["id"], balance=0)

@@ -67,6 +67,13 @@ class MerchantStats:
     voided: Units = field(default_factory=lambda: defaultdict(int))
     cashed_out: Units = field(default_factory=lambda: defaultdict(int))
     by_day: list[DayTotal] = field(default_factory=list)
+    # Payment tabs: how many are open, what their certificates hold, and what the merchant
+    # collected by settling them (also counted in `by_day`, as every payment is). What was
+    # served and not yet settled is in the merchant's voucher store (giftcert.vouchers).
+    open_tabs: int = 0
+    tab_balances: Units = field(default_factory=lambda: defaultdict(int))
+    tab_settled: Units = field(default_factory=lambda: defaultdict(int))
+    tab_settles: int = 0
 
     @property
     def breakage(self) -> Units:
@@ -226,17 +233,43 @@ class IndexReader:
 
     def merchant_stats(self, merchant: int, now: int) -> MerchantStats:
         """Liability, expired value, what was issued, refunded, reclaimed, voided and cashed
-        out, and redeemed totals by day, for one merchant. `now` decides what has expired:
-        pass the chain's clock (`GiftCert.now()`), which is the one the contract judges by."""
+        out, redeemed totals by day (tab settles included) and the tabs' figures (open tabs,
+        their balances, settled per currency), for one merchant. `now` decides what has
+        expired: pass the chain's clock (`GiftCert.now()`), which is the one the contract
+        judges by."""
         stats = MerchantStats(int(merchant))
         with self.engine.connect() as conn:
             for currency, balance, expiry in conn.execute(_live_balances(stats.merchant)):
                 stats.add_balance(currency, int(balance), expired=expiry <= now)
             for event, currency, args in conn.execute(_value_flows(stats.merchant)):
                 stats.add_flow(event, currency, json.loads(args))
+            for currency, balance in conn.execute(_open_tab_balances(stats.merchant)):
+                stats.open_tabs += 1
+                stats.tab_balances[currency] += int(balance)
+            for currency, amount in conn.execute(_tab_settles(stats.merchant)):
+                stats.tab_settles += 1
+                stats.tab_settled[currency] += int(amount)
         stats.by_day = [DayTotal(d["day"], d["currency"], int(d["total"]), d["count"])
                         for d in self.merchant_totals(stats.merchant)]
         return stats
+
+    # -- payment tabs ------------------------------------------------------------------------
+
+    def open_tabs(self, merchant: int) -> list[dict[str, Any]]:
+        """A merchant's certificates with an open tab (their rows: tab_epoch, tab_signer,
+        tab_close_at, tab_settled on this tab, balance), in numeric id order."""
+        t = certificates_table
+        return self._rows(select(t).where(and_(
+            t.c.merchant == int(merchant), t.c.tab_open.is_(True), t.c.burned.is_(False)))
+            .order_by(*_numeric(t.c.id)))
+
+    def tab_settles(self, merchant: int, limit: int | None = None) -> list[dict[str, Any]]:
+        """A merchant's tab settles (payments rows with their tab_epoch), newest first."""
+        t = redemptions_table
+        query = select(t).where(and_(t.c.merchant == int(merchant),
+                                     t.c.tab_epoch.is_not(None))).order_by(
+            t.c.block.desc(), t.c.log_index.desc())
+        return self._rows(query.limit(limit or None))
 
     def counts(self) -> dict[str, int]:
         """Rows per main table (health checks, tests and benchmarks compare indexes by it)."""
@@ -258,8 +291,24 @@ def open_index(database: str | Engine, *, chain_id: int, contract: str) -> Index
 
 
 def _order(merchant: int, order_ref: int | str) -> ColumnElement[bool]:
+    """A merchant's redemptions for an order (a tab's settle pays no order)."""
     t = redemptions_table
-    return and_(t.c.merchant == int(merchant), t.c.order_ref == str(int(order_ref)))
+    return and_(t.c.merchant == int(merchant), t.c.order_ref == str(int(order_ref)),
+                t.c.tab_epoch.is_(None))
+
+
+def _open_tab_balances(merchant: int) -> Select[Any]:
+    """(currency, balance) of a merchant's certificates with an open tab."""
+    t = certificates_table
+    return select(t.c.currency, t.c.balance).where(and_(
+        t.c.merchant == merchant, t.c.tab_open.is_(True), t.c.burned.is_(False)))
+
+
+def _tab_settles(merchant: int) -> Select[Any]:
+    """(currency, amount) of every tab settle a merchant collected."""
+    t = redemptions_table
+    return select(t.c.currency, t.c.amount).where(and_(t.c.merchant == merchant,
+                                                       t.c.tab_epoch.is_not(None)))
 
 
 def _live_balances(merchant: int) -> Select[Any]:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from giftcert.database import NAMING_CONVENTION
@@ -106,14 +107,23 @@ certificates_table = Table(  # each certificate's current state
     *_required(AMOUNT, "balance", "issued"),
     *_required(Boolean, "awaiting_claim", "burned"),
     *_required(BLOCK, "created_block", "updated_block"),
+    # Its payment tab (revision 0004): open or not, the epoch (the current one while open, the
+    # last one after), the session key signing its vouchers (NULL: the owner), when a
+    # requested close takes effect, and what was settled on the latest tab.
+    Column("tab_open", Boolean, nullable=False, server_default=false()),
+    Column("tab_epoch", BigInteger),
+    Column("tab_signer", ADDRESS),
+    Column("tab_close_at", TIME),
+    Column("tab_settled", AMOUNT, nullable=False, server_default="0"),
     Index("ix_certificates_owner", "owner", "burned"),
+    Index("ix_certificates_tabs", "merchant", "tab_open"),
 )
 holders_table = Table(
     "holders", metadata,
     Column("address", ADDRESS, primary_key=True),
     Column("first_block", BLOCK, nullable=False, index=True),
 )
-redemptions_table = Table(  # one row per Redeemed event, for order look-ups and exports
+redemptions_table = Table(  # one row per payment (Redeemed, TabSettled), for orders and exports
     "redemptions", metadata,
     Column("id", ROW_ID, primary_key=True),
     *_log_position(),
@@ -124,6 +134,7 @@ redemptions_table = Table(  # one row per Redeemed event, for order look-ups and
     Column("amount", AMOUNT, nullable=False),
     Column("timestamp", TIME, nullable=False),
     Column("day", DAY, nullable=False),
+    Column("tab_epoch", BigInteger),  # a tab's settle (order_ref 0): the epoch it collected
     UniqueConstraint("tx_hash", "log_index", name="uq_redemption_log"),
     Index("ix_redemptions_merchant_day", "merchant", "day"),
     Index("ix_redemptions_merchant_ref", "merchant", "order_ref"),

@@ -85,8 +85,8 @@ def write_batch(conn: Connection, batch: Batch) -> None:
 
 def _write_certs(conn: Connection, batch: Batch) -> None:
     """New certificates are inserted, known ones updated in one executemany by id."""
-    rows = [{**r, "balance": str(r["balance"]), "issued": str(r["issued"])}
-            for r in batch.certs.values()]
+    rows = [{**r, "balance": str(r["balance"]), "issued": str(r["issued"]),
+             "tab_settled": str(r["tab_settled"])} for r in batch.certs.values()]
     new = [r for r in rows if r["id"] in batch.new_ids]
     old = [{"key": r["id"], **{k: v for k, v in r.items() if k != "id"}}
            for r in rows if r["id"] not in batch.new_ids]

@@ -1,7 +1,7 @@
 """Alembic's environment: the tables are the index's (giftcert.indexer.schema), the relay's
-(giftcert.relay.schema) and the sign-in sessions' (webapp.sessions); the connection is the
-caller's (`giftcert.database.upgrade` passes one that holds the migration lock), or one to
-GIFTCERT_DATABASE_URL for a bare `alembic` run.
+(giftcert.relay.schema), the tab vouchers' (giftcert.vouchers) and the sign-in sessions'
+(webapp.sessions); the connection is the caller's (`giftcert.database.upgrade` passes one
+that holds the migration lock), or one to GIFTCERT_DATABASE_URL for a bare `alembic` run.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from sqlalchemy.engine import Connection
 
 from giftcert.indexer.schema import metadata as index_metadata
 from giftcert.relay.schema import metadata as relay_metadata
+from giftcert.vouchers import metadata as vouchers_metadata
 
 
 def _target_metadata() -> list[MetaData]:
-    found = [index_metadata, relay_metadata]
+    found = [index_metadata, relay_metadata, vouchers_metadata]
     try:
         from webapp.sessions import metadata as sessions_metadata
     except ImportError:  # the SDK without the web app: revisions still create the tables

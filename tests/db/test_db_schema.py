@@ -31,6 +31,7 @@ from giftcert.database import (
 from giftcert.indexer import Indexer, IndexReader
 from giftcert.indexer.schema import metadata
 from giftcert.relay.schema import metadata as relay
+from giftcert.vouchers import metadata as vouchers
 
 CLI = [sys.executable, "-m", "giftcert.cli"]
 
@@ -38,7 +39,7 @@ CLI = [sys.executable, "-m", "giftcert.cli"]
 def _tables() -> set[str]:
     from webapp.sessions import metadata as sessions
 
-    return {t.name for m in (metadata, sessions, relay) for t in m.sorted_tables}
+    return {t.name for m in (metadata, sessions, relay, vouchers) for t in m.sorted_tables}
 
 
 def _cli(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -58,7 +59,7 @@ def test_upgrade_creates_every_table_as_declared(backend):
 
     with engine.connect() as conn:  # the migrations and the declarations agree
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, [metadata, sessions, relay]) == []
+        assert compare_metadata(context, [metadata, sessions, relay, vouchers]) == []
     assert not upgrade(engine).changed  # a second run finds nothing to do
     require_head(engine)
     engine.dispose()

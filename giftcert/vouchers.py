@@ -1,0 +1,167 @@
+"""The merchant's voucher store (issue 17): the latest voucher of each open tab, in the database
+every web worker shares (table `tab_vouchers`, revision 0004).
+
+`VoucherStore.keep(voucher)` keeps a voucher only if it is newer than the one stored: the same
+epoch and a higher running total, or a newer epoch. It is one compare-and-set statement (an
+upsert whose update has that condition), so two workers keeping vouchers of one tab at once
+never let an older one win, on SQLite and PostgreSQL alike. `keep` trusts its caller: check the
+voucher first (`giftcert.tabs.check_voucher`: the tab's signer signed it, its epoch is the
+tab's), or a forged voucher of a higher epoch would replace the real one.
+
+Totals are decimal text (up to 2**88: more than a database integer holds), compared by length
+and then as text, which orders decimal numbers without leading zeros.
+
+Created by the migrations, never here (`giftcert db upgrade`, or a SQLite database's automatic
+upgrade); a change needs a new revision.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from giftcert.database import NAMING_CONVENTION, open_engine
+from giftcert.tabs import SignedVoucher
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+vouchers_table = Table(
+    "tab_vouchers", metadata,
+    Column("certificate", String(78), primary_key=True),  # uint256 as decimal text
+    Column("merchant", BigInteger, nullable=False, index=True),  # the id's top 32 bits
+    Column("epoch", BigInteger, nullable=False),
+    Column("cumulative", String(80), nullable=False),  # smallest units, decimal text
+    Column("signature", Text, nullable=False),  # 0x hex
+    Column("updated_at", Float, nullable=False),  # unix time it was kept
+)
+
+
+@dataclass(frozen=True)
+class StoredVoucher:
+    """A kept voucher: the latest running total of one tab, not settled yet."""
+
+    voucher: SignedVoucher
+    merchant: int
+    updated_at: float
+
+    @property
+    def certificate(self) -> int:
+        return self.voucher.certificate
+
+    @property
+    def currency_id(self) -> int:
+        return self.voucher.currency_id
+
+    @property
+    def unsettled(self) -> int:
+        """Smallest units the merchant has served on the tab and not collected (a settle moves
+        the epoch on, and the keeper removes what it settled)."""
+        return self.voucher.cumulative
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.voucher.to_json(), "merchant": self.merchant,
+                "updatedAt": self.updated_at}
+
+
+def _greater(new: Any, old: Any) -> ColumnElement[bool]:
+    """Decimal text `new` > `old` (no leading zeros): longer, or as long and greater."""
+    from sqlalchemy import func
+
+    return or_(func.length(new) > func.length(old),
+               and_(func.length(new) == func.length(old), new > old))
+
+
+def _row(row: Any) -> StoredVoucher:
+    voucher = SignedVoucher(int(row.certificate), int(row.epoch), int(row.cumulative),
+                            bytes.fromhex(str(row.signature).removeprefix("0x")))
+    return StoredVoucher(voucher, int(row.merchant), float(row.updated_at))
+
+
+class VoucherStore:
+    """The latest voucher per tab, shared by every process using the database."""
+
+    def __init__(self, database: str | Engine, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.engine = open_engine(database) if isinstance(database, str) else database
+        self.clock = clock
+
+    def keep(self, voucher: SignedVoucher) -> bool:
+        """Stores `voucher` unless the stored one of its tab is as new (the same epoch and a
+        running total at least as high, or a newer epoch): True when it was kept. One
+        statement, safe under concurrent writers."""
+        t = vouchers_table
+        values = {"certificate": str(voucher.certificate), "merchant": voucher.merchant,
+                  "epoch": voucher.epoch, "cumulative": str(voucher.cumulative),
+                  "signature": "0x" + voucher.signature.hex(), "updated_at": self.clock()}
+        dialect = self.engine.dialect.name
+        insert: Any
+        if dialect == "postgresql":
+            insert = postgresql.insert(t)
+        elif dialect == "sqlite":
+            insert = sqlite.insert(t)
+        else:  # pragma: no cover - the project runs on these two
+            raise NotImplementedError(f"the voucher store needs SQLite or PostgreSQL, not "
+                                      f"{dialect}")
+        stmt = insert.values(**values)
+        new = stmt.excluded
+        newer = or_(new.epoch > t.c.epoch,
+                    and_(new.epoch == t.c.epoch, _greater(new.cumulative, t.c.cumulative)))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.certificate],
+            set_={k: getattr(new, k) for k in ("merchant", "epoch", "cumulative", "signature",
+                                                "updated_at")},
+            where=newer)
+        with self.engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    def latest(self, certificate: int) -> SignedVoucher | None:
+        """The kept voucher of a tab (None: none kept)."""
+        t = vouchers_table
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.certificate == str(int(certificate)))).first()
+        return _row(row).voucher if row is not None else None
+
+    def remove(self, voucher: SignedVoucher) -> bool:
+        """Forgets the kept voucher of this tab if it is of `voucher`'s epoch or an older one
+        (settled or void); a newer epoch's voucher kept meanwhile stays. True if one went."""
+        t = vouchers_table
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(t).where(and_(
+                t.c.certificate == str(voucher.certificate), t.c.epoch <= voucher.epoch)))
+        return bool(result.rowcount)
+
+    def open_tabs(self, merchant: int) -> list[StoredVoucher]:
+        """The merchant's kept vouchers (one per tab, each its tab's unsettled total), the
+        most recently kept first."""
+        t = vouchers_table
+        query = select(t).where(t.c.merchant == int(merchant)).order_by(
+            t.c.updated_at.desc(), t.c.certificate)
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+    def unsettled_totals(self, merchant: int) -> dict[int, int]:
+        """Smallest units served and not collected, per currency id, over the merchant's
+        kept vouchers."""
+        out: dict[int, int] = {}
+        for stored in self.open_tabs(merchant):
+            out[stored.currency_id] = out.get(stored.currency_id, 0) + stored.unsettled
+        return out
