@@ -118,14 +118,17 @@ def step_slither() -> StepResult:
 
 # -- 2. invariants -----------------------------------------------------------------------------
 
-# tests/contracts/test_invariants.py prints "shard N: X sequences", ours "signatures shard ...".
-SEQUENCE_LINE = re.compile(r"^(signatures )?shard (\d+): (\d+) sequences", re.M)
+# tests/contracts/test_invariants.py prints "shard N: X sequences", the others "signatures shard
+# ..." and "tabs shard ...".
+SEQUENCE_LINE = re.compile(r"^(signatures |tabs )?shard (\d+): (\d+) sequences", re.M)
 
 
 def step_invariants() -> StepResult:
     sequences = int(os.environ.get("HYPOTHESIS_SEQUENCES", "2000"))
     signature_sequences = int(os.environ.get("SIGNATURE_SEQUENCES", "1000"))
-    env = {"HYPOTHESIS_SEQUENCES": str(sequences), "SIGNATURE_SEQUENCES": str(signature_sequences)}
+    tab_sequences = int(os.environ.get("TAB_SEQUENCES", "2000"))
+    env = {"HYPOTHESIS_SEQUENCES": str(sequences), "SIGNATURE_SEQUENCES": str(signature_sequences),
+           "TAB_SEQUENCES": str(tab_sequences)}
     # -rA prints each passed test's captured stdout, where the shards report their counts.
     proc = run(
         [
@@ -137,25 +140,29 @@ def step_invariants() -> StepResult:
             "-p",
             "no:randomly",
             "tests/contracts/test_invariants.py",
+            "tests/contracts/test_tabs_stateful.py",
             "tests/security/test_invariants_signatures.py",
         ],
         env=env,
     )
     counts: Counter = Counter()
     for kind, _shard, ran in SEQUENCE_LINE.findall(proc.stdout):
-        counts["signatures" if kind else "solvency"] += int(ran)
+        counts[kind.strip() or "solvency"] += int(ran)
     figures = {
         "solvency sequences": counts["solvency"],
         "signature sequences": counts["signatures"],
+        "tab sequences": counts["tabs"],
     }
     print(
         f"  sequences run: solvency {counts['solvency']} (asked {sequences}), "
-        f"signatures {counts['signatures']} (asked {signature_sequences})"
+        f"signatures {counts['signatures']} (asked {signature_sequences}), "
+        f"tabs {counts['tabs']} (asked {tab_sequences})"
     )
     ok = (
         proc.returncode == 0
         and counts["solvency"] >= sequences
         and counts["signatures"] >= signature_sequences
+        and counts["tabs"] >= tab_sequences
     )
     return StepResult("invariants", ok, figures, detail="" if ok else _tail(proc.stdout))
 

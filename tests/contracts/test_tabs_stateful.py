@@ -6,7 +6,7 @@ check and settles its latest voucher when a close is pending or the end is near,
 every purchase it served. After every step: the chain matches the model and the escrow is
 solvent (holdings == certificate balances + merchant ledgers).
 
-HYPOTHESIS_SEQUENCES (default 200) sets how many sequences run; `make audit` raises it.
+TAB_SEQUENCES (default 200) sets how many sequences run; `make audit` runs 2,000.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from hypothesis.stateful import (
 
 from giftcert.errors import ContractRevert
 
-SEQUENCES = int(os.environ.get("HYPOTHESIS_SEQUENCES", "200"))
-STEPS = int(os.environ.get("HYPOTHESIS_STEPS", "10"))
+SEQUENCES = int(os.environ.get("TAB_SEQUENCES", "200"))
+STEPS = int(os.environ.get("TAB_STEPS", "10"))
 SHARDS = 2
 ZERO = "0x" + "00" * 20
 CLOSE_DELAY = 2 * DAY
@@ -254,5 +254,5 @@ def test_a_dishonest_holder_never_gets_past_an_honest_merchant(system, shard):
                           deadline=None, suppress_health_check=list(HealthCheck),
                           database=None),
     )
-    print(f"shard {shard}: {len(sequences_run)} sequences of up to {STEPS} steps")
+    print(f"tabs shard {shard}: {len(sequences_run)} sequences of up to {STEPS} steps")
     assert len(sequences_run) >= SEQUENCES // SHARDS
