@@ -38,8 +38,9 @@ abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures {
         _requireSpendable(id, word); // claimed, no tab open already, open, unexpired
         // A new epoch: every signature the holder made before (payments, actions) is void, so
         // nothing but a voucher of this tab can take value from here on.
+        // The tab needs an epoch it can settle in, and a settle needs room to move it on.
         (uint256 next, bool ok) = word.withOwnerAndNextNonce(word.owner());
-        if (!ok) revert NonceExhausted(id);
+        if (!ok || next.nonce() == CertWord.MAX_NONCE) revert NonceExhausted(id);
         uint256 flags = CertWord.FLAG_TAB_OPEN;
         if (sessionKey != address(0)) {
             flags |= CertWord.FLAG_TAB_SESSION_KEY;

@@ -259,3 +259,33 @@ def test_a_pause_cannot_run_the_close_delay_out_while_settling_is_blocked(h):
     h.warp(CLOSE_DELAY - 60)
     h.settle_tabs(h.coffee, voucher)
     assert h.balance(cert) == 600
+
+
+# ---------------------------------------------------------------- the last epochs
+
+
+def _set_nonce(h, cert, nonce):
+    """Writes the certificate word's nonce field directly (65,000 settles would take hours)."""
+    from eth_utils import keccak
+    inner = int.from_bytes(keccak(text="giftcert.storage.GiftCertificates"), "big") - 1
+    base = int.from_bytes(keccak(inner.to_bytes(32, "big")), "big") & ~0xFF
+    slot = keccak(cert.to_bytes(32, "big") + base.to_bytes(32, "big"))
+    word = int(h.w3.eth.get_storage_at(h.gc.address, slot).hex(), 16)
+    word = (word & ~(0xFFFF << 232)) | (nonce << 232)
+    h.w3.provider.make_request("anvil_setStorageAt", [h.gc.address, "0x" + slot.hex(),
+                                                      "0x" + word.to_bytes(32, "big").hex()])
+    assert h.view("nonceOf", cert) == nonce
+
+
+def test_a_tab_is_never_opened_without_an_epoch_it_can_settle_in(h):
+    cert = h.issue(amount=1000)
+    _set_nonce(h, cert, 0xFFFE)
+    with h.reverts("NonceExhausted", id=cert):  # it would open at the last nonce
+        h.tx("openTab", cert, ZERO, sender=h.holder)
+    _set_nonce(h, cert, 0xFFFD)
+    _open(h, cert)
+    h.settle_tabs(h.coffee, h.sign_voucher(h.holder, cert, 100))  # epoch 0xFFFE -> 0xFFFF
+    receipt = h.settle_tabs(h.coffee, h.sign_voucher(h.holder, cert, 100))
+    assert h.refusals(receipt) == [(0, "NonceExhausted")]
+    h.tx("closeTab", cert, sender=h.coffee_account)  # it still closes, at the last nonce
+    assert not _tab(h, cert)["open"] and h.balance(cert) == 900
