@@ -128,6 +128,10 @@ REVERT_FIELDS = {
     "AccessControlUnauthorizedAccount": "from", "InvalidAccount": "account",
     "ERC1155InvalidReceiver": "to", "ERC20InsufficientBalance": "from",
     "ERC20InsufficientAllowance": "from",
+    "TabOpen": "certificate", "TabNotOpen": "certificate", "TabCloseNotRequested": "certificate",
+    "TabCloseAlreadyRequested": "certificate", "TabCloseDelay": "certificate",
+    "TabSettling": "certificate", "TabSettleEnded": "voucher", "WrongEpoch": "voucher",
+    "VoucherBelowPrevious": "voucher", "TabClosingSoon": "voucher",
 }
 
 def _in_words(hint: str) -> str:
@@ -141,6 +145,26 @@ SITE_WORDS = {
                          "review again to get a new serial number",
     "SerialOverflow": "the serial numbers of this batch would run past the last one: "
                       "review again to get a new starting number",
+    # Payment tabs (issue 17), as the holder and the merchant read them on the site.
+    "TabOpen": "a tab is open on this gift: until the tab is closed, it pays only on the tab "
+               "(close the tab first to pass it on or spend it another way)",
+    "TabNotOpen": "this gift has no tab open (it was never opened, or it was closed)",
+    "TabCloseAlreadyRequested": "the customer has asked to close this tab: do not serve on it "
+                                "any more, and settle what it holds before it closes",
+    "TabCloseDelay": "the tab cannot be closed yet: the shop has two days from the request to "
+                     "collect what was signed",
+    "TabCloseNotRequested": "ask to close the tab first: it can be closed two days later, or "
+                            "at once if the shop releases it",
+    "TabSettleEnded": "this tab can no longer be collected: its gift expired more than a week "
+                      "ago",
+    "TabSettling": "the shop can still collect this tab for a week after the gift's expiry: "
+                   "what is left goes back after that",
+    "WrongEpoch": "this voucher is from before the tab was last settled or closed: it no longer "
+                  "counts; ask the customer to sign the purchase again",
+    "VoucherBelowPrevious": "this is an old voucher: a newer one with a larger tab total is "
+                            "already kept; ask the customer to sign the new total",
+    "TabClosingSoon": "this tab closes (or its gift expires) too soon to serve on it: settle "
+                      "what it holds now",
 }
 # A token's own errors (an ERC-20's, not the contract's), which a purchase may meet.
 TOKEN_WORDS = {

@@ -1,5 +1,5 @@
 """Holders: claim a link, my certificates, one certificate (history, re-gift, top-up, merge,
-cash-out), pay."""
+cash-out, its payment tab), pay, pay on a tab (the till)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from giftcert.money import ETH, format_decimal
 from giftcert.rules import can_merge
 from webapp.api.fields import Address, Amount, MerchantId, Uint, parse, units
 from webapp.api.lookups import certificate_or_none, currency_arg, live_certificate, merchant_arg
+from webapp.api.tabs import tab_view
 from webapp.present import (
     activity,
     chain_cert,
@@ -126,12 +127,14 @@ def certificate(cert: str) -> ResponseReturnValue:
     history = [activity(st, e, found.currency) for e in st.indexer.history(found.id)
                if not (e["event"] == "TransferSingle"
                        and int(str(e["args"].get("from", "0x0")), 16) == 0)]
-    active = status == "active"
+    tab = tab_view(found).to_json(now) if status in ("active", "expired") else None
+    # While a tab is open the gift pays only on the tab: the other ways out are not offered.
+    active = status == "active" and not (tab and tab["open"])
     return render_template("certificate.html", cert=chain_cert(found, now), history=history,
                            claimed=request.args.get("claimed") == "1",
-                           cash_out=cash_out(st, found, status),
+                           cash_out=cash_out(st, found, status) if active else None,
                            merge_into=merge_targets(st, found, now) if active else None,
-                           date=date)
+                           tab=tab, can_move=active, date=date)
 
 
 @bp.get("/pay")
@@ -149,6 +152,17 @@ def pay_request() -> ResponseReturnValue:
         parse(_ORDER_REF, ref, "ref")
     return render_template("pay_request.html", merchant=merchant, currency=info, amount=amount,
                            ref=ref)
+
+
+@bp.get("/tab/<cert>")
+def till(cert: str) -> ResponseReturnValue:
+    """Paying on a tab, at the till: each purchase raises the running total the holder signs
+    (no network fee); the code shows the purchase and the new total."""
+    st = state()
+    found = _cert(cert)
+    now = st.client.now()
+    return render_template("tab.html", cert=chain_cert(found, now),
+                           tab=tab_view(found).to_json(now), date=date)
 
 
 @bp.get("/pay/<cert>")

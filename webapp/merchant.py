@@ -16,6 +16,7 @@ from giftcert.money import CurrencyInfo, Money, from_units
 from giftcert.multicall import ChainClock
 from webapp import siwe
 from webapp.api.fields import MerchantId, parse
+from webapp.api.tabs import merchant_tabs
 from webapp.errors import ApiError
 from webapp.present import date, state
 from webapp.sessions import SiweSession
@@ -68,7 +69,7 @@ def dashboard() -> ResponseReturnValue:
     return render_template("merchant.html", session=session, merchant=merchant, mine=mine,
                            stats=stats, figures=figures, chart=chart_svg(stats["redemptionsByDay"]),
                            recent=redemptions(st, merchant.id, 20), owed=owed,
-                           cash_out=cash_out,
+                           cash_out=cash_out, tabs=merchant_tabs(merchant.id),
                            currencies=st.currencies(), date=date)
 
 

@@ -8,6 +8,8 @@
 - `operations`: POST /tx/<operation>, one route and one request model per operation, each
   built by the SDK's prepared call (giftcert.calls: nothing here names a contract function)
 - `authorizations`: typed data, the compact payment authorisation, the desk's preflight
+- `tabs`: payment tabs: a tab's state, the Voucher to sign, a voucher checked and kept, a
+  merchant's open tabs (their settle is POST /tx/settle-tabs)
 - `signin`: Sign-In with Ethereum routes
 - `relay`: the sponsor relay (POST /relay/<operation>: the site pays the gas)
 - `documentation`: /api/v1/openapi.json, generated from the models
@@ -22,6 +24,7 @@ from webapp.api import (  # noqa: F401
     reads,
     relay,
     signin,
+    tabs,
 )
 from webapp.api.authorizations import encode_authorization, parse_authorization
 from webapp.api.blueprint import bp

@@ -342,6 +342,14 @@ class Payment(Out):
     units: str
 
 
+class SettledTab(Out):
+    """A tab's voucher collected (a TabSettled event)."""
+
+    certificate: str
+    ref: str = Field(description="The certificate's short reference for people (7K2M-Q9XD)")
+    amount: Money
+
+
 class TransactionOutcome(Out):
     """The outcome of a mined transaction (202 with status pending while it is not)."""
 
@@ -355,6 +363,8 @@ class TransactionOutcome(Out):
     refused: list[Refusal] = Field([], description="Items a batch settlement refused "
                                                    "(RedemptionRefused events), each with its "
                                                    "reason in words")
+    tabsSettled: list[SettledTab] = Field(  # noqa: N815
+        [], description="Tab vouchers collected (TabSettled events)")
 
 
 # -- transactions -------------------------------------------------------------------------------
@@ -727,3 +737,142 @@ class Session(SignedIn):
 
 class SignedOut(Out):
     signedOut: bool  # noqa: N815
+
+
+# -- payment tabs (issue 17) ------------------------------------------------------------------
+
+VOUCHER_FORMAT = ("gt1:... (the compact voucher text, shown as QR code: the certificate, the "
+                  "tab's epoch, the running total in the currency's smallest units and the "
+                  "holder's signature)")
+
+
+class OpenTabRequest(CertificateRequest):
+    sessionKey: Annotated[str | None, AddressRule()] = Field(  # noqa: N815
+        None, description="A key that signs the vouchers instead of the holder's own (for a "
+                          "contract wallet); default: the holder's account")
+
+
+class VoucherMessage(Body):
+    certificate: CertificateId
+    epoch: Annotated[int, Uint()]
+    cumulative: Annotated[int, Uint(1)] = Field(description="The running total, smallest units")
+
+
+class VoucherTypedData(Body):
+    """An EIP-712 Voucher as /typed-data/voucher returned it (and the wallet signed)."""
+
+    types: dict[str, Any] | None = None
+    primaryType: Literal["Voucher"] | None = None  # noqa: N815
+    domain: DomainIn
+    message: VoucherMessage
+
+
+class SignedVoucherIn(Body):
+    typedData: VoucherTypedData  # noqa: N815
+    signature: Signature = Field(description="The holder's (or the tab's session key's) "
+                                             "EIP-712 signature: 65 bytes r, s, v")
+
+
+VoucherIn = Annotated[Union[Annotated[str, Text(2000), Tag("text")],  # noqa: UP007
+                            Annotated[SignedVoucherIn, Tag("object")]],
+                      Discriminator(json_type("text", "object"))]
+
+
+class VoucherRequest(Body):
+    voucher: VoucherIn = Field(description="The compact text " + VOUCHER_FORMAT + ", or its "
+                                           "JSON {typedData, signature}")
+
+
+class TypedVoucherRequest(Body):
+    certificate: CertificateId
+    amount: Amount = Field(description="This purchase (the running total grows by it)")
+
+
+class TabState(Out):
+    """A certificate's payment tab: the chain's view, and the latest voucher its merchant keeps."""
+
+    certificate: str
+    ref: str = Field(description="The certificate's short reference for people (7K2M-Q9XD)")
+    merchant: int
+    merchantName: str  # noqa: N815
+    state: Literal["none", "open", "closing", "closable"] = Field(
+        description="none: no tab; open; closing: the holder asked to close and the merchant "
+                    "may settle until closeAt; closable: closeAt has passed")
+    open: bool
+    epoch: str = Field(description="The tab's epoch: a voucher carries it; a settle or a "
+                                   "close moves it on")
+    balance: Money
+    unsettled: Money = Field(description="The running total of the latest voucher the merchant "
+                                         "keeps for this epoch (signed, not yet collected)")
+    left: Money = Field(description="What more can be bought on the tab: balance - unsettled")
+    closeAt: int | None = Field(description="Close requested: the merchant may settle until "  # noqa: N815
+                                            "then (Unix time); null: no close requested")
+    settleUntil: int = Field(description="The last moment a voucher can be settled (expiry "  # noqa: N815
+                                         "and the grace period)")
+    signer: str | None = Field(description="Who signs the vouchers (null: no tab)")
+
+
+class TypedVoucher(Out):
+    typedData: dict[str, Any] = Field(description="EIP-712 Voucher(certificate, epoch, "  # noqa: N815
+                                                  "cumulative) for eth_signTypedData_v4")
+    certificate: str
+    ref: str
+    merchant: int
+    merchantName: str  # noqa: N815
+    epoch: str
+    previous: Money = Field(description="The tab's running total before this purchase (the "
+                                        "merchant's latest kept voucher)")
+    purchase: Money = Field(description="This purchase")
+    total: Money = Field(description="The new running total the holder signs")
+    balance: Money
+
+
+class VoucherOut(Out):
+    """A voucher, read and checked as the merchant checks it before serving."""
+
+    certificate: str
+    ref: str
+    merchant: int
+    merchantName: str  # noqa: N815
+    epoch: str
+    total: Money = Field(description="The voucher's running total")
+    previous: Money = Field(description="The running total kept before it (0: none)")
+    purchase: Money = Field(description="What this voucher adds to the kept one")
+    balance: Money
+    holder: str
+    voucher: str = Field(description="The compact text " + VOUCHER_FORMAT)
+    kept: bool = Field(description="Whether the site's database keeps it as the tab's latest")
+    closeAt: int | None = Field(None, description="The holder asked to close the tab: it "  # noqa: N815
+                                                  "closes then (the merchant settles before)")
+    warning: str | None = Field(None, description="What the merchant must know before serving "
+                                                  "(a close pending: serve no more on it)")
+
+
+class MerchantTab(Out):
+    certificate: str
+    ref: str
+    epoch: str
+    unsettled: Money
+    balance: Money
+    closeAt: int | None  # noqa: N815
+    settleUntil: int  # noqa: N815
+
+
+class MerchantTabs(Out):
+    merchant: int
+    tabs: list[MerchantTab]
+    unsettled: list[Money] = Field(description="Unsettled, per currency")
+
+
+class SettleTabsRequest(MerchantRequest):
+    certificates: list[CertificateId] | None = Field(
+        None, description="The tabs to settle (default: every open tab with a kept voucher); "
+                          "at most 100", max_length=100)
+
+
+class SettleTabsBuilt(Built):
+    count: int = Field(description="Vouchers in the batch")
+    willSettle: int = Field(description="How many the site expects to be collected")  # noqa: N815
+    refused: list[Refusal] = Field(description="The vouchers expected to be refused, and why")
+    total: list[Money] = Field([], description="What the merchant collects, per currency")
+    tabs: list[SettledTab] = Field([], description="The vouchers expected to be collected")

@@ -44,6 +44,7 @@ from webapp.api.models import (
     MerchantActiveRequest,
     MergeRequest,
     MinValidityRequest,
+    OpenTabRequest,
     Paying,
     Preview,
     PreviewRequest,
@@ -55,6 +56,8 @@ from webapp.api.models import (
     Sender,
     SettleBatchRequest,
     SettleBuilt,
+    SettleTabsBuilt,
+    SettleTabsRequest,
     SplitRequest,
     Terms,
     TopUpRequest,
@@ -350,6 +353,76 @@ def settle_batch(body: SettleBatchRequest) -> dict[str, Any]:
             paid[info.id] = (info, so_far + s.amount)
     return {**_tx(_calls(body).settle_batch(m.id, signed)), "count": len(signed),
             "willSettle": len(signed) - len(skipped), "refused": skipped,
+            "total": [from_units(u, info).to_json() for info, u in paid.values()]}
+
+
+# -- payment tabs (issue 17) -------------------------------------------------------------------
+
+@operation("open-tab")
+def open_tab(body: OpenTabRequest) -> dict[str, Any]:
+    """The holder opens a payment tab at the certificate's merchant
+
+    The balance stays the holder's; only the merchant can collect what the holder signs (a
+    running total per purchase, no network fee each time); closing takes two days unless the
+    merchant releases the tab."""
+    cert = live_certificate(body.certificate)
+    if cert.owner != body.sender:
+        raise refused("NotHolder", "from")
+    return _tx(_calls(body).open_tab(cert, session_key=body.sessionKey))
+
+
+_certificate_operation("request-tab-close", "request_tab_close", "The holder asks to close a "
+                       "tab: the merchant has two days to collect what was signed")
+_certificate_operation("close-tab", "close_tab", "Close a tab: the merchant at once, the holder "
+                       "once the two days after the request have passed")
+
+
+@operation("settle-tabs", SettleTabsBuilt)
+def settle_tabs(body: SettleTabsRequest) -> dict[str, Any]:
+    """The merchant collects the latest kept voucher of its open tabs in one transaction
+
+    Every voucher the merchant keeps for an open tab (or those of `certificates`) is checked
+    first; each that would be refused is named with its reason (`refused`) and left out, the
+    others are collected. When none can be, the answer is 422 with `details.refused` and
+    nothing is built."""
+    from giftcert.tabs import settle_refusal, signature_refusal
+    from webapp.api import tabs
+
+    m = merchant_arg(body.merchant)
+    kept = tabs.live_tabs(m.id)
+    if body.certificates is not None:
+        wanted = set(body.certificates)
+        kept = [(v, t) for v, t in kept if v.certificate in wanted]
+    if not kept:
+        raise ApiError(422, "there is no kept tab code to settle: keep the customers' codes "
+                       "first", "certificates", "EmptyBatch")
+    kept = kept[:MAX_SETTLE]
+    now = _client().now()
+    skipped: list[dict[str, Any]] = []
+    good: list[dict[str, Any]] = []
+    collect = []
+    paid: dict[int, tuple[CurrencyInfo, int]] = {}
+    for i, (voucher, tab) in enumerate(kept):
+        cert_id = voucher.certificate
+        problem = (settle_refusal(tab, voucher, now, m.id)
+                   or signature_refusal(_client(), tab, voucher))
+        if problem is not None:
+            skipped.append({"item": i + 1, "certificate": str(cert_id), "ref": gift_ref(cert_id),
+                            "reason": problem.error_name,
+                            "message": revert_message(problem.error_name)})
+            continue
+        info, so_far = paid.get(tab.currency.id, (tab.currency, 0))
+        paid[info.id] = (info, so_far + voucher.cumulative)
+        collect.append(voucher)
+        good.append({"certificate": str(cert_id), "ref": gift_ref(cert_id),
+                     "amount": voucher.total(info).to_json()})
+    if not good:
+        raise ApiError(422, "nothing can be settled: " + "; ".join(
+            f"gift {r['ref']}: {r['message']}" for r in skipped), "certificates",
+            "RedemptionRefused", {"refused": skipped})
+    # Only what would be collected is sent (a refused voucher would cost gas for nothing).
+    return {**_tx(_calls(body).settle_tabs(m.id, collect)), "count": len(kept),
+            "willSettle": len(good), "refused": skipped, "tabs": good,
             "total": [from_units(u, info).to_json() for info, u in paid.values()]}
 
 

@@ -173,6 +173,7 @@ function fieldsOf(form) {
 
 const SETTLED_KEY = "giftcert.settled";
 const REDEEMED_KEY = "giftcert.redeemed";
+const TABS_SETTLED_KEY = "giftcert.tabs-settled";
 
 /** Waits until the site's index has read `block` (server-rendered figures come from it), for a
  * few seconds at most. @param {number} block */
@@ -187,7 +188,7 @@ async function indexed(block) {
 /**
  * What a page does once its transaction is mined (what `after` names).
  * @typedef {{ after?: string, op?: string, page?: string, claimKey?: string,
- *   certificate?: string, block?: number, summary?: string }} TxMeta
+ *   certificate?: string, block?: number, summary?: string, skipped?: Refused[] }} TxMeta
  * @param {TxMeta} meta @param {string} hash
  */
 async function afterTx(meta, hash) {
@@ -210,6 +211,12 @@ async function afterTx(meta, hash) {
     const outcome = await api(`/transactions/${hash}`);
     sessionStorage.setItem(SETTLED_KEY, JSON.stringify({ hash, paid: outcome.redeemed.length,
       refused: outcome.refused }));
+  }
+  if (meta.after === "settle-tabs") {
+    // The tabs collected (from the receipt) and those the review left out, with why.
+    const outcome = await api(`/transactions/${hash}`);
+    sessionStorage.setItem(TABS_SETTLED_KEY, JSON.stringify({ hash, settled: outcome.tabsSettled || [],
+      refused: [...(meta.skipped || []), ...(outcome.refused || [])] }));
   }
   if (meta.after === "redeemed") {
     const outcome = await api(`/transactions/${hash}`);
@@ -289,8 +296,10 @@ async function certificateId(text) {
   return found.id;
 }
 
+/** A batch item refused, or left out by the review.
+ * @typedef {{ item: number, certificate: string, message: string, ref: string }} Refused */
 // Refused batch items as list entries: "line 2 (gift 7K2M-Q9XD): why".
-/** @param {{ item: number, certificate: string, message: string, ref: string }[]} refused */
+/** @param {Refused[]} refused */
 function refusedItems(refused) {
   return refused.map((r) => {
     const item = document.createElement("li");
@@ -303,9 +312,11 @@ function refusedItems(refused) {
 // What the review box says besides the summary (a batch settlement: what will be refused).
 /** @param {any} built the API's answer for the transaction */
 function noteOf(built) {
-  if (built.operation !== "settle-batch" || !built.refused?.length) return [];
+  if (!["settle-batch", "settle-tabs"].includes(built.operation) || !built.refused?.length) return [];
   const head = document.createElement("p");
-  head.textContent = `${built.willSettle} of ${built.count} will be paid. Refused, and why:`;
+  head.textContent = built.operation === "settle-tabs"
+    ? `${built.willSettle} of ${built.count} tabs will be collected. Left out, and why:`
+    : `${built.willSettle} of ${built.count} will be paid. Refused, and why:`;
   const list = document.createElement("ul");
   list.append(...refusedItems(built.refused));
   return [head, list];
@@ -389,6 +400,11 @@ function reviewOf(form, data, built) {
     label = "You receive";
     total = (built.total || []).map(fmt.moneyText).join(" + ") || "nothing";
     rows.push(["Payments", `${built.willSettle} of ${built.count} will be paid, in one transaction`]);
+  } else if (op === "settle-tabs") {
+    label = "You receive";
+    total = (built.total || []).map(fmt.moneyText).join(" + ") || "nothing";
+    rows.push(["Tabs", `${built.willSettle} of ${built.count} collected, in one transaction`]);
+    for (const t of built.tabs || []) rows.push([`Gift ${t.ref}`, fmt.moneyText(t.amount)]);
   } else if (op === "withdraw") {
     label = "You receive";
     total = form.dataset.total || "";
@@ -405,6 +421,8 @@ function reviewOf(form, data, built) {
     label = label || "Total";
   }
   if (form.dataset.action) rows.unshift(["What", form.dataset.action]);
+  // What the page's own words say the step means (the template writes them once, e.g. a tab).
+  if (form.dataset.review) rows.push(.../** @type {[string, string][]} */ (JSON.parse(form.dataset.review)));
   if (op === "register-merchant") rows.push(["Name", data.name || ""], ["Account", addressLine(data.account)]);
   if (op === "allow-currency") rows.push(["Token", addressLine(data.token)]);
   if (op === "set-min-validity") rows.push(["Minimum validity", `${(Number(data.seconds) / 86400).toFixed(2)} days (${data.seconds} seconds)`]);
@@ -520,6 +538,7 @@ function wireTxForm(form) {
       }
       const summary = reviewOf(form, data, built);
       showReview(form, summary, built);
+      if (form.dataset.tx === "settle-tabs") meta.skipped = built.refused || [];
       if (form.dataset.tx === "redeem-authorized" && built.redemption) {
         meta.summary = `${summary.total} from gift ${built.redemption.ref}, order ${built.redemption.orderRef}.`;
       }
@@ -837,6 +856,173 @@ function payPage() {
   });
 }
 
+/** A sum of money as the site writes it. @param {string} amount @param {string} currency */
+const money = (amount, currency) => fmt.moneyText({ amount, currency });
+
+/** Paying on a tab at the till: each purchase raises the running total the holder signs (the
+ * merchant's latest kept total plus this purchase); the code shows both, and turns "Kept" by
+ * itself once the shop has kept it. */
+function tillPage() {
+  const form = $form("#till-form");
+  const result = $("#till-result");
+  if (!form) return;
+  const context = certContext();
+  const balance = context.balance || "0", currency = context.currency || "";
+  const certificate = form.dataset.certId || "";
+  let previous = context.tabTotal || "0";
+  const amountField = $field("#till-amount");
+  const button = /** @type {HTMLButtonElement} */ ($("#till-sign"));
+  const line = $("#till-line"), amountError = $("[data-testid=till-amount-error]");
+  const showTotals = (/** @type {string} */ total) => {
+    previous = total;
+    $("[data-testid=till-total]").textContent = money(total, currency);
+    $("[data-testid=till-left]").textContent = money(fmt.subtractAmounts(balance, total), currency);
+  };
+  // The new running total as the amount is typed; Sign is disabled beyond the balance.
+  const check = () => {
+    const value = amountField.value.trim();
+    if (!fmt.isAmount(value)) { line.textContent = ""; amountError.textContent = ""; button.disabled = false; amountField.removeAttribute("aria-invalid"); return; }
+    const total = fmt.addAmounts(previous, value);
+    const over = fmt.compareAmounts(total, balance) > 0;
+    line.textContent = `This purchase ${money(value, currency)} · tab total ${money(total, currency)}`;
+    button.disabled = over;
+    amountField.setAttribute("aria-invalid", String(over));
+    amountError.textContent = over ? `The tab total would be ${money(total, currency)}, more than the gift's ${money(balance, currency)}: this purchase can be at most ${money(fmt.subtractAmounts(balance, previous), currency)}.` : "";
+  };
+  /** @type {number | undefined} */
+  let poller;
+  const reset = () => { clearTimeout(poller); result.hidden = true; result.classList.remove("paid"); form.hidden = false; };
+  amountField.addEventListener("input", () => { check(); if (!result.hidden) reset(); });
+  $("#till-again").addEventListener("click", () => { reset(); amountField.value = ""; check(); amountField.focus(); });
+  check();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const el of $$("[data-error-for]", form)) el.textContent = "";
+    check();
+    if (button.disabled) return;
+    try {
+      button.disabled = true;
+      await wallet.ensureReady();
+      say(form, "Sign in your wallet…");
+      const built = await api("/typed-data/voucher", { certificate, amount: amountField.value.trim() });
+      const signature = await wallet.signTypedData(built.typedData);
+      const out = await api("/vouchers/decode", { voucher: { typedData: built.typedData, signature } });
+      say(form, "");
+      $field("#till-voucher").value = out.voucher;
+      const { drawQr } = await import("./qr.js");
+      drawQr($("#till-qr"), out.voucher);
+      $("[data-testid=till-shown-purchase]").textContent = fmt.moneyText(built.purchase);
+      $("[data-testid=till-shown-total]").textContent = fmt.moneyText(built.total);
+      const state = $("[data-testid=till-state]");
+      state.textContent = `Waiting for ${context.merchantName} to keep it…`;
+      delete state.dataset.kept;
+      result.classList.remove("paid");
+      result.hidden = false;
+      form.hidden = true;
+      result.scrollIntoView({ block: "start" });
+      clearTimeout(poller);
+      // Kept by itself: the shop's latest kept voucher reaches this total (or the tab moved on:
+      // the shop collected it).
+      const watch = async () => {
+        const tab = await api(`/certificates/${certificate}/tab`).catch(() => null);
+        const moved = tab && tab.epoch !== built.epoch;
+        if (tab && (moved || fmt.compareAmounts(tab.unsettled.amount, built.total.amount) >= 0)) {
+          result.classList.add("paid");
+          state.textContent = `Kept ✓ tab total ${fmt.moneyText(built.total)} at ${context.merchantName}`;
+          state.dataset.kept = "true";
+          if (!moved) showTotals(tab.unsettled.amount);
+          return;
+        }
+        if (!result.hidden) poller = window.setTimeout(watch, 1500);
+      };
+      poller = window.setTimeout(watch, 1500);
+    } catch (err) { say(form, ""); showError(form, err); } finally { button.disabled = false; check(); }
+  });
+}
+
+/** The desk's tabs: a pasted or scanned voucher is checked and, if good, kept at once; the open
+ * tabs and their unsettled totals follow; after Settle all, what was collected. */
+function tabDesk() {
+  const box = $field("#tab-voucher");
+  if (!box) return;
+  const merchant = $("[data-merchant-id]").dataset.merchantId || "";
+  const kept = $("#tab-kept");
+  const settle = /** @type {HTMLButtonElement} */ ($("[data-testid=settle-tabs-submit]"));
+  const refresh = async () => {
+    /** @type {{ tabs: { certificate: string, ref: string, unsettled: any, balance: any, closeAt: number | null }[], unsettled: any[] }} */
+    const list = await api(`/merchants/${merchant}/tabs`);
+    const body = $("#open-tabs-body");
+    body.replaceChildren(...list.tabs.map((t) => {
+      const tr = document.createElement("tr");
+      tr.dataset.testid = "open-tab";
+      tr.dataset.certId = t.certificate;
+      const cells = [t.ref, fmt.moneyText(t.unsettled), fmt.moneyText(t.balance),
+        t.closeAt ? `closes ${fmt.dateTimeText(t.closeAt)}: settle before` : "—"];
+      for (const [i, text] of cells.entries()) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (i === 0) td.className = "ref";
+        if (i === 1) td.dataset.testid = "open-tab-unsettled";
+        tr.append(td);
+      }
+      return tr;
+    }));
+    if (!list.tabs.length) {
+      const tr = document.createElement("tr"), td = document.createElement("td");
+      tr.dataset.testid = "no-open-tabs"; td.colSpan = 4; td.textContent = "No open tabs with a kept code yet.";
+      tr.append(td); body.append(tr);
+    }
+    $("#tabs-unsettled-total").textContent = list.unsettled.map(fmt.moneyText).join(" · ") || "nothing yet";
+    settle.disabled = !list.tabs.length;
+    settle.setAttribute("aria-disabled", String(!list.tabs.length));
+  };
+  let asked = 0;
+  box.addEventListener("input", async () => {
+    const value = box.value.trim();
+    const mine = ++asked;
+    if (!value) { kept.replaceChildren(); kept.className = "decoded"; box.removeAttribute("aria-invalid"); return; }
+    /** @type {Node[]} */
+    const parts = [];
+    let good = false;
+    try {
+      const k = await api("/vouchers", { voucher: value });
+      if (mine !== asked) return;
+      good = true;
+      const big = document.createElement("strong");
+      big.className = "amount";
+      big.dataset.testid = "tab-kept-total";
+      big.textContent = `Kept: tab total ${fmt.moneyText(k.total)}`;
+      parts.push(big, document.createTextNode(`This purchase ${fmt.moneyText(k.purchase)} · gift ${k.ref} (${fmt.moneyText(k.balance)} on it), signed by its holder ${short(k.holder)}.`));
+    } catch (err) {
+      if (mine !== asked) return;
+      parts.push(document.createTextNode(`Not kept: ${fmt.plainMessage(messageOf(err))}.`.replace(/\.\.$/, ".")));
+    }
+    kept.className = `decoded ${good ? "good" : "bad"}`;
+    kept.dataset.state = good ? "good" : "bad";
+    kept.replaceChildren(...parts);
+    box.setAttribute("aria-invalid", String(!good));
+    if (good) await refresh().catch(() => {});
+  });
+  const done = sessionStorage.getItem(TABS_SETTLED_KEY);
+  if (done) {
+    sessionStorage.removeItem(TABS_SETTLED_KEY);
+    /** @type {{ settled: { ref: string, amount: any }[], refused: Refused[] }} */
+    const { settled, refused } = JSON.parse(done);
+    /** @type {Record<string, string>} */
+    const sums = {};
+    for (const t of settled) sums[t.amount.currency] = fmt.addAmounts(sums[t.amount.currency] || "0", t.amount.amount);
+    const collected = Object.entries(sums).map(([c, a]) => money(a, c)).join(" + ") || "nothing";
+    const head = document.createElement("p");
+    head.dataset.testid = "tabs-settled-summary";
+    head.textContent = `Settled ✓ ${settled.length} ${settled.length === 1 ? "tab" : "tabs"}: ${collected} collected, now owed to you (withdraw below).`
+      + (refused.length ? ` Not collected:` : "");
+    const out = $("#tabs-settled");
+    out.replaceChildren(head);
+    if (refused.length) { const list = document.createElement("ul"); list.append(...refusedItems(refused)); out.append(list); }
+    out.hidden = false;
+  }
+}
+
 function myPage() {
   wallet.onChange((s) => { if (s.account) location.replace(`/holder/${s.account}`); });
 }
@@ -968,6 +1154,7 @@ function merchantDesk() {
     $(id)?.addEventListener("input", update);
   }
   if ($("#request-link")) update();
+  tabDesk();
 }
 
 function bulkPage() {
@@ -1012,7 +1199,7 @@ async function main() {
   for (const form of $$("form[data-tx]")) wireTxForm(/** @type {HTMLFormElement} */ (form));
   tieErrors(document);
   /** @type {Record<string, () => unknown>} */
-  const pages = { claim: claimPage, gift: giftPage, give: givePage, pay: payPage, my: myPage, holder: holderPage,
+  const pages = { claim: claimPage, gift: giftPage, give: givePage, pay: payPage, tab: tillPage, my: myPage, holder: holderPage,
     "pay-request": payRequestPage, "merchant-login": merchantLogin, merchant: merchantDesk, "merchant-none": merchantDesk,
     "give-bulk": bulkPage };
   const ready = wallet.init();
