@@ -129,9 +129,9 @@ class VoucherStore:
             index_elements=[t.c.certificate],
             set_={k: getattr(new, k) for k in ("merchant", "epoch", "cumulative", "signature",
                                                 "updated_at")},
-            where=newer)
+            where=newer).returning(t.c.certificate)  # a row only when inserted or updated
         with self.engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            return conn.execute(stmt).first() is not None
 
     def latest(self, certificate: int) -> SignedVoucher | None:
         """The kept voucher of a tab (None: none kept)."""
