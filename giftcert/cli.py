@@ -36,15 +36,21 @@ from giftcert.rows import check_rows, read_csv_file, valid_rows
 from giftcert.rules import indexed_status
 
 ENTRY_POINT_GROUP = "giftcert.commands"
+# Subcommands of this package in modules of their own, loaded like the entry points (only when
+# run or listed), whatever the installed package metadata declares.
+BUILTIN_PLUGINS = {"tab": "giftcert.tab_commands:tab"}
 
 
 class PluginGroup(click.Group):
     """A group that also offers the commands declared in the entry-point group
-    `giftcert.commands`, loading each only when it is run or listed."""
+    `giftcert.commands` (and `BUILTIN_PLUGINS`), loading each only when it is run or
+    listed."""
 
     def _plugins(self) -> dict[str, EntryPoint]:
-        return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)
-                if ep.name not in self.commands}
+        found = {name: EntryPoint(name, value, ENTRY_POINT_GROUP)
+                 for name, value in BUILTIN_PLUGINS.items()}
+        found.update((ep.name, ep) for ep in entry_points(group=ENTRY_POINT_GROUP))
+        return {name: ep for name, ep in found.items() if name not in self.commands}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._plugins()})
