@@ -6,7 +6,8 @@ keeps only the latest voucher and settles it now and then, alone or many tabs in
   signature; `to_json`/`from_json`, and the compact text of the till's QR code
   (`gt1:certificate:epoch:cumulative:0xsignature`); `decode_voucher` reads either, or the
   wallet's `{typedData, signature}`, for this chain and contract.
-- `sign_voucher`: what the holder's wallet signs (tests, scripts and the CLI sign with a key).
+- `sign_voucher`: what the holder's wallet signs (tests, scripts and the CLI sign with a key);
+  `voucher_typed_data`: the document a browser wallet signs instead.
 - `check_voucher`: the merchant's free check before serving (issue rule 8), read from the
   chain in one view: the refusal is the contract's own error class (as `authorization.
   Preflight` gives them), or one of the merchant's own (`VoucherBelowPrevious`,
@@ -246,12 +247,20 @@ def _from_typed_data(raw: dict[str, Any], what: str, chain_id: int,
     return _voucher(parts[0], parts[1], parts[2], signature, what)
 
 
-def sign_voucher(client: GiftCert, certificate: int, total: Money | Decimal | str, *,
-                 epoch: int | None = None, key: str | bytes | None = None) -> SignedVoucher:
-    """The holder's voucher for a running total of `total` (in the certificate's currency:
-    everything bought on the tab in this epoch), at the tab's current epoch unless given:
-    what the holder's wallet signs. Signed with `key`, else the client's key (or its node
-    account)."""
+def voucher_typed_data(client: GiftCert, certificate: int, total: Money | Decimal | str, *,
+                       epoch: int | None = None) -> dict[str, Any]:
+    """The EIP-712 document a browser wallet signs (`eth_signTypedData_v4`, integers as
+    decimal text) for a running total of `total` at the tab's current epoch unless given;
+    `decode_voucher({"typedData": it, "signature": the wallet's answer})` makes the voucher."""
+    cert_id, epoch, units = _voucher_terms(client, certificate, total, epoch)
+    return eip712.wallet_json(eip712.voucher(client.chain_id, client.address,
+                                             certificate=cert_id, epoch=epoch,
+                                             cumulative=units))
+
+
+def _voucher_terms(client: GiftCert, certificate: int, total: Money | Decimal | str,
+                   epoch: int | None) -> tuple[int, int, int]:
+    """(certificate, epoch, units) of a voucher for `total`, the epoch read when not given."""
     cert_id = whole_number(certificate, "certificate", minimum=1)
     info = client.currency(decode_id(cert_id).currency)
     units = info.units(total)
@@ -260,7 +269,16 @@ def sign_voucher(client: GiftCert, certificate: int, total: Money | Decimal | st
         if not tab.open:
             raise TabNotOpen({"id": cert_id})
         epoch = tab.epoch
-    epoch = whole_number(epoch, "epoch", maximum=MAX_NONCE)
+    return cert_id, whole_number(epoch, "epoch", maximum=MAX_NONCE), units
+
+
+def sign_voucher(client: GiftCert, certificate: int, total: Money | Decimal | str, *,
+                 epoch: int | None = None, key: str | bytes | None = None) -> SignedVoucher:
+    """The holder's voucher for a running total of `total` (in the certificate's currency:
+    everything bought on the tab in this epoch), at the tab's current epoch unless given:
+    what the holder's wallet signs. Signed with `key`, else the client's key (or its node
+    account)."""
+    cert_id, epoch, units = _voucher_terms(client, certificate, total, epoch)
     document = eip712.voucher(client.chain_id, client.address, certificate=cert_id,
                               epoch=epoch, cumulative=units)
     signature = (eip712.sign_typed_data(key, document) if key is not None

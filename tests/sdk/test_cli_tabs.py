@@ -104,6 +104,16 @@ def test_settle_many_from_a_file_and_from_arguments(run, sdk, tmp_path):
     mixed = run("--account", COFFEE, "tab", "settle", "--merchant", "1", texts[1],
                 fresh).output
     assert "settled 1 of 2" in mixed and "refused #0" in mixed and "WrongEpoch" in mixed
+    # the store's vouchers: verified and kept at the till, settled by --stored, then gone
+    for c in certs[1:]:
+        text = run("--account", HOLDER, "tab", "sign", str(c.id), "--total", "1.5").output
+        run("--account", COFFEE, "tab", "verify", text.strip(), "--keep")
+    stored = json.loads(run("--account", COFFEE, "tab", "settle", "--merchant", "1", "--stored",
+                            "--json").output)
+    assert sorted(v["certificate"] for v in stored["settled"]) == sorted(str(c.id)
+                                                                         for c in certs[1:])
+    _one_line_error(run("--account", COFFEE, "tab", "settle", "--merchant", "1", "--stored",
+                        ok=False), "no vouchers")
 
 
 def test_closing_from_the_command_line(run, sdk):

@@ -42,6 +42,7 @@ from giftcert.tabs import (
     decode_voucher,
     sign_tab_release,
     sign_voucher,
+    voucher_typed_data,
 )
 from giftcert.vouchers import VoucherStore
 
@@ -117,6 +118,13 @@ def test_the_voucher_travels_as_text_json_and_typed_data(sdk):
     # the node's eth_signTypedData_v4 (what a wallet answers) signs the same bytes
     node = sdk.holder.acting_as(sdk.holder.sender)
     assert sign_voucher(node, cert.id, "1.25").signature == v.signature
+    document = voucher_typed_data(sdk.coffee, cert.id, usd("1.25"))  # what the site hands out
+    assert document["message"] == {"certificate": str(cert.id), "epoch": "1",
+                                   "cumulative": "1250000"}
+    answer = sdk.w3.provider.make_request("eth_signTypedData_v4", [sdk.holder.sender, document])
+    from_wallet = decode_voucher({"typedData": document, "signature": answer["result"]},
+                                 chain_id=chain, contract=contract)
+    assert from_wallet == v and check_voucher(sdk.coffee, from_wallet).ok
 
 
 @pytest.mark.parametrize("data, field", [
@@ -335,3 +343,25 @@ def test_the_index_shows_tabs_settled_and_open(sdk, backend):
     assert [int(r["id"]) for r in index.open_tabs(sdk.coffee_id)] == [a.id]
     closed = index.certificate(b.id)
     assert not closed["tab_open"] and closed["tab_epoch"] == 3 and closed["tab_close_at"] is None
+
+
+def test_a_reorganised_settle_leaves_the_index_as_before(sdk, backend):
+    index = Indexer(sdk.w3, sdk.admin.contract, backend.url(), start_block=sdk.record.block)
+    cert = _tab_cert(sdk, "20")
+    index.sync()
+    before = index.certificate(cert.id)
+    snapshot = sdk.w3.provider.make_request("evm_snapshot", [])["result"]
+    sdk.coffee.settle_tabs(sdk.coffee_id, [sign_voucher(sdk.holder, cert.id, "5")])
+    index.sync()
+    assert index.certificate(cert.id)["tab_settled"] == "5000000"
+    assert index.merchant_stats(sdk.coffee_id, sdk.holder.now()).tab_settled[1] == 5 * 10**6
+    sdk.w3.provider.make_request("evm_revert", [snapshot])
+    for _ in range(2):
+        sdk.w3.provider.make_request("evm_mine", [])
+    index.sync()
+    after = index.certificate(cert.id)
+    assert {k: after[k] for k in after if k != "updated_block"} == \
+        {k: before[k] for k in before if k != "updated_block"}
+    stats = index.merchant_stats(sdk.coffee_id, sdk.holder.now())
+    assert stats.tab_settles == 0 and not stats.by_day and stats.open_tabs == 1
+    assert index.tab_settles(sdk.coffee_id) == []
