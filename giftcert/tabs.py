@@ -388,14 +388,15 @@ class VoucherCheck:
         }
 
 
-def _previous_units(voucher: SignedVoucher, previous: Any) -> int:
+def _previous_units(voucher: SignedVoucher, previous: Any, currency: CurrencyInfo) -> int:
+    """The running total kept before `voucher`, in units (0: none, or of another epoch)."""
     if previous is None:
         return 0
-    if isinstance(previous, SignedVoucher):  # counts only in the same epoch
+    if isinstance(previous, SignedVoucher):  # counts only in the same tab and epoch
         same_tab = previous.certificate == voucher.certificate
         return previous.cumulative if same_tab and previous.epoch == voucher.epoch else 0
     if isinstance(previous, Money):
-        return -1  # converted by the caller, who knows the currency
+        return currency.units(previous, allow_zero=True)
     return whole_number(previous, "previous total", maximum=MAX_UINT256)
 
 
@@ -417,10 +418,7 @@ def check_voucher(client: GiftCert, voucher: SignedVoucher, *,
     except UnknownCertificate as exc:
         return VoucherCheck(voucher, None, exc, 0, client.now())
     now = client.now()
-    previous = _previous_units(voucher, previous_total)
-    if previous < 0:
-        assert isinstance(previous_total, Money)
-        previous = tab.currency.units(previous_total, allow_zero=True)
+    previous = _previous_units(voucher, previous_total, tab.currency)
 
     def result(refusal: ContractRevert | None) -> VoucherCheck:
         return VoucherCheck(voucher, tab, refusal, previous, now)
@@ -566,8 +564,11 @@ class TabKeeper:
             if tab is None:
                 self._forget(report, voucher, "UnknownCertificate")
                 continue
-            if tab.open and voucher.epoch > tab.epoch:  # not of this chain's history: wait
-                report.waiting.append(voucher)
+            if tab.open and voucher.epoch > tab.epoch:  # ahead of the node we asked: wait
+                if signature_refusal(self.client, tab, voucher) is not None:
+                    self._forget(report, voucher, "InvalidSignature")
+                else:
+                    report.waiting.append(voucher)
                 continue
             refusal = (settle_refusal(tab, voucher, now, self.merchant_id)
                        or signature_refusal(self.client, tab, voucher))
