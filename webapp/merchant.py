@@ -120,7 +120,8 @@ def export() -> ResponseReturnValue:
     writer = csv.writer(out)
     writer.writerow(["date", "certificate", "order_ref", "amount", "currency", "tx_hash"])
     for r in redemptions(state(), merchant.id):
-        writer.writerow([r["day"], r["certificate"], r["orderRef"], r["amount"]["amount"],
+        writer.writerow([r["day"], r["certificate"], "tab" if r["tab"] else r["orderRef"],
+                         r["amount"]["amount"],
                          r["amount"]["currency"], r["txHash"]])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = (

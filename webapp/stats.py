@@ -41,6 +41,8 @@ def stats_json(st: AppState, stats: MerchantStats) -> dict[str, Any]:
         "voided": money(stats.voided), "cashedOut": money(stats.cashed_out),
         "breakage": money(stats.breakage),
         "redemptionsByDay": by_day,
+        "openTabs": stats.open_tabs, "tabBalances": money(stats.tab_balances),
+        "tabSettles": stats.tab_settles, "tabsSettled": money(stats.tab_settled),
     }
 
 
@@ -51,6 +53,7 @@ def redemptions(st: AppState, merchant: int, limit: int | None = None) -> list[d
     for row in st.indexer.merchant_redemptions(merchant, limit):
         info = currency_or_eth(st, row["currency"])
         out.append({"certificate": row["certificate"], "orderRef": row["order_ref"],
+                    "tab": row.get("tab_epoch") is not None,
                     "amount": from_units(int(row["amount"]), info).to_json(),
                     "day": row["day"], "timestamp": row["timestamp"], "txHash": row["tx_hash"],
                     "block": row["block"]})

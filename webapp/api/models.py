@@ -320,11 +320,16 @@ class MerchantStats(Out):
     cashedOut: list[Money]  # noqa: N815
     breakage: list[Money]
     redemptionsByDay: list[DayTotal]  # noqa: N815
+    openTabs: int = Field(0, description="Certificates with a payment tab open here")  # noqa: N815
+    tabBalances: list[Money] = Field([], description="Their balances")  # noqa: N815
+    tabSettles: int = Field(0, description="Tab settles collected here")  # noqa: N815
+    tabsSettled: list[Money] = Field([], description="What the tab settles collected")  # noqa: N815
 
 
 class MerchantRedemption(Out):
     certificate: str
     orderRef: str  # noqa: N815
+    tab: bool = Field(False, description="A tab's settle (its running total; no order)")
     amount: Money
     day: str
     timestamp: int

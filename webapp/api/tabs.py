@@ -18,6 +18,7 @@ from giftcert.client import Certificate, wallet_json
 from giftcert.errors import ContractRevert, InvalidInput, UnknownCertificate
 from giftcert.money import CurrencyInfo, Money, from_units
 from giftcert.tabs import (
+    GRACE,
     SignedVoucher,
     Tab,
     VoucherCheck,
@@ -42,7 +43,7 @@ from webapp.api.models import (
     VoucherRequest,
 )
 from webapp.errors import ApiError, bad, refused, revert_message
-from webapp.present import date_time, gift_ref, money, state
+from webapp.present import currency_or_eth, date_time, gift_ref, money, state
 
 SIGNED_IN = {
     401: {"description": "Nobody is signed in", "content": {"application/json": {
@@ -222,20 +223,36 @@ def live_tabs(merchant_id: int) -> list[tuple[SignedVoucher, Tab]]:
 
 
 def merchant_tabs(merchant_id: int) -> dict[str, Any]:
-    """The merchant's open tabs with their unsettled totals (its kept vouchers of the tabs'
-    current epochs), as of the chain now."""
+    """The merchant's open tabs with their unsettled totals: those with a kept voucher of the
+    tab's current epoch (as of the chain now), then the other tabs the index has open (nothing
+    to collect on them yet)."""
     rows = []
     per_currency: dict[int, tuple[CurrencyInfo, int]] = {}
+    listed = set()
     for voucher, tab in live_tabs(merchant_id):
         info = tab.currency
         _, so_far = per_currency.get(info.id, (info, 0))
         per_currency[info.id] = (info, so_far + voucher.cumulative)
+        listed.add(voucher.certificate)
         rows.append({"certificate": str(voucher.certificate), "ref": gift_ref(voucher.certificate),
                      "epoch": str(tab.epoch), "unsettled": voucher.total(info).to_json(),
                      "balance": tab.balance.to_json(), "closeAt": tab.close_at or None,
                      "settleUntil": tab.settle_until})
+    st = state()
+    for row in st.indexer.open_tabs(merchant_id):
+        cert_id = int(row["id"])
+        if cert_id in listed:
+            continue
+        info = currency_or_eth(st, int(row["currency"]))
+        rows.append({"certificate": str(cert_id), "ref": gift_ref(cert_id),
+                     "epoch": str(row["tab_epoch"] or 0),
+                     "unsettled": from_units(0, info).to_json(),
+                     "balance": from_units(int(row["balance"]), info).to_json(),
+                     "closeAt": row["tab_close_at"] or None,
+                     "settleUntil": int(row["expiry"]) + GRACE})
     return {"merchant": merchant_id, "tabs": rows,
-            "unsettled": [from_units(u, info).to_json() for info, u in per_currency.values()]}
+            "unsettled": [from_units(u, info).to_json() for info, u in per_currency.values()
+                          if u]}
 
 
 # -- routes --------------------------------------------------------------------------------

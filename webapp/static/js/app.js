@@ -957,7 +957,7 @@ function tabDesk() {
       tr.dataset.testid = "open-tab";
       tr.dataset.certId = t.certificate;
       const cells = [t.ref, fmt.moneyText(t.unsettled), fmt.moneyText(t.balance),
-        t.closeAt ? `closes ${fmt.dateTimeText(t.closeAt)}: settle before` : "—"];
+        t.closeAt ? `${fmt.dateTimeText(t.closeAt)}: settle before` : "—"];
       for (const [i, text] of cells.entries()) {
         const td = document.createElement("td");
         td.textContent = text;
@@ -969,12 +969,13 @@ function tabDesk() {
     }));
     if (!list.tabs.length) {
       const tr = document.createElement("tr"), td = document.createElement("td");
-      tr.dataset.testid = "no-open-tabs"; td.colSpan = 4; td.textContent = "No open tabs with a kept code yet.";
+      tr.dataset.testid = "no-open-tabs"; td.colSpan = 4; td.textContent = "No tab is open here.";
       tr.append(td); body.append(tr);
     }
     $("#tabs-unsettled-total").textContent = list.unsettled.map(fmt.moneyText).join(" · ") || "nothing yet";
-    settle.disabled = !list.tabs.length;
-    settle.setAttribute("aria-disabled", String(!list.tabs.length));
+    const due = list.unsettled.length > 0;
+    settle.disabled = !due;
+    settle.setAttribute("aria-disabled", String(!due));
   };
   let asked = 0;
   box.addEventListener("input", async () => {

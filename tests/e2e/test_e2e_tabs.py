@@ -1,0 +1,160 @@
+"""Payment tabs in a real Chromium at phone size (issue 17): the holder opens a tab from the
+certificate page (a reviewed step in plain words), pays three times at the till (each purchase
+signs the new running total, no transaction), the merchant's desk keeps each voucher as it is
+pasted and settles all of them once; the balances on chain match to the unit. The new pages
+have no axe-core violation and no sideways scroll at 390 px."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from e2e_stack import (
+    COFFEE,
+    HOLDER,
+    SCREENSHOTS,
+    Chain,
+    confirm,
+    connect,
+    gift_for_holder,
+    ref,
+    sign_in_merchant,
+)
+from playwright.sync_api import expect
+from test_e2e_quality import check
+
+from giftcert.money import Money
+
+
+def test_open_a_tab_pay_three_times_and_the_merchant_settles_once(open_browser,
+                                                                  e2e_chain: Chain):
+    cert_id = gift_for_holder(e2e_chain, "30")
+    gift = ref(cert_id)
+    problems: list[str] = []
+    holder = open_browser(HOLDER, size="phone")
+    page = connect(holder, f"/certificates/{gift}")
+
+    # Opening: what it means, said before anything is sent, then reviewed.
+    form = page.get_by_test_id("open-tab-form")
+    expect(form).to_be_visible()
+    terms = page.get_by_test_id("open-tab-terms")
+    expect(terms).to_contain_text("The balance stays yours (30.00 tUSD).")
+    expect(terms).to_contain_text("Only Corner Coffee can collect what you sign")
+    expect(terms).to_contain_text("Closing takes 2 days")
+    check(page, "/certificates (no tab)", problems)
+    page.get_by_test_id("open-tab-submit").click()
+    summary = form.get_by_test_id("tx-summary")
+    expect(summary).to_contain_text("Open a tab at Corner Coffee on gift " + gift)
+    expect(summary).to_contain_text("30.00 tUSD stays yours")
+    expect(summary).to_contain_text("takes 2 days, unless Corner Coffee releases it sooner")
+    check(page, "/certificates (open-tab review)", problems)
+    confirm(form)
+    card = page.get_by_test_id("tab-card")
+    expect(card).to_be_visible()
+    expect(page.get_by_test_id("tab-state")).to_have_text("Open")
+    expect(page.get_by_test_id("tab-unsettled")).to_have_text("0.00 tUSD")
+    expect(page.get_by_test_id("regift-part-form")).to_have_count(0)  # it pays on the tab only
+    assert e2e_chain.sdk.tab(cert_id).open
+    assert len(holder.wallet.sent) == 1
+    check(page, "/certificates (tab open)", problems)
+
+    merchant = open_browser(COFFEE, size="phone")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
+    expect(desk.get_by_test_id("settle-tabs-submit")).to_be_disabled()
+    owed_before = e2e_chain.sdk.merchant_owed(e2e_chain.merchant_id("Corner Coffee"), "tUSD")
+
+    # At the till: three purchases, each a new running total signed and kept.
+    page.get_by_test_id("cert-tab-pay").click()
+    page.wait_for_url(re.compile(rf"/tab/{gift}$"))
+    expect(page.get_by_test_id("till-total")).to_have_text("0.00 tUSD")
+    box, kept = desk.get_by_test_id("tab-voucher"), desk.get_by_test_id("tab-kept")
+    vouchers = []
+    for amount, total in (("3.50", "3.50"), ("4", "7.50"), ("3.00", "10.50")):
+        page.get_by_test_id("till-amount").fill(amount)
+        expect(page.get_by_test_id("till-line")).to_have_text(
+            f"This purchase {Decimal(amount):.2f} tUSD · tab total {total} tUSD")
+        page.get_by_test_id("till-sign").click()
+        expect(page.get_by_test_id("till-result")).to_be_visible()
+        expect(page.get_by_test_id("till-shown-purchase")).to_have_text(
+            f"{Decimal(amount):.2f} tUSD")
+        expect(page.get_by_test_id("till-shown-total")).to_have_text(f"{total} tUSD")
+        qr = page.get_by_test_id("till-qr").locator("svg").bounding_box()
+        assert qr and qr["width"] >= 0.8 * (page.viewport_size["width"] - 60)
+        voucher = page.get_by_test_id("till-voucher").input_value()
+        assert voucher.startswith("gt1:")
+        vouchers.append(voucher)
+        if total == "10.50":
+            check(page, "/tab (code)", problems)
+            holder.screenshot("tab-till-phone")
+        box.fill(voucher)
+        expect(kept).to_have_attribute("data-state", "good")
+        expect(desk.get_by_test_id("tab-kept-total")).to_have_text(f"Kept: tab total {total} tUSD")
+        expect(page.get_by_test_id("till-state")).to_have_text(
+            f"Kept ✓ tab total {total} tUSD at Corner Coffee", timeout=15_000)
+        expect(page.get_by_test_id("till-total")).to_have_text(f"{total} tUSD")
+        page.get_by_test_id("till-again").click()
+    expect(page.get_by_test_id("till-left")).to_have_text("19.50 tUSD")
+    assert len(holder.wallet.sent) == 1  # no transaction at the till
+
+    # An old voucher is flagged in words at once, and not kept.
+    box.fill(vouchers[0])
+    expect(kept).to_have_attribute("data-state", "bad")
+    expect(kept).to_contain_text("Not kept: this is an old voucher (tab total 3.50 tUSD)")
+    assert "0x" not in kept.inner_text()
+
+    # The desk lists the tab; Settle all collects it in one transaction.
+    row = desk.locator(f'[data-testid="open-tab"][data-cert-id="{cert_id}"]')
+    expect(row.get_by_test_id("open-tab-unsettled")).to_have_text("10.50 tUSD")
+    expect(desk.get_by_test_id("tabs-unsettled")).to_contain_text("10.50 tUSD")
+    check(desk, "/merchant/ (tabs)", problems)
+    settle = desk.get_by_test_id("settle-tabs-form")
+    desk.get_by_test_id("settle-tabs-submit").click()
+    expect(settle.get_by_test_id("tx-total")).to_have_text("10.50 tUSD")
+    expect(settle.get_by_test_id("tx-summary")).to_contain_text("1 of 1 collected, in one "
+                                                                "transaction")
+    expect(settle.get_by_test_id("tx-summary")).to_contain_text(f"Gift {gift}")
+    check(desk, "/merchant/ (settle review)", problems)
+    confirm(settle)
+    expect(desk.get_by_test_id("tabs-settled-summary")).to_have_text(
+        "Settled ✓ 1 tab: 10.50 tUSD collected, now owed to you (withdraw below).")
+    expect(desk.get_by_test_id("tabs-figures")).to_contain_text(
+        "collected from tabs so far: 10.50 tUSD in 1 settle")
+    desk.get_by_test_id("tabs-desk").screenshot(path=str(SCREENSHOTS / "tab-desk-phone.png"))
+
+    # On chain, to the unit: the gift's balance and what the merchant is owed.
+    units = e2e_chain.sdk.certificate(cert_id).balance
+    assert units == Money(Decimal("19.50"), "tUSD")
+    owed = e2e_chain.sdk.merchant_owed(e2e_chain.merchant_id("Corner Coffee"), "tUSD")
+    assert owed.amount - owed_before.amount == Decimal("10.50")
+    assert len(merchant.wallet.sent) == 1
+    tab = e2e_chain.sdk.tab(cert_id)
+    assert tab.open and tab.balance == Money(Decimal("19.50"), "tUSD")
+
+    # The holder's till starts the next running total from nothing; the tab page says so.
+    page.reload()
+    expect(page.get_by_test_id("till-total")).to_have_text("0.00 tUSD")
+    expect(page.get_by_test_id("till-left")).to_have_text("19.50 tUSD")
+    check(page, "/tab (after the settle)", problems)
+    assert not problems, "\n".join(problems)
+
+
+def test_leaving_a_tab_says_when_it_closes(open_browser, e2e_chain: Chain):
+    cert_id = gift_for_holder(e2e_chain, "12")
+    e2e_chain.client(HOLDER).open_tab(cert_id)
+    holder = open_browser(HOLDER, size="phone")
+    page = connect(holder, f"/certificates/{ref(cert_id)}")
+    form = page.get_by_test_id("tab-close-request-form")
+    page.get_by_test_id("tab-close-request-submit").click()
+    expect(form.get_by_test_id("tx-summary")).to_contain_text(
+        "Corner Coffee has 2 days to collect what you signed (0.00 tUSD so far)")
+    confirm(form)
+    expect(page.get_by_test_id("tab-state")).to_have_text(
+        re.compile(r"^Closing on \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC$"))
+    expect(page.get_by_test_id("tab-closing")).to_contain_text("can collect what you signed until")
+    problems: list[str] = []
+    check(page, "/certificates (tab closing)", problems)
+    holder.goto(f"/tab/{ref(cert_id)}")
+    expect(page.get_by_test_id("till-unavailable")).to_contain_text(
+        "You asked to close this tab: it takes no more purchases.")
+    check(page, "/tab (closing)", problems)
+    assert not problems, "\n".join(problems)
