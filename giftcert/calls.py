@@ -521,10 +521,7 @@ class Calls:
                                "vouchers")
 
         def settlement(receipt: TxReceipt) -> TabSettlement:
-            refused = self.client.refusals(receipt)
-            skipped = {r.index for r in refused}
-            return TabSettlement(receipt, [v for i, v in enumerate(items) if i not in skipped],
-                                 refused)
+            return TabSettlement.from_receipt(self.client, receipt, items)
 
         return self.prepare("settleTabs", whole_number(merchant_id, "merchant", minimum=1,
                                                        maximum=2**32 - 1),

@@ -447,6 +447,16 @@ class TabSettlement:
     settled: list[SignedVoucher]
     refused: list[Refusal]
 
+    @classmethod
+    def from_receipt(cls, client: GiftCert, receipt: TxReceipt,
+                     vouchers: Sequence[SignedVoucher]) -> TabSettlement:
+        """The outcome of a mined `settleTabs` of `vouchers` (in the order sent), e.g. one a
+        browser wallet sent: the refused ones from its RedemptionRefused events, the rest
+        settled."""
+        refused = client.refusals(receipt)
+        skipped = {r.index for r in refused}
+        return cls(receipt, [v for i, v in enumerate(vouchers) if i not in skipped], refused)
+
     @property
     def tx_hash(self) -> str:
         return "0x" + bytes(self.receipt["transactionHash"]).hex()

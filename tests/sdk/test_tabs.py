@@ -38,6 +38,7 @@ from giftcert.tabs import (
     KeeperReport,
     SignedVoucher,
     TabKeeper,
+    TabSettlement,
     check_voucher,
     decode_voucher,
     sign_tab_release,
@@ -238,6 +239,10 @@ def test_settle_many_tabs_in_one_batch_reports_the_refused_one(sdk):
     assert [sdk.holder.tab(c.id).balance for c in certs] == \
         [usd("9"), usd("8"), usd("7"), usd("10")]
     assert done.to_json()["refused"][0]["reason"] == "WrongEpoch"
+    again = TabSettlement.from_receipt(sdk.books, sdk.books.receipt(done.tx_hash),
+                                       [*vouchers, stale])  # e.g. sent by a browser wallet
+    assert again.settled == done.settled
+    assert [r.to_json() for r in again.refused] == [r.to_json() for r in done.refused]
     with pytest.raises(InvalidInput, match="one voucher per tab"):
         sdk.coffee.calls.settle_tabs(sdk.coffee_id, [vouchers[0], vouchers[0]])
     with pytest.raises(InvalidInput, match="no vouchers"):
