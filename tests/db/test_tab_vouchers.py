@@ -160,3 +160,40 @@ def test_writer_processes_at_once_agree_on_the_latest(backend):
     assert sum(int(out) for _, out, _ in results) >= 1
     store = VoucherStore(url)
     assert store.latest(cert) == SignedVoucher(cert, 1, 120_000, (120).to_bytes(65, "big"))
+
+
+def test_revision_0004_keeps_an_older_index_and_goes_back(backend):
+    """An index at 0003 (no tabs yet) upgrades with its rows: every certificate without a tab,
+    every payment a redemption; and 0004 downgrades cleanly."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from giftcert.database import alembic_config, connect, open_engine, upgrade
+
+    engine = open_engine(backend.url(migrated=False))
+    upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "insert into certificates (id, merchant, currency, occasion, valid_from, expiry, "
+            "buyer, owner, balance, issued, awaiting_claim, burned, created_block, "
+            "updated_block) values ('7', 1, 1, 0, 0, 10, null, :owner, '5', '5', false, "
+            "false, 1, 1)"), {"owner": BUYER})
+        conn.execute(text(
+            "insert into redemptions (block, tx_hash, log_index, certificate, merchant, "
+            "currency, order_ref, amount, timestamp, day) values (1, '0x01', 0, '7', 1, 1, "
+            "'42', '1', 0, '1970-01-01')"))
+    assert upgrade(engine).after == ("0004",)
+    with engine.connect() as conn:
+        row = conn.execute(text("select tab_open, tab_epoch, tab_settled from certificates"))
+        assert [tuple(r) for r in row] == [(False, None, "0")]
+        assert conn.execute(text("select tab_epoch from redemptions")).scalar() is None
+    store = VoucherStore(engine)
+    assert store.keep(_v(_cert(), 1, 5))
+    with connect(engine) as conn:
+        command.downgrade(alembic_config(engine, conn), "0003")
+        conn.commit()
+    names = set(inspect(engine).get_table_names())
+    assert "tab_vouchers" not in names and "certificates" in names
+    columns = {c["name"] for c in inspect(engine).get_columns("certificates")}
+    assert not {c for c in columns if c.startswith("tab_")}
+    engine.dispose()
