@@ -106,8 +106,9 @@ def test_open_pay_three_times_keep_and_settle_once(web):
     assert owed == Decimal("10.5")
     outcome = web.http.get(
         f"/api/v1/transactions/{receipt['transactionHash'].to_0x_hex()}").get_json()
-    assert outcome["tabsSettled"] == [{"certificate": str(cert), "ref": gift_ref(cert),
-                                       "amount": kept["total"]}]
+    assert outcome["status"] == "success" and outcome["refused"] == []
+    assert out["tabs"] == [{"certificate": str(cert), "ref": gift_ref(cert),
+                            "amount": kept["total"]}]
     # The tab goes on at the next epoch: nothing unsettled, the old voucher no longer counts.
     after = tab(web, cert)
     assert after["open"] and Decimal(after["unsettled"]["amount"]) == 0
@@ -288,3 +289,29 @@ def test_the_pages_say_the_tab_in_words(web):
     assert "Closing on" in page and 'data-testid="tab-closing"' in page
     till = web.http.get(f"/tab/{cert}").get_data(as_text=True)
     assert "You asked to close this tab" in till and 'id="till-form"' not in till
+
+
+def test_settle_names_a_tab_it_cannot_collect_and_collects_the_others(web):
+    sign_in(web)
+    lasting = web.buyer.issue(web.holder.sender, "5", 1, "tUSD", expiry_days=365).id
+    short = web.buyer.issue(web.holder.sender, "5", 1, "tUSD", expiry_days=1).id
+    for cert in (lasting, short):
+        open_tab(web, cert)
+        assert keep(web, purchase(web, cert, "2")[1]).status_code == 201
+    web.warp(9 * 86400)  # the short gift's settle window (expiry and a week) is over
+    out = build(web, "settle-tabs", web.coffee.sender, merchant=1,
+                certificates=[str(lasting), str(short)])
+    assert out["count"] == 2 and out["willSettle"] == 1
+    assert [t["certificate"] for t in out["tabs"]] == [str(lasting)]
+    (refused,) = out["refused"]
+    assert refused["certificate"] == str(short) and refused["reason"] == "TabSettleEnded"
+    assert refused["ref"] == gift_ref(short) and "can no longer be collected" in refused["message"]
+    web.send(out["tx"])
+    assert web.admin.certificate(lasting).balance == Money(Decimal("3"), "tUSD")
+    assert web.admin.certificate(short).balance == Money(Decimal("5"), "tUSD")
+    # Only the refused one is left: nothing can be settled, and why is said.
+    r = post(web, "/tx/settle-tabs", {"from": web.coffee.sender, "merchant": 1,
+                                      "certificates": [str(short)]})
+    assert r.status_code == 422 and r.get_json()["code"] == "RedemptionRefused"
+    assert gift_ref(short) in r.get_json()["error"]
+    assert r.get_json()["details"]["refused"][0]["reason"] == "TabSettleEnded"

@@ -348,7 +348,7 @@ class Payment(Out):
 
 
 class SettledTab(Out):
-    """A tab's voucher collected (a TabSettled event)."""
+    """A tab's voucher to be collected by a settle."""
 
     certificate: str
     ref: str = Field(description="The certificate's short reference for people (7K2M-Q9XD)")
@@ -368,8 +368,6 @@ class TransactionOutcome(Out):
     refused: list[Refusal] = Field([], description="Items a batch settlement refused "
                                                    "(RedemptionRefused events), each with its "
                                                    "reason in words")
-    tabsSettled: list[SettledTab] = Field(  # noqa: N815
-        [], description="Tab vouchers collected (TabSettled events)")
 
 
 # -- transactions -------------------------------------------------------------------------------
@@ -880,4 +878,5 @@ class SettleTabsBuilt(Built):
     willSettle: int = Field(description="How many the site expects to be collected")  # noqa: N815
     refused: list[Refusal] = Field(description="The vouchers expected to be refused, and why")
     total: list[Money] = Field([], description="What the merchant collects, per currency")
-    tabs: list[SettledTab] = Field([], description="The vouchers expected to be collected")
+    tabs: list[SettledTab] = Field([], description="The vouchers sent, in batch order (a "
+                                                   "refusal after mining names its index)")

@@ -13,7 +13,7 @@ from flask import g
 from giftcert import eip712
 from giftcert.client import Refusal
 from giftcert.database import holder_description
-from giftcert.money import CurrencyInfo, from_units
+from giftcert.money import CurrencyInfo
 from webapp.api.blueprint import Reply, get
 from webapp.api.lookups import live_certificate, merchant_arg
 from webapp.api.models import (
@@ -229,32 +229,13 @@ PENDING = {202: {"description": "Not mined yet: {txHash, status: pending}", "con
 def transaction(path: TxHashPath) -> Reply:
     """A mined transaction's status and the certificates it made
 
-    Its status, the certificates it created or split off, the payments it made, the tab
-    vouchers it collected and, for a batch settlement, each refused item and why (202 with
+    Its status, the certificates it created or split off, the payments it made and, for a
+    batch settlement (of authorisations or of tabs), each refused item and why (202 with
     status pending while it is not mined)."""
-    client = state().client
-    outcome = client.transaction_outcome(path.txHash)  # the SDK reads the events
+    outcome = state().client.transaction_outcome(path.txHash)  # the SDK reads the events
     if outcome is None:
         return {"txHash": path.txHash, "status": "pending"}, 202
-    return {**outcome.to_json(), "refused": [refusal_json(r) for r in outcome.refused],
-            "tabsSettled": tabs_settled(path.txHash)}
-
-
-def tabs_settled(tx_hash: str) -> list[dict[str, Any]]:
-    """The tab vouchers a mined transaction collected (TabSettled events), in words."""
-    from giftcert.ids import decode_id
-
-    st = state()
-    receipt = st.client.receipt(tx_hash)
-    if receipt is None:
-        return []
-    out = []
-    for e in st.client.events("TabSettled", receipt):
-        cert_id = int(e["args"]["id"])
-        info = currency_or_eth(st, decode_id(cert_id).currency)
-        out.append({"certificate": str(cert_id), "ref": gift_ref(cert_id),
-                    "amount": from_units(int(e["args"]["amount"]), info).to_json()})
-    return out
+    return {**outcome.to_json(), "refused": [refusal_json(r) for r in outcome.refused]}
 
 
 def refusal_json(refusal: Refusal) -> dict[str, Any]:

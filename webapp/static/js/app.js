@@ -188,7 +188,8 @@ async function indexed(block) {
 /**
  * What a page does once its transaction is mined (what `after` names).
  * @typedef {{ after?: string, op?: string, page?: string, claimKey?: string,
- *   certificate?: string, block?: number, summary?: string, skipped?: Refused[] }} TxMeta
+ *   certificate?: string, block?: number, summary?: string, skipped?: Refused[],
+ *   sent?: { ref: string, amount: any }[] }} TxMeta
  * @param {TxMeta} meta @param {string} hash
  */
 async function afterTx(meta, hash) {
@@ -213,10 +214,15 @@ async function afterTx(meta, hash) {
       refused: outcome.refused }));
   }
   if (meta.after === "settle-tabs") {
-    // The tabs collected (from the receipt) and those the review left out, with why.
+    // The tabs sent were collected but those the receipt says were refused; with those the
+    // review left out, each is named with why.
     const outcome = await api(`/transactions/${hash}`);
-    sessionStorage.setItem(TABS_SETTLED_KEY, JSON.stringify({ hash, settled: outcome.tabsSettled || [],
-      refused: [...(meta.skipped || []), ...(outcome.refused || [])] }));
+    /** @type {Refused[]} */
+    const late = outcome.refused || [];
+    const gone = new Set(late.map((r) => r.item - 1));
+    sessionStorage.setItem(TABS_SETTLED_KEY, JSON.stringify({ hash,
+      settled: (meta.sent || []).filter((_, i) => !gone.has(i)),
+      refused: [...(meta.skipped || []), ...late] }));
   }
   if (meta.after === "redeemed") {
     const outcome = await api(`/transactions/${hash}`);
@@ -309,6 +315,17 @@ function refusedItems(refused) {
   });
 }
 
+/** Tabs a settle leaves out (or the receipt refused), by gift: "gift 7K2M-Q9XD: why".
+ * @param {Refused[]} refused */
+function tabRefusals(refused) {
+  return refused.map((r) => {
+    const item = document.createElement("li");
+    item.dataset.testid = "refused-item";
+    item.textContent = `gift ${r.ref}: ${r.message}.`;
+    return item;
+  });
+}
+
 // What the review box says besides the summary (a batch settlement: what will be refused).
 /** @param {any} built the API's answer for the transaction */
 function noteOf(built) {
@@ -318,7 +335,7 @@ function noteOf(built) {
     ? `${built.willSettle} of ${built.count} tabs will be collected. Left out, and why:`
     : `${built.willSettle} of ${built.count} will be paid. Refused, and why:`;
   const list = document.createElement("ul");
-  list.append(...refusedItems(built.refused));
+  list.append(...(built.operation === "settle-tabs" ? tabRefusals : refusedItems)(built.refused));
   return [head, list];
 }
 
@@ -538,7 +555,7 @@ function wireTxForm(form) {
       }
       const summary = reviewOf(form, data, built);
       showReview(form, summary, built);
-      if (form.dataset.tx === "settle-tabs") meta.skipped = built.refused || [];
+      if (form.dataset.tx === "settle-tabs") { meta.skipped = built.refused || []; meta.sent = built.tabs || []; }
       if (form.dataset.tx === "redeem-authorized" && built.redemption) {
         meta.summary = `${summary.total} from gift ${built.redemption.ref}, order ${built.redemption.orderRef}.`;
       }
@@ -1019,7 +1036,7 @@ function tabDesk() {
       + (refused.length ? ` Not collected:` : "");
     const out = $("#tabs-settled");
     out.replaceChildren(head);
-    if (refused.length) { const list = document.createElement("ul"); list.append(...refusedItems(refused)); out.append(list); }
+    if (refused.length) { const list = document.createElement("ul"); list.append(...tabRefusals(refused)); out.append(list); }
     out.hidden = false;
   }
 }
