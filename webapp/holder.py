@@ -170,5 +170,7 @@ def pay(cert: str) -> ResponseReturnValue:
     found = _cert(cert)
     amount = request.args.get("amount", "")
     ref = request.args.get("ref", "")
+    # A gift with a tab open pays on the tab only (a signed payment would be refused).
+    tab_open = state().client.tab(found.id).open
     return render_template("pay.html", cert=chain_cert(found), amount=amount, ref=ref,
-                           date=date)
+                           tab_open=tab_open, date=date)

@@ -236,7 +236,7 @@ def indexed_cert(st: AppState, row: dict[str, Any], now: int | None = None) -> d
         "occasionName": occasion_name(row["occasion"]),
         "validFrom": row["valid_from"], "expiry": row["expiry"],
         "awaitingClaim": row["awaiting_claim"], "buyer": row["buyer"],
-        "status": status_of(row, now),
+        "status": status_of(row, now), "tabOpen": bool(row.get("tab_open")),
     }
 
 

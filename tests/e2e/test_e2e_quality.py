@@ -85,7 +85,8 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(open_browser, e2
     holder_address = e2e_chain.address(HOLDER)
     cert = ref(gifts["spendable"])
     pages = ["/", "/give", "/give/bulk", "/my", f"/holder/{holder_address}",
-             f"/certificates/{cert}", f"/gift/{cert}", f"/gift/{cert}?sent=1", f"/pay/{cert}", f"/tab/{cert}",
+             f"/certificates/{cert}", f"/gift/{cert}", f"/gift/{cert}?sent=1", f"/pay/{cert}",
+             f"/tab/{cert}",
              f"/pay?merchant={e2e_chain.merchant_id('Corner Coffee')}&currency=tUSD&amount=4.50"
              "&ref=12", gifts["link_path"], f"/gift/{ref(gifts['link'])}", "/admin/",
              "/merchant/login", "/certificates/ZZZZ-ZZZZ",

@@ -282,6 +282,13 @@ def test_the_pages_say_the_tab_in_words(web):
     till = web.http.get(f"/tab/{cert}").get_data(as_text=True)
     assert 'data-testid="till-total">3.50 tUSD' in till and "26.50 tUSD" in till
     assert 'data-tab-total="3.5' in till
+    pay = web.http.get(f"/pay/{cert}").get_data(as_text=True)
+    assert 'data-testid="pay-on-tab"' in pay and 'id="pay-form"' not in pay
+    web.sync()
+    mine = web.http.get(f"/holder/{web.holder.sender}").get_data(as_text=True)
+    assert f'href="/tab/{gift_ref(cert)}" data-testid="cert-tab-pay"' in mine
+    listed = web.http.get(f"/api/v1/holders/{web.holder.sender}/certificates").get_json()
+    assert [c["tabOpen"] for c in listed["certificates"] if c["id"] == str(cert)] == [True]
     desk = web.http.get("/merchant/").get_data(as_text=True)
     assert f'data-cert-id="{cert}"' in desk and "3.50 tUSD" in desk
     web.send(build(web, "request-tab-close", web.holder.sender, certificate=str(cert))["tx"])

@@ -254,6 +254,8 @@ class IndexedCertificate(CertificateFields):
     ref: str = Field(description="Its short reference for people (7K2M-Q9XD)")
     issued: Money
     buyer: str | None
+    tabOpen: bool = Field(False, description="A payment tab is open on it: it pays on the "  # noqa: N815
+                                             "tab only (GET /certificates/{id}/tab)")
 
 
 class GiftRefPath(Body):
