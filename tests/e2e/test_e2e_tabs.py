@@ -24,6 +24,7 @@ from playwright.sync_api import expect
 from test_e2e_quality import check
 
 from giftcert.money import Money
+from giftcert.tabs import sign_voucher
 
 
 def test_open_a_tab_pay_three_times_and_the_merchant_settles_once(open_browser,
@@ -117,8 +118,8 @@ def test_open_a_tab_pay_three_times_and_the_merchant_settles_once(open_browser,
     confirm(settle)
     expect(desk.get_by_test_id("tabs-settled-summary")).to_have_text(
         "Settled ✓ 1 tab: 10.50 tUSD collected, now owed to you (withdraw below).")
-    expect(desk.get_by_test_id("tabs-figures")).to_contain_text(
-        "collected from tabs so far: 10.50 tUSD in 1 settle")
+    expect(desk.get_by_test_id("tabs-figures")).to_contain_text(  # this session's settles
+        re.compile(r"collected from tabs so far: [\d,]+\.\d\d tUSD in \d+ settles?"))
     desk.get_by_test_id("tabs-desk").screenshot(path=str(SCREENSHOTS / "tab-desk-phone.png"))
 
     # On chain, to the unit: the gift's balance and what the merchant is owed.
@@ -138,9 +139,12 @@ def test_open_a_tab_pay_three_times_and_the_merchant_settles_once(open_browser,
     assert not problems, "\n".join(problems)
 
 
-def test_leaving_a_tab_says_when_it_closes(open_browser, e2e_chain: Chain):
+def test_leaving_a_tab_says_when_it_closes_and_the_merchant_releases_it(open_browser,
+                                                                        e2e_chain: Chain):
     cert_id = gift_for_holder(e2e_chain, "12")
-    e2e_chain.client(HOLDER).open_tab(cert_id)
+    holder_sdk = e2e_chain.client(HOLDER)
+    holder_sdk.open_tab(cert_id)
+    signed = sign_voucher(holder_sdk, cert_id, "2.25").to_text()  # bought before leaving
     holder = open_browser(HOLDER, size="phone")
     page = connect(holder, f"/certificates/{ref(cert_id)}")
     form = page.get_by_test_id("tab-close-request-form")
@@ -157,4 +161,32 @@ def test_leaving_a_tab_says_when_it_closes(open_browser, e2e_chain: Chain):
     expect(page.get_by_test_id("till-unavailable")).to_contain_text(
         "You asked to close this tab: it takes no more purchases.")
     check(page, "/tab (closing)", problems)
+
+    # The desk keeps what was signed before, says to serve no more, collects, then releases.
+    merchant = open_browser(COFFEE, size="phone")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
+    desk.get_by_test_id("tab-voucher").fill(signed)
+    expect(desk.get_by_test_id("tab-kept-total")).to_have_text("Kept: tab total 2.25 tUSD")
+    expect(desk.get_by_test_id("tab-kept-warning")).to_contain_text(
+        "the customer has asked to close this tab: serve nothing more on it")
+    check(desk, "/merchant/ (kept, closing)", problems)
+    desk.reload()
+    expect(desk.get_by_test_id("release-settle-first")).to_be_visible()
+    settle = desk.get_by_test_id("settle-tabs-form")
+    desk.get_by_test_id("settle-tabs-submit").click()
+    confirm(settle)
+    expect(desk.get_by_test_id("tabs-settled-summary")).to_contain_text(
+        "Settled ✓ 1 tab: 2.25 tUSD collected")
+    release = desk.get_by_test_id("release-tab-form")
+    expect(desk.get_by_test_id("release-certificate")).to_have_value(str(cert_id))
+    desk.get_by_test_id("release-tab-submit").click()
+    expect(release.get_by_test_id("tx-summary")).to_contain_text("the tab closes at once")
+    check(desk, "/merchant/ (release review)", problems)
+    confirm(release)
+    expect(desk.get_by_test_id("release-tab-form")).to_have_count(0)
+    assert not e2e_chain.sdk.tab(cert_id).open
+    assert e2e_chain.sdk.certificate(cert_id).balance == Money(Decimal("9.75"), "tUSD")
+    holder.goto(f"/certificates/{ref(cert_id)}")
+    expect(page.get_by_test_id("open-tab-form")).to_be_visible()  # free again
+    expect(page.get_by_test_id("regift-part-form")).to_be_visible()
     assert not problems, "\n".join(problems)

@@ -322,3 +322,22 @@ def test_settle_names_a_tab_it_cannot_collect_and_collects_the_others(web):
     assert r.status_code == 422 and r.get_json()["code"] == "RedemptionRefused"
     assert gift_ref(short) in r.get_json()["error"]
     assert r.get_json()["details"]["refused"][0]["reason"] == "TabSettleEnded"
+
+
+def test_the_merchant_releases_a_leaving_customers_tab_once_collected(web):
+    cert = gift(web, "8")
+    open_tab(web, cert)
+    sign_in(web)
+    assert keep(web, purchase(web, cert, "2")[1]).status_code == 201
+    web.send(build(web, "request-tab-close", web.holder.sender, certificate=str(cert))["tx"])
+    web.sync()
+    desk = web.http.get("/merchant/").get_data(as_text=True)
+    assert 'data-testid="release-settle-first"' in desk  # 2.00 tUSD still to collect
+    web.send(build(web, "settle-tabs", web.coffee.sender, merchant=1,
+                   certificates=[str(cert)])["tx"])
+    web.sync()
+    desk = web.http.get("/merchant/").get_data(as_text=True)
+    assert 'data-testid="release-certificate"' in desk and f'value="{cert}"' in desk
+    web.send(build(web, "close-tab", web.coffee.sender, certificate=str(cert))["tx"])
+    assert tab(web, cert)["state"] == "none"
+    assert web.admin.certificate(cert).balance == Money(Decimal("6"), "tUSD")

@@ -1010,7 +1010,16 @@ function tabDesk() {
       big.className = "amount";
       big.dataset.testid = "tab-kept-total";
       big.textContent = `Kept: tab total ${fmt.moneyText(k.total)}`;
-      parts.push(big, document.createTextNode(`This purchase ${fmt.moneyText(k.purchase)} · gift ${k.ref} (${fmt.moneyText(k.balance)} on it), signed by its holder ${short(k.holder)}.`));
+      const again = fmt.compareAmounts(k.purchase.amount, "0") === 0;
+      parts.push(big, document.createTextNode(again ? `This code was kept already · gift ${k.ref} (${fmt.moneyText(k.balance)} on it).`
+        : `This purchase ${fmt.moneyText(k.purchase)} · gift ${k.ref} (${fmt.moneyText(k.balance)} on it), signed by its holder ${short(k.holder)}.`));
+      if (k.warning) {
+        const note = document.createElement("span");
+        note.className = "warning";
+        note.dataset.testid = "tab-kept-warning";
+        note.textContent = ` Note: ${k.warning}.`;
+        parts.push(note);
+      }
     } catch (err) {
       if (mine !== asked) return;
       parts.push(document.createTextNode(`Not kept: ${fmt.plainMessage(messageOf(err))}.`.replace(/\.\.$/, ".")));
