@@ -102,6 +102,10 @@ def test_open_a_tab_pay_three_times_and_the_merchant_settles_once(open_browser,
     expect(kept).to_have_attribute("data-state", "bad")
     expect(kept).to_contain_text("Not kept: this is an old voucher (tab total 3.50 tUSD)")
     assert "0x" not in kept.inner_text()
+    box.fill("hello")
+    expect(kept).to_have_text(re.compile(r"^Not kept: this is not a tab code"))
+    box.fill(e2e_chain.client(HOLDER).sign_redemption(cert_id, "1", 77).to_text())
+    expect(kept).to_contain_text("this is a payment code, not a tab code")
 
     # The desk lists the tab; Settle all collects it in one transaction.
     row = desk.locator(f'[data-testid="open-tab"][data-cert-id="{cert_id}"]')

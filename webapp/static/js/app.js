@@ -1022,7 +1022,12 @@ function tabDesk() {
       }
     } catch (err) {
       if (mine !== asked) return;
-      parts.push(document.createTextNode(`Not kept: ${fmt.plainMessage(messageOf(err))}.`.replace(/\.\.$/, ".")));
+      // Text that is no tab code at all is said as such (the parser's words are for developers).
+      const unreadable = err instanceof ApiError && err.status === 400;
+      const words = !unreadable ? fmt.plainMessage(messageOf(err))
+        : /^gc2:/i.test(value) ? "this is a payment code, not a tab code: take it under Take a payment above"
+          : "this is not a tab code: scan the code on the customer's tab page, or paste all of its text";
+      parts.push(document.createTextNode(`Not kept: ${words}.`.replace(/\.\.$/, ".")));
     }
     kept.className = `decoded ${good ? "good" : "bad"}`;
     kept.dataset.state = good ? "good" : "bad";
