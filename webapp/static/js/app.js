@@ -884,9 +884,9 @@ function tillPage() {
   const result = $("#till-result");
   if (!form) return;
   const context = certContext();
-  const balance = context.balance || "0", currency = context.currency || "";
+  const currency = context.currency || "";
   const certificate = form.dataset.certId || "";
-  let previous = context.tabTotal || "0";
+  let balance = context.balance || "0", previous = context.tabTotal || "0";
   const amountField = $field("#till-amount");
   const button = /** @type {HTMLButtonElement} */ ($("#till-sign"));
   const line = $("#till-line"), amountError = $("[data-testid=till-amount-error]");
@@ -947,7 +947,8 @@ function tillPage() {
           result.classList.add("paid");
           state.textContent = `Kept ✓ tab total ${fmt.moneyText(built.total)} at ${context.merchantName}`;
           state.dataset.kept = "true";
-          if (!moved) showTotals(tab.unsettled.amount);
+          balance = tab.balance.amount;  // a settle meanwhile took the total from it
+          showTotals(tab.unsettled.amount);
           return;
         }
         if (!result.hidden) poller = window.setTimeout(watch, 1500);
