@@ -49,6 +49,7 @@ def test_open_a_tab_pay_three_times_and_the_merchant_settles_once(open_browser,
     expect(summary).to_contain_text("30.00 tUSD stays yours")
     expect(summary).to_contain_text("takes 2 days, unless Corner Coffee releases it sooner")
     check(page, "/certificates (open-tab review)", problems)
+    form.screenshot(path=str(SCREENSHOTS / "tab-open-review-phone.png"))
     confirm(form)
     card = page.get_by_test_id("tab-card")
     expect(card).to_be_visible()
@@ -58,6 +59,7 @@ def test_open_a_tab_pay_three_times_and_the_merchant_settles_once(open_browser,
     assert e2e_chain.sdk.tab(cert_id).open
     assert len(holder.wallet.sent) == 1
     check(page, "/certificates (tab open)", problems)
+    card.screenshot(path=str(SCREENSHOTS / "tab-card-phone.png"))
 
     merchant = open_browser(COFFEE, size="phone")
     desk = sign_in_merchant(merchant, "Corner Coffee")
