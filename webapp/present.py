@@ -39,6 +39,8 @@ EVENT_LABELS = {
     "Voided": "Voided by the merchant", "CashedOut": "Cashed out",
     "TransferSingle": "Passed on", "TransferBatch": "Passed on",
     "RedemptionRefused": "Payment refused",
+    "TabOpened": "Tab opened", "TabSettled": "Tab total collected by the merchant",
+    "TabCloseRequested": "Asked to close the tab", "TabClosed": "Tab closed",
 }
 
 

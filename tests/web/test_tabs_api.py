@@ -117,6 +117,11 @@ def test_open_pay_three_times_keep_and_settle_once(web):
     assert stale.status_code == 422 and stale.get_json()["code"] == "WrongEpoch"
     assert "no longer counts" in stale.get_json()["error"]
     web.sync()  # the index has the tab open: listed, with nothing to collect
+    history = web.http.get(f"/api/v1/certificates/{cert}/history").get_json()
+    labels = [h["label"] for h in history]
+    assert "Tab opened" in labels and "Tab total collected by the merchant" in labels
+    collected = next(h for h in history if h["event"] == "TabSettled")
+    assert collected["amount"] == kept["total"]
     listed = web.http.get("/api/v1/merchants/1/tabs").get_json()
     mine = [t for t in listed["tabs"] if t["certificate"] == str(cert)]
     assert mine and Decimal(mine[0]["unsettled"]["amount"]) == 0
