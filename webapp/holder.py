@@ -162,7 +162,8 @@ def till(cert: str) -> ResponseReturnValue:
     found = _cert(cert)
     now = st.client.now()
     return render_template("tab.html", cert=chain_cert(found, now),
-                           tab=tab_view(found).to_json(now), date=date)
+                           tab=tab_view(found).to_json(now),
+                           amount=request.args.get("amount", ""), date=date)
 
 
 @bp.get("/pay/<cert>")

@@ -287,6 +287,8 @@ def test_the_pages_say_the_tab_in_words(web):
     till = web.http.get(f"/tab/{cert}").get_data(as_text=True)
     assert 'data-testid="till-total">3.50 tUSD' in till and "26.50 tUSD" in till
     assert 'data-tab-total="3.5' in till
+    asked = web.http.get(f"/tab/{cert}?amount=2.50").get_data(as_text=True)
+    assert 'value="2.50"' in asked
     pay = web.http.get(f"/pay/{cert}").get_data(as_text=True)
     assert 'data-testid="pay-on-tab"' in pay and 'id="pay-form"' not in pay
     web.sync()

@@ -744,7 +744,8 @@ function givePage() {
 /**
  * A certificate as the API lists it (the fields this page reads).
  * @typedef {{ id: string, ref: string, merchant: number | string, status: string, currency: string,
- *   occasionName: string, expiry: number, balance: { amount: string, currency: string } }} Certificate
+ *   occasionName: string, expiry: number, balance: { amount: string, currency: string },
+ *   tabOpen?: boolean }} Certificate
  */
 
 function payRequestPage() {
@@ -761,7 +762,8 @@ function payRequestPage() {
     list.replaceChildren(...usable.map((c) => {
       const link = document.createElement("a");
       const query = new URLSearchParams({ amount, ref });
-      link.href = `/pay/${c.ref}?${query}`;
+      // A gift with a tab open pays on the tab (the till takes the amount; no order there).
+      link.href = c.tabOpen ? `/tab/${c.ref}?${new URLSearchParams({ amount })}` : `/pay/${c.ref}?${query}`;
       link.className = "button secondary";
       link.dataset.testid = "pay-choice";
       link.dataset.certId = c.id;
