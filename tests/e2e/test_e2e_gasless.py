@@ -177,3 +177,38 @@ def test_with_eth_enough_the_wallet_path_stays_the_default(open_browser,
     assert len(holder.wallet.sent) == 1  # sent from the wallet, which paid the fee
     assert holder.wallet.asked("eth_signTypedData_v4") == []
     assert e2e_chain.w3.eth.get_transaction_count(RELAYER) == nonce_before
+
+
+def test_an_empty_wallet_merges_and_passes_a_gift_on(open_browser, e2e_chain: Chain) -> None:
+    """The other holder actions take the same path: a merge, then a whole re-gift."""
+    me = Account.create()
+    e2e_chain.w3.provider.make_request("anvil_setBalance", [me.address, "0x0"])
+    giver = e2e_chain.client(GIVER)
+    coffee = e2e_chain.merchant_id("Corner Coffee")
+    expiry = giver.now() + 60 * 86400
+    small = giver.issue(me.address, "2", coffee, "tUSD", expiry=expiry).id
+    big = giver.issue(me.address, "5", coffee, "tUSD", expiry=expiry + 86400).id
+    person = open_browser("0x" + me.key.hex(), size="phone")
+    page = connect(person, f"/certificates/{ref(small)}")
+    form = page.get_by_test_id("merge-form")
+    reload_until(page, form.locator(f'option[value="{big}"]'))
+    form.get_by_test_id("merge-into").select_option(str(big))
+    form.get_by_test_id("merge-submit").click()
+    expect(form.get_by_test_id("tx-gasless")).to_be_visible()
+    expect(form.get_by_test_id("tx-total")).to_have_text("2.00 tUSD")
+    form.get_by_test_id("tx-confirm").click()
+    page.wait_for_url(re.compile(rf"/certificates/{ref(big)}$"), timeout=20_000)
+    expect(page.get_by_test_id("cert-balance")).to_have_text("7.00 tUSD")
+    assert e2e_chain.sdk.certificate(big).balance == Money(Decimal("7"), "tUSD")
+
+    whole = page.get_by_test_id("regift-whole-form")
+    friend = e2e_chain.address(FRIEND)
+    whole.get_by_test_id("regift-whole-to").fill(friend)
+    whole.get_by_test_id("regift-whole-submit").click()
+    expect(whole.get_by_test_id("tx-gasless")).to_be_visible()
+    expect(whole.get_by_test_id("tx-total")).to_have_text("7.00 tUSD")
+    whole.get_by_test_id("tx-confirm").click()
+    expect(page.get_by_test_id("cert-owner")).to_have_attribute("data-address", friend,
+                                                               timeout=20_000)
+    assert e2e_chain.sdk.certificate(big).owner == friend
+    assert person.wallet.sent == [] and eth(e2e_chain, me.address) == 0
