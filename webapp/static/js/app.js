@@ -236,10 +236,22 @@ async function runTx(form, tx, meta) {
 // -- "no gas needed": the site's relay sends what the wallet signed -------------------------
 
 const RELAYED_KEY = "giftcert.relayed";
+/** A relayed request not yet done (localStorage): a reload follows it on (resumeRelayed). */
+const RELAY_PENDING_KEY = "giftcert.relay-pending";
+/** @typedef {{ requestId: string, what: string, meta: TxMeta, at: number }} RelayPending */
+/** @returns {RelayPending | null} */
+function relayPending() {
+  try { return JSON.parse(localStorage.getItem(RELAY_PENDING_KEY) || "null"); } catch { return null; }
+}
+const clearRelayPending = () => localStorage.removeItem(RELAY_PENDING_KEY);
+/** What each relayed operation is, in the words the pending banner starts with. */
+const RELAY_WHAT = { claim: "Claiming the gift", transfer: "Passing the gift on", split: "Re-gifting part of it",
+  merge: "Putting the gifts together", "cash-out": "Cashing out" };
 /** The holder actions the relay can send for a signature (the claim page has its own). */
 const HOLDER_ACTIONS = ["transfer", "split", "merge", "cash-out"];
 
-/** @typedef {{ enabled: boolean, operations: string[], prefer: string }} RelayInfo */
+/** @typedef {{ enabled: boolean, operations: string[], prefer: string,
+ *   limits?: { perAddressDay: number, perIpDay: number } }} RelayInfo */
 /** @type {Promise<RelayInfo> | null} */
 let relayAsked = null;
 /** The site's relay (GET /relay), asked once per page; off when it does not answer. */
@@ -277,6 +289,88 @@ async function holderAction(op, data) {
   return typed;
 }
 
+/** "in about 3 hours and 5 minutes". @param {number} seconds */
+function waitText(seconds) {
+  const minutes = Math.ceil(seconds / 60), h = Math.floor(minutes / 60), m = minutes % 60;
+  const unit = (/** @type {number} */ n, /** @type {string} */ word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (minutes <= 1) return "in about a minute";
+  if (!h) return `in about ${unit(m, "minute")}`;
+  return `in about ${unit(h, "hour")}${m ? ` and ${unit(m, "minute")}` : ""}`;
+}
+
+/**
+ * The relay's refusal in words a person can act on: over a daily limit, when to try again
+ * (Retry-After, said as a wait and a time); another request on its way, to wait for it.
+ * @param {unknown} err @returns {Promise<unknown>}
+ */
+async function relayRefusal(err) {
+  if (!(err instanceof ApiError)) return err;
+  if (err.status === 429) {
+    const seconds = Number(err.data?.details?.retryAfter) || 0;
+    const { limits } = await relayInfo();
+    const n = limits?.perAddressDay, ip = limits?.perIpDay;
+    const plural = (/** @type {number} */ k) => `${k} free request${k === 1 ? "" : "s"} a day`;
+    /** @type {Record<string, string>} */
+    const why = {
+      AddressLimit: n ? `This wallet has used the ${plural(n)} the site pays the network fee for.`
+        : "This wallet has used the free requests the site pays the network fee for today.",
+      IpLimit: ip ? `This connection has used the ${plural(ip)} the site pays the network fee for.`
+        : "This connection has used the free requests the site pays the network fee for today.",
+      GasBudget: "The site has spent today's budget for paying network fees.",
+    };
+    // The limits are per UTC day: the moment is on a whole minute (this device's clock may
+    // differ from the site's by some seconds).
+    const at = Math.round((Date.now() / 1000 + seconds) / 60) * 60;
+    const when = seconds ? ` It pays again ${waitText(seconds)} (from ${fmt.dateTimeText(at)}).` : " Try again tomorrow.";
+    return new ApiError(`${why[err.code || ""] || "The site has paid all the network fees it pays in a day."}${when} Nothing was sent; or pay the fee from your wallet.`,
+      { field: null, code: err.code }, 429);
+  }
+  if (err.code === "RequestInFlight") {
+    return new ApiError("An earlier request for this gift is still on its way: wait until it is done (a few seconds), then try again. Nothing was sent.",
+      { field: null, code: err.code }, err.status);
+  }
+  return err;
+}
+
+/**
+ * Hands a signed request to the relay (POST `path`) and remembers it until it is done, so a
+ * reload picks it up again; a refusal comes back in words.
+ * @param {string} path @param {unknown} body @param {string} op @param {TxMeta} meta @param {string} [amount]
+ */
+async function relaySubmit(path, body, op, meta, amount = "") {
+  /** @type {any} */
+  let request;
+  try { request = await api(path, body); } catch (err) { throw await relayRefusal(err); }
+  /** @type {RelayPending} */
+  const pending = { requestId: request.requestId, meta,
+    what: `${RELAY_WHAT[/** @type {keyof typeof RELAY_WHAT} */ (op)] || "Your request"}${amount ? ` (${amount})` : ""}`, at: Date.now() };
+  if (request.status !== "mined" && request.status !== "failed") localStorage.setItem(RELAY_PENDING_KEY, JSON.stringify(pending));
+  return request;
+}
+
+/** Why a relayed holder action or claim failed once sent, in the holder's words (the
+ * contract's error, `code`); another reason is the relay's own words. */
+const RELAY_FAILED = {
+  WrongNonce: "the gift changed after you signed (it was passed on, paid with or signed for again)",
+  NotHolder: "the gift is no longer in this wallet",
+  AuthorizationExpired: "your signature ran out of time before the network took it: sign again",
+  CashOutNotAllowed: "the shop no longer lets this balance be cashed out",
+  NotClaimable: "the gift was already claimed",
+  ClaimWindowClosed: "the time to claim this gift has passed",
+  Expired: "the gift has expired",
+  EnforcedPause: "the site's contract is paused for now: try again later",
+};
+
+/** "It did not go through: <why>. Nothing changed." (short enough to be said whole).
+ * @param {{ reason?: string | null, code?: string | null }} r */
+function failedWords(r) {
+  const known = RELAY_FAILED[/** @type {keyof typeof RELAY_FAILED} */ (r.code || "")];
+  let why = known || fmt.plainMessage(String(r.reason || "the network did not take it")
+    .replace(/^the contract refus(ed|es) it( now)?: /i, "")).replace(/\.$/, "");
+  if (why.length > 180) why = `${why.slice(0, 177)}…`;
+  return `It did not go through: ${why}. Nothing changed.`;
+}
+
 const RELAY_WORDS = {
   queued: "Queued: the site has your signed request and sends it in a moment…",
   sent: "Sent: waiting for the network to confirm it (a few seconds)…",
@@ -284,7 +378,7 @@ const RELAY_WORDS = {
 };
 
 /** Shows a relayed request's step (the status line says it in words, aria-live).
- * @param {HTMLElement} form @param {{ status: string, reason?: string | null }} r */
+ * @param {HTMLElement} form @param {{ status: string, reason?: string | null, code?: string | null }} r */
 function showRelayStep(form, r) {
   const steps = $(".relay-steps", form);
   const order = ["queued", "sent", "mined"];
@@ -298,9 +392,7 @@ function showRelayStep(form, r) {
       if (i === at && r.status !== "mined") li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
     }
   }
-  say(form, r.status === "failed"
-    ? `It did not go through: ${fmt.plainMessage(r.reason || "the network refused it")}. Nothing changed.`.replace(/\.\. /, ". ")
-    : RELAY_WORDS[/** @type {"queued" | "sent" | "mined"} */ (r.status)] || "");
+  say(form, r.status === "failed" ? failedWords(r) : RELAY_WORDS[/** @type {"queued" | "sent" | "mined"} */ (r.status)] || "");
 }
 
 /**
@@ -314,8 +406,11 @@ async function followRelay(form, request) {
   const start = Date.now();
   for (;;) {
     showRelayStep(form, r);
+    if (r.status === "mined" || r.status === "failed") {
+      if (relayPending()?.requestId === r.requestId) clearRelayPending();
+    }
     if (r.status === "mined") return r;
-    if (r.status === "failed") throw new Error(`It did not go through: ${fmt.plainMessage(r.reason || "the network refused it")}. Nothing changed.`.replace(/\.\. /, ". "));
+    if (r.status === "failed") throw new Error(failedWords(r));
     if (Date.now() - start > 180000) throw new Error("It is still on its way: the site keeps sending it; look at your gifts again in a few minutes.");
     await new Promise((done) => setTimeout(done, 800));
     r = await api(`/relay/requests/${r.requestId}`);
@@ -328,7 +423,9 @@ async function runRelayed(form, typed, meta) {
   say(form, "Sign in your wallet (no gas needed)…");
   const signature = await wallet.signTypedData(typed.typedData);
   say(form, "Handing it to the site…");
-  const request = await api(`/relay/${typed.kind}`, { message: typed.message, signature, domain: typed.typedData.domain });
+  const amount = typed.amount ? fmt.moneyText(typed.amount) : "";
+  const request = await relaySubmit(`/relay/${typed.kind}`, { message: typed.message, signature, domain: typed.typedData.domain },
+    typed.kind, meta, amount);
   const done = await followRelay(form, request);
   flash(RELAY_WORDS.mined, "ok");
   sessionStorage.setItem(RELAYED_KEY, RELAY_WORDS.mined);
@@ -700,6 +797,36 @@ async function resumePending() {
   } catch (err) { banner.textContent = fmt.plainMessage(messageOf(err)); }
 }
 
+/** A relayed request handed to the site before this page loaded (a reload, another tab):
+ * followed here in words (Queued, Sent, Done, or why not) until it is done, then the page
+ * does what its form would have done. */
+async function resumeRelayed() {
+  const p = relayPending();
+  const box = $("#pending-relay");
+  if (!p || !box) return;
+  $(".pending-relay-what", box).textContent = `${p.what}, no gas needed: handed to the site before this page loaded.`;
+  box.className = "notice";
+  box.hidden = false;
+  /** @type {any} */
+  let request;
+  try {
+    request = await api(`/relay/requests/${p.requestId}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) { clearRelayPending(); box.hidden = true; return; }
+    say(box, "The site cannot say how it is going right now: reload the page in a minute to see.");
+    return;
+  }
+  try {
+    const done = await followRelay(box, request);
+    flash(RELAY_WORDS.mined, "ok");
+    sessionStorage.setItem(RELAYED_KEY, RELAY_WORDS.mined);
+    await afterTx({ ...p.meta, block: Number(done.blockNumber) }, done.txHash);
+  } catch (err) {
+    box.className = "notice warn";
+    say(box, fmt.plainMessage(messageOf(err)));
+  }
+}
+
 // -- pages --------------------------------------------------------------------------------
 
 /** The page's address shows the short gift reference, whichever form it was opened with. */
@@ -779,7 +906,8 @@ async function claimPage() {
       const meta = { after: "claimed", certificate: form.dataset.ref || certificate };
       if (chosen.relay) {
         say(form, "Handing the claim to the site…");
-        const request = await api("/relay/claim", { certificate, recipient: chosen.recipient, signature: chosen.signature });
+        const request = await relaySubmit("/relay/claim", { certificate, recipient: chosen.recipient, signature: chosen.signature },
+          "claim", meta);
         const done = await followRelay(form, request);
         await afterTx({ ...meta, block: Number(done.blockNumber) }, done.txHash);
         return;
@@ -1170,7 +1298,7 @@ async function main() {
   const ready = wallet.init();
   await pages[page || ""]?.();  // buttons work from the start; their actions wait for the wallet
   await ready;
-  await resumePending();
+  await Promise.all([resumePending(), resumeRelayed()]);
 }
 
 main().catch((err) => flash(fmt.plainMessage(err.message), "warn"));
