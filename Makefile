@@ -3,7 +3,7 @@ VENV := .venv/bin
 # -n 2: measured 50 s vs 144 s serial on 2 cores (each worker starts its own anvil).
 PYTEST_ARGS ?= -q -n 2
 
-.PHONY: lighthouse setup test compile chain run lint ape-compile ape-test bench-gas bench-index audit bench-api
+.PHONY: lighthouse setup test compile chain run lint ape-compile ape-test bench-gas bench-index audit bench-api bench-relay
 
 setup:
 	@bash scripts/setup.sh
@@ -43,6 +43,9 @@ audit: setup
 
 bench-api: setup
 	$(VENV)/python -m bench.api_bench
+
+bench-relay: setup
+	$(VENV)/python -m bench.relay_load
 
 lighthouse: setup
 	$(VENV)/python scripts/lighthouse.py --min 95

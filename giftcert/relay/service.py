@@ -164,6 +164,8 @@ class Relay:
         """queued -> sent. A row that waited is simulated again: if it would now revert, its
         nonce is filled by a cancel instead (and the request fails with the reason)."""
         if not fresh and time.time() - float(record.created) > RESIMULATE_AFTER:
+            if self._check_receipts(record):  # its accepting process sent it meanwhile
+                return self.store.get(record.id) or record
             refusal = self._would_revert(record)
             if refusal is not None:
                 self._cancel(record, refusal)
@@ -290,12 +292,14 @@ class Relay:
 
     def _finish(self, record: Record, tx_hash: str, receipt: Any) -> None:
         gas_used = int(receipt["gasUsed"])
-        figures = {"mined_hash": tx_hash, "gas_used": gas_used,
-                   "block_number": int(receipt["blockNumber"]),
-                   "fee_wei": str(gas_used * int(receipt.get("effectiveGasPrice") or 0))}
-        if record.status == "cancel":
+        figures: dict[str, Any] = {
+            "mined_hash": tx_hash, "gas_used": gas_used,
+            "block_number": int(receipt["blockNumber"]),
+            "fee_wei": str(gas_used * int(receipt.get("effectiveGasPrice") or 0))}
+        if str(receipt.get("to") or "").lower() == self.relayer.lower():  # the cancel
             self.store.finish(record, "failed", **figures)
-        elif receipt["status"] == 1:
+        elif receipt["status"] == 1:  # the call itself (a cancel came too late: it is void)
+            figures |= {"reason": None, "code": None}
             plan_outcome = self._outcome(record, receipt)
             self.store.finish(record, "mined", **figures, **plan_outcome)
         else:

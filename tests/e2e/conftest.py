@@ -19,6 +19,8 @@ from e2e_stack import (
     ADMIN,
     CHROMIUM,
     CHROMIUM_FLAGS,
+    RELAYER_FUNDS_WEI,
+    RELAYER_KEY,
     STEP_TIMEOUT_MS,
     Browser,
     Chain,
@@ -26,6 +28,7 @@ from e2e_stack import (
     serve,
 )
 from e2e_wallet import Wallet
+from eth_account import Account
 from web3 import Web3
 
 from giftcert.chain import Anvil, free_port
@@ -50,9 +53,12 @@ def e2e_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
             "GIFTCERT_DEPLOYMENTS_DIR": str(state / "deployments"),
             "GIFTCERT_WEB_HOST": "127.0.0.1",
             "GIFTCERT_WEB_PORT": str(free_port()),
+            "GIFTCERT_RELAYER_KEY": RELAYER_KEY,
         }
         settings = load_settings(state / "none.env", environ=env)
         w3 = Web3(Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 30}))
+        w3.provider.make_request("anvil_setBalance", [Account.from_key(RELAYER_KEY).address,
+                                                      hex(RELAYER_FUNDS_WEI)])
         record, _ = deploy_system(w3, settings, directory=state / "deployments",
                                   say=lambda _m: None)
         contract = contract_at(w3, record)
@@ -110,19 +116,23 @@ def _watchdog() -> Iterator[None]:
 
 @pytest.fixture
 def open_browser(chromium: Any, site: Site, e2e_chain: Chain) -> Iterator[OpenBrowser]:
-    """`open_browser(account_index, chain_id=31337, known_chains=None, wallet=True,
+    """`open_browser(account_index or private key, chain_id=31337, known_chains=None, wallet=True,
     size="desktop", on=None)`: a fresh browser context (its own cookies and wallet) with one
     page, at 1280x800 or, with size="phone", 390x844, on the session's site or the Site `on`;
     closed after the test. Any uncaught page error fails the test."""
     opened: list[Browser] = []
 
-    def open_(account: int, *, chain_id: int = 31337, known_chains: set[int] | None = None,
-              wallet: bool = True, size: str = "desktop", on: Site | None = None) -> Browser:
+    def open_(account: int | str, *, chain_id: int = 31337,
+              known_chains: set[int] | None = None, wallet: bool = True, size: str = "desktop",
+              on: Site | None = None) -> Browser:
         context = chromium.new_context(**SIZES[size])
         context.set_default_timeout(STEP_TIMEOUT_MS)
-        node_wallet = Wallet(e2e_chain.anvil.rpc_url, e2e_chain.address(account),
-                             chain_id=chain_id,
-                             known_chains=set(known_chains) if known_chains else {1, 31337})
+        # A dev account's index (anvil signs for it), or a private key the wallet holds itself.
+        keys = {Account.from_key(account).address: account} if isinstance(account, str) else {}
+        address = next(iter(keys)) if keys else e2e_chain.address(int(account))
+        node_wallet = Wallet(e2e_chain.anvil.rpc_url, address, chain_id=chain_id,
+                             known_chains=set(known_chains) if known_chains else {1, 31337},
+                             keys=keys)
         if wallet:
             node_wallet.install(context)
         page = context.new_page()

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from e2e_wallet import Wallet
+from eth_utils import keccak
 from playwright.sync_api import expect
 from web3 import Web3
 from web3.logs import DISCARD
@@ -46,6 +47,10 @@ STEP_TIMEOUT_MS = 15_000
 
 # Roles: dev account indexes, as the demo uses them (0-6); 7-9 get tUSD but no allowance.
 ADMIN, GIVER, HOLDER, FRIEND, COFFEE, BOOKS, TEA, STRANGER, NEW_GIVER, COLLEAGUE = range(10)
+# The site's sponsor relay (GIFTCERT_RELAYER_KEY) pays gas from an account of its own, funded
+# at the start, so no dev account's nonce is shared with it.
+RELAYER_KEY = "0x" + keccak(text="giftcert e2e relayer").hex()
+RELAYER_FUNDS_WEI = 1000 * 10**18
 
 
 @dataclass

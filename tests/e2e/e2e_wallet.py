@@ -7,7 +7,9 @@ every request to `Wallet.handle` through a Playwright binding. Like MetaMask, th
 - hides the accounts from a site until the site asks (`eth_requestAccounts`), then exposes the
   selected account only, and emits `accountsChanged`/`chainChanged`;
 - signs (`personal_sign`, `eth_signTypedData_v4`) and sends (`eth_sendTransaction`) as the selected
-  dev account, through anvil, which holds the dev keys unlocked; refuses typed data whose
+  dev account, through anvil, which holds the dev keys unlocked (an account whose key the test
+  gives in `keys`, e.g. a fresh one with no ETH, is signed for here and sent raw, as a real
+  wallet does); refuses typed data whose
   domain chain is not the current chain, and a transaction while on a chain it has no node for;
 - lets the user refuse a prompt (EIP-1193 code 4001) and pick another account.
 
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
 
 BINDING = "__e2eWalletBridge"
@@ -84,9 +88,11 @@ class Wallet:
     requests: list[Request] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
     added_chains: list[dict[str, Any]] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # address -> key the wallet holds itself
 
     def __post_init__(self) -> None:
         self.account = to_checksum_address(self.account)
+        self.keys = {to_checksum_address(a): k for a, k in self.keys.items()}
         if self.chain_id is None:
             self.chain_id = self.node_chain_id
         self.known_chains |= {self.chain_id}
@@ -237,6 +243,10 @@ class Wallet:
                 raise WalletError(INVALID_PARAMS, "personal_sign needs [message, address]")
             self._require_account(origin, params[1])
             self._prompt(method)
+            key = self.keys.get(self.account)
+            if key is not None:
+                signed = Account.sign_message(encode_defunct(hexstr=params[0]), key)
+                return "0x" + bytes(signed.signature).hex()
             return self._node(method, [params[0], self.account])
         if method == "eth_signTypedData_v4":
             return self._sign_typed(params, origin)
@@ -312,7 +322,11 @@ class Wallet:
                                         "the test wallet has no node for this network")
         self._prompt("eth_sendTransaction")
         tx["from"] = self.account
-        tx_hash = self._node("eth_sendTransaction", [tx])
+        key = self.keys.get(self.account)
+        if key is not None:
+            tx_hash = self._node("eth_sendRawTransaction", [self._signed(tx, key)])
+        else:
+            tx_hash = self._node("eth_sendTransaction", [tx])
         self.sent.append(tx_hash)
         return tx_hash
 
@@ -336,7 +350,23 @@ class Wallet:
             raise WalletError(INTERNAL, f'Provided chainId "{int(str(domain_chain), 0)}" must '
                                         f'match the active chainId "{self.chain_id}"')
         self._prompt("eth_signTypedData_v4")
+        key = self.keys.get(self.account)
+        if key is not None:
+            signed = Account.sign_typed_data(key, full_message=document)
+            return "0x" + bytes(signed.signature).hex()
         return self._node("eth_signTypedData_v4", [self.account, json.dumps(document)])
+
+    def _signed(self, tx: dict[str, Any], key: str) -> str:
+        """A transaction signed here with `key`, as a wallet that holds the key sends it."""
+        fields = {"to": to_checksum_address(tx["to"]), "data": tx.get("data", "0x"),
+                  "value": int(str(tx.get("value") or "0x0"), 0), "chainId": self.chain_id,
+                  "nonce": int(self._node("eth_getTransactionCount", [self.account, "pending"]),
+                               16),
+                  "gas": int(str(tx.get("gas") or "0x0"), 0) or int(
+                      self._node("eth_estimateGas", [tx]), 16),
+                  "gasPrice": int(self._node("eth_gasPrice", []), 16)}
+        signed = Account.sign_transaction(fields, key)
+        return "0x" + bytes(signed.raw_transaction).hex()
 
     def _node(self, method: str, params: Any, rpc: str | None = None) -> Any:
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})

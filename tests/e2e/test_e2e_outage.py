@@ -68,7 +68,8 @@ def outage(e2e_chain: Chain, tmp_path: Any) -> Iterator[tuple[NodeRelay, Site]]:
     relay.up()
     env = {**e2e_chain.env, "GIFTCERT_RPC_URL": relay.url,
            "GIFTCERT_WEB_PORT": str(free_port()),
-           "GIFTCERT_DATABASE_URL": f"sqlite:///{tmp_path / 'index.db'}"}
+           "GIFTCERT_DATABASE_URL": f"sqlite:///{tmp_path / 'index.db'}",
+           "GIFTCERT_RELAYER_KEY": "off"}
     try:
         with serve(env, tmp_path) as site:
             yield relay, site

@@ -126,3 +126,22 @@ def test_a_request_in_flight_blocks_a_second_for_the_same_certificate(make_site)
     assert site.post("/relay/claim", system.claim_body(link, fresh_account())).status_code == 202
     r = site.post("/relay/claim", system.claim_body(link, fresh_account()))
     assert r.status_code == 409 and r.get_json()["code"] == "RequestInFlight", r.get_json()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_keeper_finds_a_queued_request_its_acceptor_already_sent(make_site,
+                                                                    monkeypatch) -> None:
+    """The accepting process broadcast it and was about to mark it sent when another keeper
+    looked: the keeper sees the receipt, not a request that "would now revert" (the bench
+    found this: 3 of 500 re-gifts were cancelled in vain)."""
+    monkeypatch.setattr(service, "RESIMULATE_AFTER", 0.0)
+    site = make_site(send_at_once=False)
+    system = site.system
+    accepted = site.post("/relay/claim", system.claim_body(system.links[6], fresh_account()))
+    record = site.relay.store.get(accepted.get_json()["requestId"])
+    assert record is not None
+    system.w3.eth.send_raw_transaction(record.raw_tx)  # what the acceptor did (automine)
+    site.relay.tick()
+    done = site.get(f"/relay/requests/{record.id}").get_json()
+    assert done["status"] == "mined" and done["reason"] is None, done
+    assert system.relayer_nonce("latest") == record.nonce + 1

@@ -8,7 +8,9 @@ low s, v 27 or 28; ERC-1271 for a contract wallet) and those checks (`Preflight`
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from giftcert import authorization as sdk
 from giftcert import eip712
@@ -16,12 +18,15 @@ from giftcert.authorization import SignedRedemption, encode_authorization
 from giftcert.client import Certificate, wallet_json
 from giftcert.errors import InvalidInput
 from giftcert.money import from_units
-from giftcert.rules import spend_refusal
+from giftcert.rules import DAY, spend_refusal
 from webapp.api.blueprint import PAYMENTS, Reply, post
-from webapp.api.fields import units
+from webapp.api.fields import Address, Amount, CertificateId, Uint, units
 from webapp.api.lookups import live_certificate
 from webapp.api.models import (
+    Body,
     DecodeRequest,
+    Money,
+    Out,
     RedemptionOut,
     SignedAuthorization,
     SubmitAuthorizationRequest,
@@ -195,6 +200,97 @@ def submit_authorization(body: SubmitAuthorizationRequest) -> Reply:
         raise ApiError(422, "the signature is not the holder's", "signature",
                        "InvalidSignature")
     return out
+
+
+# -- signed holder actions (issue 16: "no gas needed") ----------------------------------------
+
+HolderKind = Literal["transfer", "split", "merge", "cash-out"]
+
+
+class TypedHolderActionRequest(Body):
+    kind: HolderKind = Field(description="What the holder authorises")
+    certificate: CertificateId = Field(description="The certificate it spends (a merge: the "
+                                                   "one merged away)")
+    sender: Address | None = Field(None, alias="from", description=(
+        "The connected account: when given, it must be the holder"))
+    to: Address | None = Field(None, description="transfer, split: who receives")
+    amount: Amount | None = Field(None, description="split: how much they receive (a decimal "
+                                                    "in the certificate's currency)")
+    into: CertificateId | None = Field(None, description="merge: the certificate that "
+                                                         "receives the balance")
+    validFor: Annotated[int | None, Uint(60, DAY)] = Field(  # noqa: N815
+        None, description="Seconds the signature stays valid (default 3600)")
+
+
+class TypedHolderAction(Out):
+    kind: str
+    typedData: dict[str, Any] = Field(description="EIP-712 Transfer, Split, Merge or CashOut "  # noqa: N815
+                                                  "for eth_signTypedData_v4")
+    message: dict[str, Any] = Field(description="The signed message as POST "
+                                                "/relay/{kind} takes it (with the signature)")
+    relay: str = Field(description="Where to post it: /api/v1/relay/{kind}")
+    holder: str
+    certificate: str
+    ref: str = Field(description="The certificate's short reference for people")
+    amount: Money = Field(description="What moves: a split's amount, else the whole balance")
+    to: str | None = None
+    into: str | None = None
+    intoRef: str | None = None  # noqa: N815
+    nonce: str = Field(description="The certificate's current nonce (signing it once more, or "
+                                   "any action on the certificate, replaces this signature)")
+    deadline: int = Field(description="Unix time, by the chain's clock, after which the "
+                                      "signature is void")
+
+
+def _holder_message(body: TypedHolderActionRequest, cert: Certificate) -> dict[str, Any]:
+    """The action's fields besides nonce and deadline (a missing one is a 400 naming it)."""
+    def need(name: str) -> Any:
+        value = getattr(body, name)
+        if value is None:
+            raise bad(f"a {body.kind} needs {name}", name)
+        return value
+
+    if body.kind == "transfer":
+        return {"certificate": cert.id, "to": need("to")}
+    if body.kind == "split":
+        amount = units(need("amount"), cert.currency)
+        if amount >= cert.currency.units(cert.balance, allow_zero=True):
+            raise ApiError(422, f"this gift holds {cert.balance}: give less than that, or give "
+                                "all of it", "amount", "InsufficientBalance")
+        return {"certificate": cert.id, "amount": amount, "to": need("to")}
+    if body.kind == "merge":
+        into = live_certificate(need("into"), "into")
+        return {"from": cert.id, "into": into.id}
+    return {"certificate": cert.id}
+
+
+@post("/typed-data/holder-action", TypedHolderAction, tags=[PAYMENTS])
+def typed_holder_action(body: TypedHolderActionRequest) -> Reply:
+    """EIP-712 holder action (re-gift, split, merge, cash-out) for the holder to sign
+
+    What the holder signs (eth_signTypedData_v4) so that the site's relayer can send the
+    action without the holder paying gas ("no gas needed"): the message with the
+    certificate's current nonce and a deadline, and where to post it with the signature
+    (POST /relay/{kind})."""
+    st = state()
+    cert = live_certificate(body.certificate)
+    if body.sender is not None and body.sender != cert.owner:
+        raise refused("NotHolder", "from")
+    fields = _holder_message(body, cert)
+    now = st.client.now()
+    deadline = now + (body.validFor or 3600)
+    message = {**fields, "nonce": cert.nonce, "deadline": deadline}
+    doc = eip712.holder_action(body.kind, st.client.chain_id, st.client.address, **message)
+    moved = (from_units(fields["amount"], cert.currency) if body.kind == "split"
+             else cert.balance)
+    into = fields.get("into")
+    return {"kind": body.kind, "typedData": wallet_json(doc),
+            "message": {k: str(v) if isinstance(v, int) else v for k, v in message.items()},
+            "relay": f"/api/v1/relay/{body.kind}", "holder": cert.owner,
+            "certificate": str(cert.id), "ref": gift_ref(cert.id), "amount": moved.to_json(),
+            "to": fields.get("to"), "into": None if into is None else str(into),
+            "intoRef": None if into is None else gift_ref(into), "nonce": str(cert.nonce),
+            "deadline": deadline}
 
 
 __all__ = ["check_claimable", "encode_authorization", "order_paid", "parse_authorization",

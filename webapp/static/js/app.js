@@ -246,6 +246,205 @@ async function runTx(form, tx, meta) {
   await afterTx({ ...meta, block: Number(receipt.blockNumber) }, hash);
 }
 
+// -- "no gas needed": the site's relay sends what the wallet signed -------------------------
+
+const RELAYED_KEY = "giftcert.relayed";
+/** A relayed request not yet done (localStorage): a reload follows it on (resumeRelayed). */
+const RELAY_PENDING_KEY = "giftcert.relay-pending";
+/** @typedef {{ requestId: string, what: string, meta: TxMeta, at: number }} RelayPending */
+/** @returns {RelayPending | null} */
+function relayPending() {
+  try { return JSON.parse(localStorage.getItem(RELAY_PENDING_KEY) || "null"); } catch { return null; }
+}
+const clearRelayPending = () => localStorage.removeItem(RELAY_PENDING_KEY);
+/** What each relayed operation is, in the words the pending banner starts with. */
+const RELAY_WHAT = { claim: "Claiming the gift", transfer: "Passing the gift on", split: "Re-gifting part of it",
+  merge: "Putting the gifts together", "cash-out": "Cashing out" };
+/** The holder actions the relay can send for a signature (the claim page has its own). */
+const HOLDER_ACTIONS = ["transfer", "split", "merge", "cash-out"];
+
+/** @typedef {{ enabled: boolean, operations: string[], prefer: string,
+ *   limits?: { perAddressDay: number, perIpDay: number } }} RelayInfo */
+/** @type {Promise<RelayInfo> | null} */
+let relayAsked = null;
+/** The site's relay (GET /relay), asked once per page; off when it does not answer. */
+const relayInfo = () => (relayAsked ??= api("/relay").catch(() => ({ enabled: false, operations: [], prefer: "when-needed" })));
+
+/**
+ * Whether `op` goes through the relay: it sponsors it, and the operator prefers it always or
+ * the wallet's ETH cannot pay the transaction's fee (and value).
+ * @param {string} op @param {{ estimatedFee?: string, value?: string } | null | undefined} tx
+ * @returns {Promise<{ relay: boolean, walletCanPay: boolean }>}
+ */
+async function relayChoice(op, tx) {
+  const info = await relayInfo();
+  const needs = BigInt(tx?.estimatedFee || "0") + BigInt(tx?.value || "0");
+  const walletCanPay = await wallet.balance().then((wei) => wei >= needs, () => true);
+  const sponsored = info.enabled && info.operations.includes(op);
+  return { relay: sponsored && (info.prefer === "always" || !walletCanPay), walletCanPay };
+}
+
+/**
+ * The holder action to sign for the relay, checked against what the form says: the review
+ * shows this message's recipient and amount, so what is reviewed is what is signed.
+ * @param {string} op @param {Record<string, string>} data
+ */
+async function holderAction(op, data) {
+  const typed = await api("/typed-data/holder-action", { kind: op, certificate: data.certificate,
+    from: data.from, ...(data.to ? { to: data.to } : {}), ...(data.amount ? { amount: data.amount } : {}),
+    ...(data.into ? { into: data.into } : {}) });
+  const sameTo = !data.to || (typed.to || "").toLowerCase() === data.to.toLowerCase();
+  const sameAmount = op !== "split" || fmt.compareAmounts(typed.amount.amount, data.amount) === 0;
+  const sameInto = !data.into || typed.into === data.into;
+  if (!sameTo || !sameAmount || !sameInto || typed.certificate !== data.certificate) {
+    throw new Error("The site's answer does not match the form: nothing was signed. Press Review again.");
+  }
+  return typed;
+}
+
+/** "in about 3 hours and 5 minutes". @param {number} seconds */
+function waitText(seconds) {
+  const minutes = Math.ceil(seconds / 60), h = Math.floor(minutes / 60), m = minutes % 60;
+  const unit = (/** @type {number} */ n, /** @type {string} */ word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (minutes <= 1) return "in about a minute";
+  if (!h) return `in about ${unit(m, "minute")}`;
+  return `in about ${unit(h, "hour")}${m ? ` and ${unit(m, "minute")}` : ""}`;
+}
+
+/**
+ * The relay's refusal in words a person can act on: over a daily limit, when to try again
+ * (Retry-After, said as a wait and a time); another request on its way, to wait for it.
+ * @param {unknown} err @returns {Promise<unknown>}
+ */
+async function relayRefusal(err) {
+  if (!(err instanceof ApiError)) return err;
+  if (err.status === 429) {
+    const seconds = Number(err.data?.details?.retryAfter) || 0;
+    const { limits } = await relayInfo();
+    const n = limits?.perAddressDay, ip = limits?.perIpDay;
+    const plural = (/** @type {number} */ k) => `${k} free request${k === 1 ? "" : "s"} a day`;
+    /** @type {Record<string, string>} */
+    const why = {
+      AddressLimit: n ? `This wallet has used the ${plural(n)} the site pays the network fee for.`
+        : "This wallet has used the free requests the site pays the network fee for today.",
+      IpLimit: ip ? `This connection has used the ${plural(ip)} the site pays the network fee for.`
+        : "This connection has used the free requests the site pays the network fee for today.",
+      GasBudget: "The site has spent today's budget for paying network fees.",
+    };
+    // The limits are per UTC day: the moment is on a whole minute (this device's clock may
+    // differ from the site's by some seconds).
+    const at = Math.round((Date.now() / 1000 + seconds) / 60) * 60;
+    const when = seconds ? ` It pays again ${waitText(seconds)} (from ${fmt.dateTimeText(at)}).` : " Try again tomorrow.";
+    return new ApiError(`${why[err.code || ""] || "The site has paid all the network fees it pays in a day."}${when} Nothing was sent; or pay the fee from your wallet.`,
+      { field: null, code: err.code }, 429);
+  }
+  if (err.code === "RequestInFlight") {
+    return new ApiError("An earlier request for this gift is still on its way: wait until it is done (a few seconds), then try again. Nothing was sent.",
+      { field: null, code: err.code }, err.status);
+  }
+  return err;
+}
+
+/**
+ * Hands a signed request to the relay (POST `path`) and remembers it until it is done, so a
+ * reload picks it up again; a refusal comes back in words.
+ * @param {string} path @param {unknown} body @param {string} op @param {TxMeta} meta @param {string} [amount]
+ */
+async function relaySubmit(path, body, op, meta, amount = "") {
+  /** @type {any} */
+  let request;
+  try { request = await api(path, body); } catch (err) { throw await relayRefusal(err); }
+  /** @type {RelayPending} */
+  const pending = { requestId: request.requestId, meta,
+    what: `${RELAY_WHAT[/** @type {keyof typeof RELAY_WHAT} */ (op)] || "Your request"}${amount ? ` (${amount})` : ""}`, at: Date.now() };
+  if (request.status !== "mined" && request.status !== "failed") localStorage.setItem(RELAY_PENDING_KEY, JSON.stringify(pending));
+  return request;
+}
+
+/** Why a relayed holder action or claim failed once sent, in the holder's words (the
+ * contract's error, `code`); another reason is the relay's own words. */
+const RELAY_FAILED = {
+  WrongNonce: "the gift changed after you signed (it was passed on, paid with or signed for again)",
+  NotHolder: "the gift is no longer in this wallet",
+  AuthorizationExpired: "your signature ran out of time before the network took it: sign again",
+  CashOutNotAllowed: "the shop no longer lets this balance be cashed out",
+  NotClaimable: "the gift was already claimed",
+  ClaimWindowClosed: "the time to claim this gift has passed",
+  Expired: "the gift has expired",
+  EnforcedPause: "the site's contract is paused for now: try again later",
+};
+
+/** "It did not go through: <why>. Nothing changed." (short enough to be said whole).
+ * @param {{ reason?: string | null, code?: string | null }} r */
+function failedWords(r) {
+  const known = RELAY_FAILED[/** @type {keyof typeof RELAY_FAILED} */ (r.code || "")];
+  let why = known || fmt.plainMessage(String(r.reason || "the network did not take it")
+    .replace(/^the contract refus(ed|es) it( now)?: /i, "")).replace(/\.$/, "");
+  if (why.length > 180) why = `${why.slice(0, 177)}…`;
+  return `It did not go through: ${why}. Nothing changed.`;
+}
+
+const RELAY_WORDS = {
+  queued: "Queued: the site has your signed request and sends it in a moment…",
+  sent: "Sent: waiting for the network to confirm it (a few seconds)…",
+  mined: "Done: it is on the network. You paid no network fee.",
+};
+
+/** Shows a relayed request's step (the status line says it in words, aria-live).
+ * @param {HTMLElement} form @param {{ status: string, reason?: string | null, code?: string | null }} r */
+function showRelayStep(form, r) {
+  const steps = $(".relay-steps", form);
+  const order = ["queued", "sent", "mined"];
+  const at = r.status === "failed" ? -1 : order.indexOf(r.status);
+  if (steps) {
+    steps.hidden = false;
+    steps.classList.toggle("failed", r.status === "failed");
+    for (const li of $$("li", steps)) {
+      const i = order.indexOf(li.dataset.step || "");
+      li.classList.toggle("done", at >= 0 && (i < at || r.status === "mined"));
+      if (i === at && r.status !== "mined") li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+    }
+  }
+  say(form, r.status === "failed" ? failedWords(r) : RELAY_WORDS[/** @type {"queued" | "sent" | "mined"} */ (r.status)] || "");
+}
+
+/**
+ * Follows a relayed request to its end (GET /relay/requests/{id}): mined, or an Error with
+ * the reason in words.
+ * @param {HTMLElement} form @param {any} request the relay's answer
+ * @returns {Promise<{ txHash: string, blockNumber: number, newCertificate?: string }>}
+ */
+async function followRelay(form, request) {
+  let r = request;
+  const start = Date.now();
+  for (;;) {
+    showRelayStep(form, r);
+    if (r.status === "mined" || r.status === "failed") {
+      if (relayPending()?.requestId === r.requestId) clearRelayPending();
+    }
+    if (r.status === "mined") return r;
+    if (r.status === "failed") throw new Error(failedWords(r));
+    if (Date.now() - start > 180000) throw new Error("It is still on its way: the site keeps sending it; look at your gifts again in a few minutes.");
+    await new Promise((done) => setTimeout(done, 800));
+    r = await api(`/relay/requests/${r.requestId}`);
+  }
+}
+
+/** Signs the reviewed holder action in the wallet, hands it to the relay and follows it.
+ * @param {HTMLFormElement} form @param {any} typed @param {TxMeta} meta */
+async function runRelayed(form, typed, meta) {
+  say(form, "Sign in your wallet (no gas needed)…");
+  const signature = await wallet.signTypedData(typed.typedData);
+  say(form, "Handing it to the site…");
+  const amount = typed.amount ? fmt.moneyText(typed.amount) : "";
+  const request = await relaySubmit(`/relay/${typed.kind}`, { message: typed.message, signature, domain: typed.typedData.domain },
+    typed.kind, meta, amount);
+  const done = await followRelay(form, request);
+  flash(RELAY_WORDS.mined, "ok");
+  sessionStorage.setItem(RELAYED_KEY, RELAY_WORDS.mined);
+  await afterTx({ ...meta, block: Number(done.blockNumber) }, done.txHash);
+}
+
 /** The form's status line (aria-live): what is happening now. @param {HTMLElement} form @param {string} text */
 function say(form, text) {
   const line = $(".tx-status", form);
@@ -360,6 +559,8 @@ const WHOLE = "\u001f";
 function reviewOf(form, data, built) {
   const op = form.dataset.tx || "";
   const cert = certContext();
+  /** @type {any} the holder action to sign for the relay, if it sends this */
+  const signing = built.relayed || null;
   /** @type {[string, string][]} */
   const rows = [];
   let label = form.dataset.totalLabel || "", total = "", warn = "";
@@ -389,17 +590,18 @@ function reviewOf(form, data, built) {
     total = fmt.moneyText(built.total);
     rows.push(["The certificate then holds", fmt.moneyText({ amount: fmt.addAmounts(cert.balance || "0", built.total.amount), currency: built.total.currency })]);
   } else if (op === "split") {
-    const money = { amount: data.amount, currency: cert.currency || "" };
+    // Relayed: the signed message's amount and recipient (checked equal to the form's).
+    const money = signing ? signing.amount : { amount: data.amount, currency: cert.currency || "" };
     label = "They receive";
     total = fmt.moneyText(money);
     rows.push(["What", `a new certificate at ${cert.merchantName}, expiring ${dated(Number(cert.expiry))}`]);
-    rows.push(["To", addressLine(data.to)]);
-    rows.push(["You keep", fmt.moneyText({ amount: fmt.subtractAmounts(cert.balance || "0", data.amount), currency: cert.currency || "" })]);
+    rows.push(["To", addressLine(signing ? signing.to : data.to)]);
+    rows.push(["You keep", fmt.moneyText({ amount: fmt.subtractAmounts(cert.balance || "0", money.amount), currency: cert.currency || "" })]);
   } else if (op === "transfer") {
     label = "They receive";
-    total = fmt.moneyText({ amount: cert.balance || "0", currency: cert.currency || "" });
+    total = fmt.moneyText(signing ? signing.amount : { amount: cert.balance || "0", currency: cert.currency || "" });
     rows.push(["What", `this whole certificate at ${cert.merchantName}, expiring ${dated(Number(cert.expiry))}`]);
-    rows.push(["To", addressLine(data.to)]);
+    rows.push(["To", addressLine(signing ? signing.to : data.to)]);
     rows.push(["You keep", "nothing: it leaves your wallet"]);
   } else if (op === "merge") {
     label = "Moves";
@@ -443,6 +645,7 @@ function reviewOf(form, data, built) {
   if (op === "register-merchant") rows.push(["Name", data.name || ""], ["Account", addressLine(data.account)]);
   if (op === "allow-currency") rows.push(["Token", addressLine(data.token)]);
   if (op === "set-min-validity") rows.push(["Minimum validity", `${(Number(data.seconds) / 86400).toFixed(2)} days (${data.seconds} seconds)`]);
+  if (signing) rows.push(["Your signature is valid until", fmt.dateTimeText(signing.deadline)]);
   if (built.needsApproval) {
     total += " (first approve the token, then confirm again)";
     rows.push(["Step 1 of 2", `let the contract take ${fmt.moneyText(built.total)} from your wallet (an approval)`]);
@@ -450,7 +653,7 @@ function reviewOf(form, data, built) {
   const tx = built.needsApproval ? built.approve : built.tx;
   const fee = tx ? fmt.ethAmount(BigInt(tx.estimatedFee)) : "0";
   const paid = built.total;
-  if (paid && paid.currency === "ETH" && fmt.compareAmounts(fee, paid.amount) > 0) {
+  if (!signing && paid && paid.currency === "ETH" && fmt.compareAmounts(fee, paid.amount) > 0) {
     warn = `The network fee (about ${fmt.ethFee(tx.estimatedFee)} ETH) is larger than the gift itself (${fmt.moneyText(paid)}). Consider a larger amount.`;
   }
   return { label, total, rows, warn };
@@ -483,6 +686,13 @@ function showReview(form, r, built) {
   list.replaceChildren(...entries);
   const tx = built.needsApproval ? built.approve : built.tx;
   $(".tx-fee", form).textContent = fmt.ethFee(tx.estimatedFee);
+  // No gas needed: the relay sends it (signing is the primary action; the wallet's own path
+  // stays offered when the wallet can pay).
+  const relayed = !!built.relayed;
+  $(".tx-fee-line", form).hidden = relayed;
+  $(".tx-gasless", form).hidden = !relayed;
+  $(".tx-confirm", form).textContent = relayed ? "No gas needed: sign in wallet" : "Confirm in wallet";
+  $(".tx-self", form).hidden = !(relayed && built.walletCanPay);
   const warn = $(".tx-warn", form);
   warn.textContent = r.warn;
   warn.hidden = !r.warn;
@@ -550,6 +760,13 @@ function wireTxForm(form) {
     try {
       const { built, meta, data } = await buildFor(form, fields);
       if (mine !== generation || snapshot() !== before) return;  // edited meanwhile: not shown
+      const op = form.dataset.tx || "";
+      if (HOLDER_ACTIONS.includes(op)) {
+        const choice = await relayChoice(op, built.tx);
+        built.walletCanPay = choice.walletCanPay;
+        built.relayed = choice.relay ? await holderAction(op, data) : null;
+        if (mine !== generation || snapshot() !== before) return;
+      }
       if (form.dataset.tx === "void" && data.certificate) {
         built.certificate = await api(`/certificates/${data.certificate}`).catch(() => null);
       }
@@ -561,13 +778,13 @@ function wireTxForm(form) {
       }
       plan = { built, meta, snapshot: before };
       review.hidden = false;
-      say(form, "Check the details, then confirm in your wallet.");
+      say(form, built.relayed ? "Check the details, then sign in your wallet (no gas needed)." : "Check the details, then confirm in your wallet.");
       review.focus();
     } catch (err) {
       if (mine === generation) { say(form, ""); showError(form, err); }
     } finally { delete form.dataset.building; }
   });
-  $(".tx-confirm", form)?.addEventListener("click", async () => {
+  const confirm = async (/** @type {boolean} */ fromWallet) => {
     const chosen = plan;
     if (!chosen || review.hidden) return;
     if (snapshot() !== chosen.snapshot) { cancel(CHANGED); return; }  // never send what is not on screen
@@ -587,7 +804,8 @@ function wireTxForm(form) {
         form.requestSubmit();
         return;
       }
-      await runTx(form, chosen.built.tx, chosen.meta);
+      if (chosen.built.relayed && !fromWallet) await runRelayed(form, chosen.built.relayed, chosen.meta);
+      else await runTx(form, chosen.built.tx, chosen.meta);
     } catch (err) {
       say(form, "");
       showError(form, err);
@@ -595,7 +813,9 @@ function wireTxForm(form) {
       sending = false;
       lock(form, false);
     }
-  });
+  };
+  $(".tx-confirm", form)?.addEventListener("click", () => confirm(false));
+  $(".tx-self", form)?.addEventListener("click", () => confirm(true));
   $(".tx-cancel", form)?.addEventListener("click", () => { cancel(""); say(form, "Nothing was sent."); });
 }
 
@@ -611,6 +831,36 @@ async function resumePending() {
     if (receipt.status === "0x1" && p.after && p.after !== "none") await afterTx({ ...p, block: Number(receipt.blockNumber) }, p.hash);
     else wallet.clearPending();
   } catch (err) { banner.textContent = fmt.plainMessage(messageOf(err)); }
+}
+
+/** A relayed request handed to the site before this page loaded (a reload, another tab):
+ * followed here in words (Queued, Sent, Done, or why not) until it is done, then the page
+ * does what its form would have done. */
+async function resumeRelayed() {
+  const p = relayPending();
+  const box = $("#pending-relay");
+  if (!p || !box) return;
+  $(".pending-relay-what", box).textContent = `${p.what}, no gas needed: handed to the site before this page loaded.`;
+  box.className = "notice";
+  box.hidden = false;
+  /** @type {any} */
+  let request;
+  try {
+    request = await api(`/relay/requests/${p.requestId}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) { clearRelayPending(); box.hidden = true; return; }
+    say(box, "The site cannot say how it is going right now: reload the page in a minute to see.");
+    return;
+  }
+  try {
+    const done = await followRelay(box, request);
+    flash(RELAY_WORDS.mined, "ok");
+    sessionStorage.setItem(RELAYED_KEY, RELAY_WORDS.mined);
+    await afterTx({ ...p.meta, block: Number(done.blockNumber) }, done.txHash);
+  } catch (err) {
+    box.className = "notice warn";
+    say(box, fmt.plainMessage(messageOf(err)));
+  }
 }
 
 // -- pages --------------------------------------------------------------------------------
@@ -654,24 +904,52 @@ async function claimPage() {
   const { validKey, signTypedData } = await import("./crypto.js");
   const key = location.hash.slice(1);
   if (!validKey(key)) { $("#claim-key-missing").hidden = false; /** @type {HTMLButtonElement} */ ($("#claim-button")).disabled = true; return; }
-  wallet.onChange((s) => {
+  const button = /** @type {HTMLButtonElement} */ ($("#claim-button"));
+  const certificate = form.dataset.certId || "";
+  // The claim's transaction for the connected wallet, and whether the relay sends it (no gas
+  // needed: the wallet cannot pay its fee, or the site prefers it): said before the press.
+  /** @type {{ recipient: string, tx: any, signature: string, relay: boolean } | null} */
+  let plan = null;
+  const prepare = async (/** @type {string} */ recipient) => {
+    const { typedData } = await api("/typed-data/claim", { certificate, recipient });
+    const signature = signTypedData(key, typedData);
+    const { tx } = await api("/tx/claim", { from: recipient, certificate, recipient, signature });
+    const { relay } = await relayChoice("claim", tx);
+    return { recipient, tx, signature, relay };
+  };
+  const offer = (/** @type {boolean} */ relay) => {
+    $("#claim-gasless").hidden = !relay;
+    button.textContent = relay ? "Claim the gift: no gas needed" : "Claim the gift";
+  };
+  wallet.onChange(async (s) => {
     const el = $("#claim-recipient");
     el.textContent = s.account ? `your wallet ${short(s.account)}` : "connect your wallet first";
     el.dataset.address = s.account || "";
+    if (!s.account || s.chainId !== wallet.expectedChainId) { plan = null; offer(false); return; }
+    const account = s.account;
+    const ready = await prepare(account).catch(() => null);
+    if (ready && wallet.current().account === account) { plan = ready; offer(ready.relay); }
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const button = /** @type {HTMLButtonElement} */ ($("#claim-button"));
     try {
       button.disabled = true;
       const recipient = await wallet.ensureReady();
-      const certificate = form.dataset.certId || "";
       say(form, "Checking the link…");
-      const { typedData } = await api("/typed-data/claim", { certificate, recipient });
-      const signature = signTypedData(key, typedData);
-      const { tx } = await api("/tx/claim", { from: recipient, certificate, recipient, signature });
+      // The recipient on screen is the one signed for (a plan made for another is made again).
+      const chosen = plan && plan.recipient.toLowerCase() === recipient.toLowerCase() ? plan : await prepare(recipient);
+      offer(chosen.relay);
+      const meta = { after: "claimed", certificate: form.dataset.ref || certificate };
+      if (chosen.relay) {
+        say(form, "Handing the claim to the site…");
+        const request = await relaySubmit("/relay/claim", { certificate, recipient: chosen.recipient, signature: chosen.signature },
+          "claim", meta);
+        const done = await followRelay(form, request);
+        await afterTx({ ...meta, block: Number(done.blockNumber) }, done.txHash);
+        return;
+      }
       say(form, "Confirm in your wallet…");
-      await runTx(form, tx, { after: "claimed", certificate: form.dataset.ref || certificate });
+      await runTx(form, chosen.tx, meta);
     } catch (err) { say(form, ""); showError(form, err); } finally { button.disabled = false; }
   });
 }
@@ -1237,10 +1515,12 @@ async function main() {
   const pages = { claim: claimPage, gift: giftPage, give: givePage, pay: payPage, tab: tillPage, my: myPage, holder: holderPage,
     "pay-request": payRequestPage, "merchant-login": merchantLogin, merchant: merchantDesk, "merchant-none": merchantDesk,
     "give-bulk": bulkPage };
+  const relayed = sessionStorage.getItem(RELAYED_KEY);
+  if (relayed) { sessionStorage.removeItem(RELAYED_KEY); flash(relayed, "ok"); }
   const ready = wallet.init();
   await pages[page || ""]?.();  // buttons work from the start; their actions wait for the wallet
   await ready;
-  await resumePending();
+  await Promise.all([resumePending(), resumeRelayed()]);
 }
 
 main().catch((err) => flash(fmt.plainMessage(err.message), "warn"));

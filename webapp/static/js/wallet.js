@@ -169,6 +169,13 @@ export async function waitForReceipt(hash, timeoutMs = 180000) {
   throw new WalletError(`Transaction ${hash} is still pending; this page will keep checking after a reload.`);
 }
 
+/** The connected account's ETH, in wei, as its wallet's network reports it (what it can pay
+ * fees with). @returns {Promise<bigint>} */
+export async function balance() {
+  const account = await ensureReady();
+  return BigInt(await need().request({ method: "eth_getBalance", params: [account, "latest"] }));
+}
+
 /** @param {object} typedData EIP-712 typed data @returns {Promise<string>} the signature */
 export async function signTypedData(typedData) {
   const account = await ensureReady();
@@ -194,4 +201,4 @@ export async function personalSign(message) {
 }
 
 window.giftcertWallet = { init, connect, switchChain, current, providers, pending, clearPending,
-  sendTransaction, waitForReceipt, signTypedData, personalSign };
+  sendTransaction, waitForReceipt, signTypedData, personalSign, balance };
