@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import RelaySystem, Site, fresh_account
 from eth_account import Account
+from relay_stack import RelaySystem, Site, fresh_account
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 

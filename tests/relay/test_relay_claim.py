@@ -4,7 +4,7 @@ request; everything the contract would refuse is refused before anything is sent
 from __future__ import annotations
 
 import pytest
-from conftest import RELAYER, Site, fresh_account
+from relay_stack import RELAYER, Site, fresh_account
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 

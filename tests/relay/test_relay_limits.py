@@ -7,7 +7,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from conftest import Site, fresh_account
+from relay_stack import Site, fresh_account
 from sqlalchemy import func, select
 
 from giftcert.relay.schema import requests_table

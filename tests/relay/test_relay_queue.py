@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import RELAYER, Site, fresh_account
+from relay_stack import RELAYER, Site, fresh_account
 
 import giftcert.relay.service as service
 

@@ -1,0 +1,145 @@
+"""Relay tests (tests/relay): the sponsor relay over the session anvil, on SQLite and on
+PostgreSQL (the `backend` fixture, db/backends.py).
+
+The session deploys the system once and buys GIFTS claim-link gifts (their keys kept), so a
+test has many independent claims to relay; each test runs in an anvil snapshot with a fresh
+database, and its site is the Flask app over both (no indexer thread, no keeper thread unless
+the test starts one). The relayer is anvil's dev key 9, as on the dev chain by default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from db.backends import backend  # noqa: F401 - the fixture make_site takes
+from deployed import Deployed, deploy_for_tests
+from eth_account import Account
+from flask import Flask
+from flask.testing import FlaskClient
+
+from giftcert import eip712
+from giftcert.config import ANVIL_DEV_KEYS, DEV_RELAYER_KEY_INDEX, RelaySettings
+from giftcert.models import ClaimLink
+from giftcert.relay.service import Relay
+from webapp import create_app
+from webapp.api.relay import relay_of_process
+
+GIFTS = 230
+RELAYER_KEY = ANVIL_DEV_KEYS[DEV_RELAYER_KEY_INDEX]
+RELAYER = Account.from_key(RELAYER_KEY).address
+
+
+@dataclass(kw_only=True)
+class RelaySystem(Deployed):
+    links: list[ClaimLink] = field(default_factory=list)
+
+    def claim_body(self, link: ClaimLink, recipient: str, *, key: str | None = None,
+                   chain_id: int | None = None, contract: str | None = None) -> dict[str, Any]:
+        """What the claim page posts: the link key's Claim signature for `recipient`."""
+        document = eip712.claim(chain_id or self.admin.chain_id, contract or self.admin.address,
+                                certificate=link.certificate.id, recipient=recipient)
+        signature = eip712.sign_typed_data(key or link.key or "", document)
+        return {"certificate": str(link.certificate.id), "recipient": recipient,
+                "signature": "0x" + signature.hex()}
+
+    def relayer_nonce(self, block: str = "pending") -> int:
+        return int(self.w3.eth.get_transaction_count(RELAYER, block))
+
+    def mine(self) -> None:
+        self.w3.provider.make_request("evm_mine", [])
+
+    def automine(self, on: bool) -> None:
+        self.w3.provider.make_request("evm_setAutomine", [on])
+
+    def relayer_txs(self, first_block: int) -> list[Any]:
+        """Every transaction the relayer has in blocks since `first_block`."""
+        head = self.w3.eth.block_number
+        return [tx for n in range(first_block, head + 1)
+                for tx in self.w3.eth.get_block(n, full_transactions=True)["transactions"]
+                if tx["from"] == RELAYER]
+
+
+@dataclass
+class Site:
+    """One web site (a Flask app) over the test's database, as a process would run it."""
+
+    system: RelaySystem
+    app: Flask
+    http: FlaskClient
+
+    @property
+    def relay(self) -> Relay:
+        with self.app.app_context():
+            relay = relay_of_process()
+        assert relay is not None
+        return relay
+
+    def post(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.http.post(f"/api/v1{path}", json=body, **kw)
+
+    def get(self, path: str) -> Any:
+        return self.http.get(f"/api/v1{path}")
+
+    def stop(self) -> None:
+        relay = self.relay
+        relay.stop()
+        relay.store.dispose()
+
+
+@pytest.fixture(scope="session")
+def relay_system(anvil, w3, artifacts, tmp_path_factory) -> RelaySystem:
+    deployed = deploy_for_tests(w3, anvil.rpc_url, artifacts, tmp_path_factory.mktemp("relay"))
+    system = RelaySystem(**vars(deployed))
+    system.links = [system.buyer.issue_claimable(Decimal("0.001"), system.coffee_id)
+                    for _ in range(GIFTS)]
+    return system
+
+
+@pytest.fixture
+def system(relay_system: RelaySystem) -> Iterator[RelaySystem]:
+    with relay_system.snapshot():
+        try:
+            yield relay_system
+        finally:
+            relay_system.automine(True)
+
+
+SiteFactory = Callable[..., Site]
+
+
+@pytest.fixture
+def make_site(system: RelaySystem, backend) -> Iterator[SiteFactory]:  # noqa: F811
+    """make_site(**relay settings) -> a site over this test's database (the same database for
+    every site of the test: they are the processes of one deployment)."""
+    made: list[Site] = []
+    url = backend.url()
+
+    def make(*, send_at_once: bool = True, **relay: Any) -> Site:
+        limits = replace(RelaySettings(), **{"keeper": "off", **relay})
+        settings = replace(system.settings, database_url=url, relayer_key=RELAYER_KEY,
+                           relay=limits, public_origin="http://localhost")
+        client = system.admin.acting_as(system.admin.sender)
+        client.multicall = system.record.multicall
+        app = create_app(settings, client, follow=False, start_block=system.record.block)
+        app.config["TESTING"] = True
+        site = Site(system, app, app.test_client())
+        site.relay.send_at_once = send_at_once
+        made.append(site)
+        return site
+
+    yield make
+    for site in made:
+        site.stop()
+
+
+@pytest.fixture
+def site(make_site: SiteFactory) -> Site:
+    return make_site()
+
+
+def fresh_account() -> str:
+    """An address with exactly 0 ETH (a new recipient's wallet)."""
+    return str(Account.create().address)
