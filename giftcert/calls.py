@@ -403,7 +403,8 @@ class Calls:
     def sign_holder_action(self, kind: str, certificate_id: CertificateRef, key: str | bytes, *,
                            deadline: int, **arguments: Any) -> SignedHolderAction:
         """The holder's signature (made here with `key`) of a transfer (`to`), split (`amount`,
-        `to`), merge (`into`) or cash-out of `certificate_id` at its current nonce: what a
+        `to`), merge (`into`), cash-out or tab action (`session_key` to open one) of
+        `certificate_id` at its current nonce: what a
         wallet signs in the browser, for tests, scripts and the CLI."""
         cert = self._cert(certificate_id)
         message: dict[str, Any] = {"nonce": cert.nonce, "deadline": deadline}
@@ -415,6 +416,10 @@ class Calls:
             message["to"] = checksum(arguments.pop("to"), "recipient")
         if "amount" in arguments:
             message["amount"] = cert.currency.units(arguments.pop("amount"))
+        if kind == "open-tab":
+            key_address = arguments.pop("session_key", None)
+            message["sessionKey"] = (checksum(key_address, "session key") if key_address
+                                     else "0x" + "00" * 20)
         if arguments:
             raise InvalidInput(f"a {kind} takes no {', '.join(arguments)}", next(iter(arguments)))
         document = eip712.holder_action(kind, self.client.chain_id, self.client.address,

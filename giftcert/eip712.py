@@ -67,6 +67,18 @@ TYPES["Voucher"] = [
     {"name": "epoch", "type": "uint256"},
     {"name": "cumulative", "type": "uint256"},
 ]
+TYPES["OpenTab"] = [
+    {"name": "certificate", "type": "uint256"},
+    {"name": "sessionKey", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+for _tab_action in ("RequestTabClose", "CloseTab"):
+    TYPES[_tab_action] = [
+        {"name": "certificate", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
 TYPES["TabRelease"] = [
     {"name": "certificate", "type": "uint256"},
     {"name": "epoch", "type": "uint256"},
@@ -74,7 +86,8 @@ TYPES["TabRelease"] = [
 
 # A signed holder action's kind (as the site and the relay name it) -> its EIP-712 type.
 HOLDER_ACTIONS = {"transfer": "Transfer", "split": "Split", "merge": "Merge",
-                  "cash-out": "CashOut"}
+                  "cash-out": "CashOut", "open-tab": "OpenTab",
+                  "request-tab-close": "RequestTabClose", "close-tab": "CloseTab"}
 
 
 def domain(chain_id: int, contract: str) -> dict[str, Any]:

@@ -27,6 +27,12 @@ abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures {
     using TabWord for uint256;
 
     bytes32 internal constant _TAB_RELEASE_TYPEHASH = keccak256("TabRelease(uint256 certificate,uint256 epoch)");
+    bytes32 internal constant _OPEN_TAB_TYPEHASH =
+        keccak256("OpenTab(uint256 certificate,address sessionKey,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant _REQUEST_TAB_CLOSE_TYPEHASH =
+        keccak256("RequestTabClose(uint256 certificate,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant _CLOSE_TAB_TYPEHASH =
+        keccak256("CloseTab(uint256 certificate,uint256 nonce,uint256 deadline)");
     uint256 private constant _TAB_FLAGS = (CertWord.FLAG_TAB_OPEN | CertWord.FLAG_TAB_SESSION_KEY) << 248;
 
     /// @inheritdoc IGiftCertificatesAdmin
@@ -35,20 +41,17 @@ abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures {
         _requireNotPaused($);
         uint256 word = _existing($, id);
         if (msg.sender != word.owner()) revert NotHolder(id, msg.sender);
-        _requireSpendable(id, word); // claimed, no tab open already, open, unexpired
-        // A new epoch: every signature the holder made before (payments, actions) is void, so
-        // nothing but a voucher of this tab can take value from here on.
-        // The tab needs an epoch it can settle in, and a settle needs room to move it on.
-        (uint256 next, bool ok) = word.withOwnerAndNextNonce(word.owner());
-        if (!ok || next.nonce() == CertWord.MAX_NONCE) revert NonceExhausted(id);
-        uint256 flags = CertWord.FLAG_TAB_OPEN;
-        if (sessionKey != address(0)) {
-            flags |= CertWord.FLAG_TAB_SESSION_KEY;
-            $.tabs[id] = uint160(sessionKey);
-        }
-        $.certs[id] = next | (flags << 248);
-        emit TabOpened(id, next.nonce(), sessionKey);
-        emit MetadataUpdate(id);
+        _open($, id, word, sessionKey);
+    }
+
+    /// @inheritdoc IGiftCertificatesAdmin
+    function openTabWithAuthorization(OpenTabAuthorization calldata auth, bytes calldata signature) external {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        _requireNotPaused($);
+        uint256 id = auth.certificate;
+        uint256 word = _existing($, id);
+        _requireAuthorized(id, word, auth.nonce, auth.deadline, _digest(_OPEN_TAB_TYPEHASH, _at(auth), 0x80), signature);
+        _open($, id, word, auth.sessionKey);
     }
 
     /// @inheritdoc IGiftCertificatesAdmin
@@ -56,11 +59,16 @@ abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures {
         GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
         uint256 word = _openTab($, id);
         if (msg.sender != word.owner()) revert NotHolder(id, msg.sender);
-        uint256 tabWord = $.tabs[id];
-        if (tabWord.closeAt() != 0) revert TabCloseAlreadyRequested(id, tabWord.closeAt());
-        uint40 closeAt = uint40(block.timestamp) + TabWord.CLOSE_DELAY;
-        $.tabs[id] = tabWord.withCloseAt(closeAt);
-        emit TabCloseRequested(id, closeAt);
+        _requestClose($, id);
+    }
+
+    /// @inheritdoc IGiftCertificatesAdmin
+    function requestTabCloseWithAuthorization(TabAuthorization calldata auth, bytes calldata signature) external {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 id = auth.certificate;
+        uint256 word = _openTab($, id);
+        _requireAuthorized(id, word, auth.nonce, auth.deadline, _digest(_REQUEST_TAB_CLOSE_TYPEHASH, _at(auth), 0x60), signature);
+        _requestClose($, id);
     }
 
     /// @inheritdoc IGiftCertificatesAdmin
@@ -69,10 +77,18 @@ abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures {
         uint256 word = _openTab($, id);
         if (msg.sender != _knownMerchant($, id.merchant()).account()) {
             if (msg.sender != word.owner()) revert NotHolder(id, msg.sender);
-            uint40 closeAt = $.tabs[id].closeAt();
-            if (closeAt == 0) revert TabCloseNotRequested(id);
-            if (block.timestamp < closeAt) revert TabCloseDelay(id, closeAt);
+            _requireCloseDelayOver($, id);
         }
+        _close($, id, word);
+    }
+
+    /// @inheritdoc IGiftCertificatesAdmin
+    function closeTabWithAuthorization(TabAuthorization calldata auth, bytes calldata signature) external {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        uint256 id = auth.certificate;
+        uint256 word = _openTab($, id);
+        _requireAuthorized(id, word, auth.nonce, auth.deadline, _digest(_CLOSE_TAB_TYPEHASH, _at(auth), 0x60), signature);
+        _requireCloseDelayOver($, id);
         _close($, id, word);
     }
 
@@ -103,6 +119,58 @@ abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures {
             closeAt: tabWord.closeAt(),
             settleUntil: id.expiry() + TabWord.GRACE
         });
+    }
+
+    /// @dev Opens the tab once the caller may act for the holder (the holder, or its signature).
+    function _open(GiftCertStorage.Layout storage $, uint256 id, uint256 word, address sessionKey) private {
+        _requireSpendable(id, word); // claimed, no tab open already, open, unexpired
+        // A new epoch: every signature the holder made before (payments, actions) is void, so
+        // nothing but a voucher of this tab can take value from here on. The tab needs an epoch
+        // it can settle in, and a settle needs room to move it on.
+        (uint256 next, bool ok) = word.withOwnerAndNextNonce(word.owner());
+        if (!ok || next.nonce() == CertWord.MAX_NONCE) revert NonceExhausted(id);
+        uint256 flags = CertWord.FLAG_TAB_OPEN;
+        if (sessionKey != address(0)) {
+            flags |= CertWord.FLAG_TAB_SESSION_KEY;
+            $.tabs[id] = uint160(sessionKey);
+        }
+        $.certs[id] = next | (flags << 248);
+        emit TabOpened(id, next.nonce(), sessionKey);
+        emit MetadataUpdate(id);
+    }
+
+    /// @dev Starts the close delay (once per tab).
+    function _requestClose(GiftCertStorage.Layout storage $, uint256 id) private {
+        uint256 tabWord = $.tabs[id];
+        if (tabWord.closeAt() != 0) revert TabCloseAlreadyRequested(id, tabWord.closeAt());
+        uint40 closeAt = uint40(block.timestamp) + TabWord.CLOSE_DELAY;
+        $.tabs[id] = tabWord.withCloseAt(closeAt);
+        emit TabCloseRequested(id, closeAt);
+    }
+
+    /// @dev The holder closes only after asking to and after the delay the merchant settles in.
+    function _requireCloseDelayOver(GiftCertStorage.Layout storage $, uint256 id) private view {
+        uint40 closeAt = $.tabs[id].closeAt();
+        if (closeAt == 0) revert TabCloseNotRequested(id);
+        if (block.timestamp < closeAt) revert TabCloseDelay(id, closeAt);
+    }
+
+    /// @dev The digest of a signed tab action's struct at calldata `offset`, under the escrow's
+    /// domain (this code runs at the escrow's address, by delegatecall).
+    function _digest(bytes32 typehash, uint256 offset, uint256 size) private view returns (bytes32) {
+        return _typedDigest(GiftCertDomain.separator(address(this)), typehash, offset, size);
+    }
+
+    function _at(OpenTabAuthorization calldata auth) private pure returns (uint256 offset) {
+        assembly ("memory-safe") {
+            offset := auth
+        }
+    }
+
+    function _at(TabAuthorization calldata auth) private pure returns (uint256 offset) {
+        assembly ("memory-safe") {
+            offset := auth
+        }
     }
 
     /// @dev The word of a certificate with an open tab.

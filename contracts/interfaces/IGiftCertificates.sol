@@ -82,6 +82,23 @@ interface IGiftCertificatesTypes {
         uint256 cumulative;
     }
 
+    /// @notice A holder's authorisation to open a payment tab (see {IGiftCertificatesAdmin-openTab}),
+    /// submittable by anyone, so a holder without gas opens one too.
+    struct OpenTabAuthorization {
+        uint256 certificate;
+        address sessionKey;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// @notice A holder's authorisation to ask to close, or to close, a payment tab (one struct,
+    /// two EIP-712 types: RequestTabClose and CloseTab); `nonce` is the tab's epoch.
+    struct TabAuthorization {
+        uint256 certificate;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
     /// @notice What a merchant checks before serving on a tab ({IGiftCertificatesAdmin-tab}).
     struct TabView {
         bool open;
@@ -334,6 +351,16 @@ interface IGiftCertificatesAdmin is IGiftCertificatesTypes, IERC5267 {
 
     /// @notice The holder closes a tab at once with the merchant's EIP-712 TabRelease signature.
     function closeTabWithRelease(uint256 id, bytes calldata merchantSignature) external;
+
+    /// @notice {openTab} with the holder's EIP-712 signature; anyone may submit it.
+    function openTabWithAuthorization(OpenTabAuthorization calldata auth, bytes calldata signature) external;
+
+    /// @notice {requestTabClose} with the holder's EIP-712 signature; anyone may submit it.
+    function requestTabCloseWithAuthorization(TabAuthorization calldata auth, bytes calldata signature) external;
+
+    /// @notice The holder's {closeTab} after the close delay, with the holder's EIP-712
+    /// signature; anyone may submit it.
+    function closeTabWithAuthorization(TabAuthorization calldata auth, bytes calldata signature) external;
 
     /// @notice A tab's state, for the merchant's check before serving (free: a view).
     function tab(uint256 id) external view returns (TabView memory);

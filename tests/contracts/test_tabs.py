@@ -289,3 +289,50 @@ def test_a_tab_is_never_opened_without_an_epoch_it_can_settle_in(h):
     assert h.refusals(receipt) == [(0, "NonceExhausted")]
     h.tx("closeTab", cert, sender=h.coffee_account)  # it still closes, at the last nonce
     assert not _tab(h, cert)["open"] and h.balance(cert) == 900
+
+
+# ---------------------------------------------------------------- a holder without gas
+
+
+def test_a_holder_without_gas_opens_asks_to_close_and_closes_by_signature(h):
+    holder = Account.create()
+    h.keys[holder.address] = holder.key.hex()
+    cert = h.issue(to=holder.address, amount=1000)
+    opening = h.sign_action("open-tab", holder.address, cert, sessionKey=ZERO)
+    with h.reverts("InvalidSignature"):  # someone else's signature opens nothing
+        h.tx("openTabWithAuthorization",
+             *h.sign_action("open-tab", h.friend, cert, sessionKey=ZERO), sender=h.outsider)
+    h.tx("openTabWithAuthorization", *opening, sender=h.outsider)
+    assert _tab(h, cert)["open"] and _tab(h, cert)["epoch"] == 1
+    with h.reverts("WrongNonce", expected=1, given=0):  # replayed: opening moved the nonce on
+        h.tx("openTabWithAuthorization", *opening, sender=h.outsider)
+    h.settle_tabs(h.coffee, h.sign_voucher(holder.address, cert, 120))
+    closing = h.sign_action("close-tab", holder.address, cert)
+    with h.reverts("TabCloseNotRequested"):
+        h.tx("closeTabWithAuthorization", *closing, sender=h.outsider)
+    asking = h.sign_action("request-tab-close", holder.address, cert)
+    h.tx("requestTabCloseWithAuthorization", *asking, sender=h.outsider)
+    with h.reverts("TabCloseAlreadyRequested"):
+        h.tx("requestTabCloseWithAuthorization", *asking, sender=h.outsider)
+    with h.reverts("TabCloseDelay"):
+        h.tx("closeTabWithAuthorization", *closing, sender=h.outsider)
+    h.warp(CLOSE_DELAY)
+    closing = h.sign_action("close-tab", holder.address, cert)  # the first one has expired
+    h.tx("closeTabWithAuthorization", *closing, sender=h.outsider)
+    assert not _tab(h, cert)["open"] and h.balance(cert) == 880
+    assert h.eth_balance(holder.address) == 0
+
+
+def test_a_signed_tab_action_is_bound_to_its_purpose_and_epoch(h):
+    cert = _open(h)
+    h.tx("requestTabClose", cert, sender=h.holder)
+    h.warp(CLOSE_DELAY)
+    asking = h.sign_action("request-tab-close", h.holder, cert)
+    with h.reverts("InvalidSignature"):  # a RequestTabClose signature does not close
+        h.tx("closeTabWithAuthorization", *asking, sender=h.outsider)
+    stale = h.sign_action("close-tab", h.holder, cert, nonce=0)
+    with h.reverts("WrongNonce"):
+        h.tx("closeTabWithAuthorization", *stale, sender=h.outsider)
+    late = h.sign_action("close-tab", h.holder, cert, deadline=h.now() - 1)
+    with h.reverts("AuthorizationExpired"):
+        h.tx("closeTabWithAuthorization", *late, sender=h.outsider)
