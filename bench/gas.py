@@ -719,6 +719,11 @@ change (owner, balance, merchant ledger, payout) was read back.
   reclaim, withdrawals, batch transfer) and the admin functions and views. A call through the
   module pays its cold code (2,600) and the forwarding (about 300): measured, a refund from the
   module cost 40,246 against 37,349 in the escrow, which is why the refund stays there.
+- Payment tabs (issue 17): `tab_open` is the holder opening a tab (admin module), `tab_settle`
+  the merchant collecting one tab's latest voucher (the running total of many purchases, signed
+  off chain) in `settleTabs`, `tab_settle_batch10` ten tabs of ten holders in one call, and
+  `tab_close` the merchant closing a tab at once. The gas per purchase is a settle divided by
+  the purchases it collects: no purchase costs anything on chain by itself.
 - The giver's message is empty in these figures; each 32 bytes of message add about 0.4k gas
   (calldata plus event data).
 """
