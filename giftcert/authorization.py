@@ -243,8 +243,12 @@ def _signature(value: Any, what: str) -> bytes:
     return raw
 
 
-def _from_typed_data(raw: dict[str, Any], what: str, chain_id: int,
-                     contract: str) -> list[Any]:
+def signed_typed_fields(raw: dict[str, Any], what: str, *, chain_id: int, contract: str,
+                        primary_type: str, kind: str) -> list[Any]:
+    """The message fields of `primary_type` (in the type's order) and the signature from a
+    wallet's {typedData, signature}, refusing a document made for another chain, contract, domain
+    or type: what every signed-document input (payments, tab vouchers) checks the same way.
+    `kind` names the document in the refusal ("a payment authorisation")."""
     typed, signature = raw.get("typedData"), raw.get("signature")
     if not isinstance(typed, dict) or not isinstance(typed.get("message"), dict) \
             or signature is None:
@@ -252,9 +256,8 @@ def _from_typed_data(raw: dict[str, Any], what: str, chain_id: int,
     domain = typed.get("domain")
     if not isinstance(domain, dict):
         raise InvalidInput(f"{what}: typedData.domain must be an object", what)
-    if typed.get("primaryType", "Redemption") != "Redemption":
-        raise InvalidInput(f"{what} is not a payment authorisation (primaryType Redemption)",
-                           what)
+    if typed.get("primaryType", primary_type) != primary_type:
+        raise InvalidInput(f"{what} is not {kind} (primaryType {primary_type})", what)
     raw_chain = domain.get("chainId")
     signed_chain = (whole_number(raw_chain, f"{what} chainId", field=what)
                     if raw_chain is not None else None)
@@ -266,8 +269,7 @@ def _from_typed_data(raw: dict[str, Any], what: str, chain_id: int,
         raise InvalidInput(f"{what} was signed for another chain or contract", what)
     message = typed["message"]
     try:
-        return [message[k] for k in ("certificate", "merchant", "amount", "orderRef", "nonce",
-                                     "deadline")] + [signature]
+        return [message[f["name"]] for f in eip712.TYPES[primary_type]] + [signature]
     except KeyError as exc:
         raise InvalidInput(f"{what}: typedData.message lacks {exc.args[0]}", what) from None
 
@@ -283,7 +285,8 @@ def decode_authorization(raw: Any, *, chain_id: int, contract: str,
         except ValueError:
             raise InvalidInput(f"{field} is not valid JSON", field) from None
     if isinstance(raw, dict):
-        parts = _from_typed_data(raw, field, chain_id, contract)
+        parts = signed_typed_fields(raw, field, chain_id=chain_id, contract=contract,
+                                    primary_type="Redemption", kind="a payment authorisation")
     elif isinstance(raw, str):
         pieces = raw.strip().split(":")
         if pieces[0] == OLD_PREFIX:

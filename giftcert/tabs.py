@@ -34,7 +34,7 @@ from eth_utils import to_checksum_address
 from web3.types import TxReceipt
 
 from giftcert import eip712
-from giftcert.authorization import MAX_NONCE, _signature, recover_signer
+from giftcert.authorization import MAX_NONCE, _signature, recover_signer, signed_typed_fields
 from giftcert.errors import (
     ContractRevert,
     InsufficientBalance,
@@ -221,30 +221,10 @@ def decode_voucher(raw: Any, *, chain_id: int, contract: str,
 
 def _from_typed_data(raw: dict[str, Any], what: str, chain_id: int,
                      contract: str) -> SignedVoucher:
-    typed, signature = raw.get("typedData"), raw.get("signature")
-    if not isinstance(typed, dict) or not isinstance(typed.get("message"), dict) \
-            or signature is None:
-        raise InvalidInput(f"{what} needs typedData.message and signature", what)
-    if typed.get("primaryType", "Voucher") != "Voucher":
-        raise InvalidInput(f"{what} is not a tab voucher (primaryType Voucher)", what)
-    domain = typed.get("domain")
-    if not isinstance(domain, dict):
-        raise InvalidInput(f"{what}: typedData.domain must be an object", what)
-    raw_chain = domain.get("chainId")
-    signed_chain = (whole_number(raw_chain, f"{what} chainId", field=what)
-                    if raw_chain is not None else None)
-    verifying = domain.get("verifyingContract")
-    if (signed_chain != chain_id or not isinstance(verifying, str)
-            or verifying.lower() != contract.lower()
-            or domain.get("name", eip712.DOMAIN_NAME) != eip712.DOMAIN_NAME
-            or str(domain.get("version", eip712.DOMAIN_VERSION)) != eip712.DOMAIN_VERSION):
-        raise InvalidInput(f"{what} was signed for another chain or contract", what)
-    message = typed["message"]
-    try:
-        parts = [message[k] for k in ("certificate", "epoch", "cumulative")]
-    except KeyError as exc:
-        raise InvalidInput(f"{what}: typedData.message lacks {exc.args[0]}", what) from None
-    return _voucher(parts[0], parts[1], parts[2], signature, what)
+    certificate, epoch, cumulative, signature = signed_typed_fields(
+        raw, what, chain_id=chain_id, contract=contract, primary_type="Voucher",
+        kind="a tab voucher")
+    return _voucher(certificate, epoch, cumulative, signature, what)
 
 
 def voucher_typed_data(client: GiftCert, certificate: int, total: Money | Decimal | str, *,
