@@ -42,7 +42,8 @@ class ConfigError(GiftCertError):
     """A setting is missing or unsafe; the message says which variable to set."""
 
 
-RELAY_OPERATIONS = ("claim", "transfer", "split", "merge", "cash-out")
+RELAY_OPERATIONS = ("claim", "transfer", "split", "merge", "cash-out", "open-tab",
+                    "request-tab-close", "close-tab")
 RELAY_PREFERENCES = ("when-needed", "always")
 # anvil's dev key 9: the demo and the tests give keys 0-8 roles (admin, giver, holder, friend,
 # merchants, sign-in tests), so the relayer's nonce is its own.

@@ -8,8 +8,10 @@ The simulation that follows (giftcert.relay.service) is the contract's own word 
 
 - `claim`: the claim-link key's signature over (certificate, recipient) (`calls.claim`), which
   the contract lets anyone submit.
-- `transfer`, `split`, `merge`, `cash-out`: the holder's EIP-712 authorisation
-  (`giftcert.authorization.SignedHolderAction`, `calls.holder_action`).
+- `transfer`, `split`, `merge`, `cash-out`, and a tab's `open-tab`, `request-tab-close`,
+  `close-tab`: the holder's EIP-712 authorisation (`giftcert.authorization.SignedHolderAction`,
+  `calls.holder_action`); whether a tab's state allows it now (a tab already open, a close
+  not asked for or its delay not over) is the simulation's word.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The relay's tables (revision 0003): its durable queue and one row per relayer key.
+"""The relay's tables (revision 0003; 0005 widens `operation`): its durable queue and one row
+per relayer key.
 
 - `relay_senders`: per (chain, relayer) the next nonce to hand out. It is read and moved only
   inside the relay's serialized transaction (giftcert.relay.store), so every web process draws
@@ -35,7 +36,7 @@ requests_table = Table(
     Column("chain_id", BigInteger, nullable=False),
     Column("contract", String(42), nullable=False),
     Column("relayer", String(42), nullable=False),
-    Column("operation", String(16), nullable=False),
+    Column("operation", String(32), nullable=False),  # 32 since 0005 ("request-tab-close")
     Column("certificate", String(78), nullable=False),  # uint256 as decimal text
     Column("signer", String(42), nullable=False),  # who authorised it (holder / claim key)
     Column("recipient", String(42), nullable=True),  # who receives (claim, transfer, split)

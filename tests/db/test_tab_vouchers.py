@@ -182,7 +182,7 @@ def test_revision_0004_keeps_an_older_index_and_goes_back(backend):
             "insert into redemptions (block, tx_hash, log_index, certificate, merchant, "
             "currency, order_ref, amount, timestamp, day) values (1, '0x01', 0, '7', 1, 1, "
             "'42', '1', 0, '1970-01-01')"))
-    assert upgrade(engine).after == ("0004",)
+    assert upgrade(engine, "0004").after == ("0004",)
     with engine.connect() as conn:
         row = conn.execute(text("select tab_open, tab_epoch, tab_settled from certificates"))
         assert [tuple(r) for r in row] == [(False, None, "0")]

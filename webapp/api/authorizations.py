@@ -204,7 +204,10 @@ def submit_authorization(body: SubmitAuthorizationRequest) -> Reply:
 
 # -- signed holder actions (issue 16: "no gas needed") ----------------------------------------
 
-HolderKind = Literal["transfer", "split", "merge", "cash-out"]
+HolderKind = Literal["transfer", "split", "merge", "cash-out", "open-tab", "request-tab-close",
+                     "close-tab"]
+TAB_KINDS = ("open-tab", "request-tab-close", "close-tab")
+NO_SESSION_KEY = "0x" + "00" * 20
 
 
 class TypedHolderActionRequest(Body):
@@ -218,24 +221,33 @@ class TypedHolderActionRequest(Body):
                                                     "in the certificate's currency)")
     into: CertificateId | None = Field(None, description="merge: the certificate that "
                                                          "receives the balance")
+    sessionKey: Address | None = Field(None, description=(  # noqa: N815
+        "open-tab: the key that signs the tab's vouchers (a contract wallet's; omitted: the "
+        "holder signs them)"))
     validFor: Annotated[int | None, Uint(60, DAY)] = Field(  # noqa: N815
         None, description="Seconds the signature stays valid (default 3600)")
 
 
 class TypedHolderAction(Out):
     kind: str
-    typedData: dict[str, Any] = Field(description="EIP-712 Transfer, Split, Merge or CashOut "  # noqa: N815
-                                                  "for eth_signTypedData_v4")
+    typedData: dict[str, Any] = Field(description=(  # noqa: N815
+        "EIP-712 Transfer, Split, Merge, CashOut, OpenTab, RequestTabClose or CloseTab for "
+        "eth_signTypedData_v4"))
     message: dict[str, Any] = Field(description="The signed message as POST "
                                                 "/relay/{kind} takes it (with the signature)")
     relay: str = Field(description="Where to post it: /api/v1/relay/{kind}")
     holder: str
     certificate: str
     ref: str = Field(description="The certificate's short reference for people")
-    amount: Money = Field(description="What moves: a split's amount, else the whole balance")
+    amount: Money = Field(description="What moves: a split's amount, else the whole balance "
+                                      "(a tab action: the balance the tab is on)")
     to: str | None = None
     into: str | None = None
     intoRef: str | None = None  # noqa: N815
+    sessionKey: str | None = Field(None, description=(  # noqa: N815
+        "open-tab: the key that signs the vouchers (0x0...0: the holder)"))
+    merchantName: str | None = Field(None, description=(  # noqa: N815
+        "A tab action: the merchant whose tab it is"))
     nonce: str = Field(description="The certificate's current nonce (signing it once more, or "
                                    "any action on the certificate, replaces this signature)")
     deadline: int = Field(description="Unix time, by the chain's clock, after which the "
@@ -261,17 +273,21 @@ def _holder_message(body: TypedHolderActionRequest, cert: Certificate) -> dict[s
     if body.kind == "merge":
         into = live_certificate(need("into"), "into")
         return {"from": cert.id, "into": into.id}
+    if body.kind == "open-tab":
+        return {"certificate": cert.id, "sessionKey": body.sessionKey or NO_SESSION_KEY}
     return {"certificate": cert.id}
 
 
 @post("/typed-data/holder-action", TypedHolderAction, tags=[PAYMENTS])
 def typed_holder_action(body: TypedHolderActionRequest) -> Reply:
-    """EIP-712 holder action (re-gift, split, merge, cash-out) for the holder to sign
+    """EIP-712 holder action (re-gift, split, merge, cash-out, a tab's open / ask to close /
+    close) for the holder to sign
 
     What the holder signs (eth_signTypedData_v4) so that the site's relayer can send the
     action without the holder paying gas ("no gas needed"): the message with the
     certificate's current nonce and a deadline, and where to post it with the signature
-    (POST /relay/{kind})."""
+    (POST /relay/{kind}). Whether the contract takes it now (a tab to close, its two days
+    over) is the relay's check when it is posted."""
     st = state()
     cert = live_certificate(body.certificate)
     if body.sender is not None and body.sender != cert.owner:
@@ -289,7 +305,10 @@ def typed_holder_action(body: TypedHolderActionRequest) -> Reply:
             "relay": f"/api/v1/relay/{body.kind}", "holder": cert.owner,
             "certificate": str(cert.id), "ref": gift_ref(cert.id), "amount": moved.to_json(),
             "to": fields.get("to"), "into": None if into is None else str(into),
-            "intoRef": None if into is None else gift_ref(into), "nonce": str(cert.nonce),
+            "intoRef": None if into is None else gift_ref(into),
+            "sessionKey": fields.get("sessionKey"),
+            "merchantName": cert.merchant_name if body.kind in TAB_KINDS else None,
+            "nonce": str(cert.nonce),
             "deadline": deadline}
 
 

@@ -1,6 +1,7 @@
 """/api/v1/relay: the sponsor relay (issue 16, docs/relay.md). The site submits, from its
 relayer key, what a user signed but cannot pay the gas for: a claim link's claim, and the
-holder's signed transfer, split, merge and cash-out. It holds no user key.
+holder's signed transfer, split, merge and cash-out, and the holder's signed tab actions (open a
+tab, ask to close it, close it after the delay). It holds no user key.
 
 - `GET /relay`: whether it is on, the relayer, the operations it pays for, the pages'
   preference and the day's limits
@@ -90,6 +91,20 @@ class CashOutMessage(Body):
     deadline: Deadline
 
 
+class OpenTabMessage(Body):
+    certificate: CertificateId
+    sessionKey: Address = Field(description=(  # noqa: N815 - the signed field's name
+        "The key that signs the tab's vouchers (0x0...0: the holder itself)"))
+    nonce: Nonce
+    deadline: Deadline
+
+
+class TabMessage(Body):
+    certificate: CertificateId = Field(description="The certificate whose tab it is")
+    nonce: Nonce
+    deadline: Deadline
+
+
 class RelayTransferRequest(Body):
     message: TransferMessage
     signature: HolderSignature
@@ -110,6 +125,24 @@ class RelayMergeRequest(Body):
 
 class RelayCashOutRequest(Body):
     message: CashOutMessage
+    signature: HolderSignature
+    domain: DomainIn | None = DomainField
+
+
+class RelayOpenTabRequest(Body):
+    message: OpenTabMessage
+    signature: HolderSignature
+    domain: DomainIn | None = DomainField
+
+
+class RelayRequestTabCloseRequest(Body):
+    message: TabMessage
+    signature: HolderSignature
+    domain: DomainIn | None = DomainField
+
+
+class RelayCloseTabRequest(Body):
+    message: TabMessage
     signature: HolderSignature
     domain: DomainIn | None = DomainField
 
@@ -319,6 +352,12 @@ HOLDER_MODELS: dict[str, tuple[type[Body], str]] = {
     "split": (RelaySplitRequest, "Re-gift part of a balance without gas"),
     "merge": (RelayMergeRequest, "Merge one certificate into another without gas"),
     "cash-out": (RelayCashOutRequest, "Cash out a small balance without gas"),
+    "open-tab": (RelayOpenTabRequest, "Open a payment tab without gas"),
+    "request-tab-close": (RelayRequestTabCloseRequest,
+                          "Ask to close a payment tab without gas (the merchant's two days "
+                          "to collect start)"),
+    "close-tab": (RelayCloseTabRequest,
+                  "Close a payment tab without gas, once the two days after asking are over"),
 }
 for _name, (_model, _summary) in HOLDER_MODELS.items():
     if _name in ALL_OPERATIONS:
