@@ -63,3 +63,46 @@ def test_what_cannot_be_signed_is_said_about_its_field(web):
     assert r.status_code == 400 and r.get_json()["field"] == "kind"
     r = typed(web, kind="cash-out", certificate="12345")
     assert r.status_code == 404
+
+
+def test_a_tabs_open_ask_and_close_are_typed_for_the_relay(web):
+    """Issue 17 without gas: OpenTab (no session key: the holder signs the vouchers),
+    RequestTabClose and CloseTab, each at the certificate's nonce, said with the merchant."""
+    cert = issue_eth(web, web.holder.sender, "0.5")
+    r = typed(web, kind="open-tab", certificate=str(cert), **{"from": web.holder.sender})
+    assert r.status_code == 200, r.get_json()
+    out = r.get_json()
+    assert out["typedData"]["primaryType"] == "OpenTab"
+    assert out["relay"] == "/api/v1/relay/open-tab"
+    assert out["message"] == {"certificate": str(cert), "sessionKey": "0x" + "00" * 20,
+                              "nonce": "0", "deadline": str(out["deadline"])}
+    assert out["amount"] == {"amount": "0.50", "currency": "ETH"}
+    assert out["merchantName"] == web.admin.certificate(cert).merchant_name
+    signature = web.w3.provider.make_request(
+        "eth_signTypedData_v4", [web.holder.sender, out["typedData"]])["result"]
+    signed = SignedHolderAction.from_json({"message": out["message"], "signature": signature},
+                                          "open-tab")
+    assert signed.signer(web.admin.chain_id, web.admin.address) == web.holder.sender
+    keyed = typed(web, kind="open-tab", certificate=str(cert),
+                  sessionKey=web.friend.sender.lower()).get_json()
+    assert keyed["message"]["sessionKey"] == keyed["sessionKey"] == web.friend.sender
+    for kind, primary in (("request-tab-close", "RequestTabClose"), ("close-tab", "CloseTab")):
+        out = typed(web, kind=kind, certificate=str(cert)).get_json()
+        assert out["typedData"]["primaryType"] == primary, out
+        assert set(out["message"]) == {"certificate", "nonce", "deadline"}
+        assert out["sessionKey"] is None and out["relay"] == f"/api/v1/relay/{kind}"
+
+
+def test_the_relay_routes_of_tab_actions_are_documented(web):
+    spec = web.http.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    for kind, model in (("open-tab", "RelayOpenTabRequest"),
+                        ("request-tab-close", "RelayRequestTabCloseRequest"),
+                        ("close-tab", "RelayCloseTabRequest")):
+        route = spec["paths"][f"/relay/{kind}"]["post"]
+        assert route["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+            model)
+        assert "202" in route["responses"] and "409" in route["responses"]
+    assert "sessionKey" in schemas["OpenTabMessage"]["properties"]
+    kinds = schemas["TypedHolderActionRequest"]["properties"]["kind"]
+    assert {"open-tab", "request-tab-close", "close-tab"} <= set(kinds.get("enum", []))
