@@ -36,6 +36,7 @@ from giftcert.models import (
     Payment,
     Refusal,
     Settlement,
+    TabSettle,
     TransactionOutcome,
 )
 from giftcert.money import ETH, CurrencyInfo, Money, find_currency, from_units
@@ -370,7 +371,8 @@ class GiftCert:
             success=bool(receipt["status"]), block=int(receipt["blockNumber"]), issued=issued,
             split=[int(e["args"]["newId"]) for e in self.events("Split", receipt)],
             redeemed=[_payment(e) for e in self.events("Redeemed", receipt)],
-            refused=self.refusals(receipt))
+            refused=self.refusals(receipt),
+            tabs_settled=[_tab_settle(e) for e in self.events("TabSettled", receipt)])
 
     def payments(self, from_block: int, to_block: int | str = "latest") -> list[Payment]:
         """Every redemption (Redeemed event) mined in a block range, from the node's logs: for
@@ -583,6 +585,13 @@ def _payment(event: Any) -> Payment:
     cert_id = int(event["args"]["id"])
     return Payment(cert_id, decode_id(cert_id).merchant, int(event["args"]["orderRef"]),
                    int(event["args"]["amount"]))
+
+
+def _tab_settle(event: Any) -> TabSettle:
+    """A decoded TabSettled event (its certificate id names the merchant)."""
+    cert_id = int(event["args"]["id"])
+    return TabSettle(cert_id, decode_id(cert_id).merchant, int(event["args"]["epoch"]),
+                     int(event["args"]["amount"]))
 
 
 def svg_of(token_uri: str) -> bytes:

@@ -134,10 +134,26 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class TabSettle:
+    """One tab a transaction collected (a `TabSettled` event): `units` of the certificate's
+    currency to its merchant, the voucher of `epoch` (every voucher of that epoch is void
+    since)."""
+
+    certificate: int
+    merchant: int
+    epoch: int
+    units: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"certificate": str(self.certificate), "merchant": self.merchant,
+                "epoch": str(self.epoch), "units": str(self.units)}
+
+
+@dataclass(frozen=True)
 class TransactionOutcome:
     """What a mined transaction did to certificates: status, the certificates it created (issue,
-    batch issue) or split off, the payments it made and, for a batch settlement, each refused
-    item with its reason."""
+    batch issue) or split off, the payments it made, the tabs it collected and, for a batch
+    settlement, each refused item with its reason."""
 
     tx_hash: str
     success: bool
@@ -146,6 +162,7 @@ class TransactionOutcome:
     split: list[int]
     redeemed: list[Payment]
     refused: list[Refusal]
+    tabs_settled: list[TabSettle] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -155,4 +172,5 @@ class TransactionOutcome:
         return {"txHash": self.tx_hash, "status": self.status, "block": self.block,
                 "issued": [str(i) for i in self.issued], "split": [str(i) for i in self.split],
                 "redeemed": [p.to_json() for p in self.redeemed],
+                "tabsSettled": [t.to_json() for t in self.tabs_settled],
                 "refused": [r.to_json() for r in self.refused]}

@@ -143,10 +143,15 @@ class VoucherStore:
     def remove(self, voucher: SignedVoucher) -> bool:
         """Forgets the kept voucher of this tab if it is of `voucher`'s epoch or an older one
         (settled or void); a newer epoch's voucher kept meanwhile stays. True if one went."""
+        return self.forget(voucher.certificate, voucher.epoch)
+
+    def forget(self, certificate: int, epoch: int) -> bool:
+        """Forgets the kept voucher of `certificate`'s tab if it is of `epoch` or an older one
+        (e.g. the epoch a settle collected: its vouchers are void); True if one went."""
         t = vouchers_table
         with self.engine.begin() as conn:
             result = conn.execute(delete(t).where(and_(
-                t.c.certificate == str(voucher.certificate), t.c.epoch <= voucher.epoch)))
+                t.c.certificate == str(int(certificate)), t.c.epoch <= int(epoch))))
         return bool(result.rowcount)
 
     def open_tabs(self, merchant: int) -> list[StoredVoucher]:

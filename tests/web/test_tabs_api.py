@@ -348,3 +348,47 @@ def test_the_merchant_releases_a_leaving_customers_tab_once_collected(web):
     web.send(build(web, "close-tab", web.coffee.sender, certificate=str(cert))["tx"])
     assert tab(web, cert)["state"] == "none"
     assert web.admin.certificate(cert).balance == Money(Decimal("6"), "tUSD")
+
+
+def _kept(web, cert: int):
+    from webapp.api.tabs import store
+
+    with web.app.app_context():
+        return store().latest(cert)
+
+
+def test_a_settles_outcome_names_the_tabs_collected_and_forgets_their_vouchers(web):
+    """GET /transactions/{hash} of a settle (what the desk reads to confirm it) reports each
+    tab collected (the SDK's TransactionOutcome.tabs_settled), and the kept vouchers of the
+    epochs collected go then, not at the next list; a voucher of the next epoch stays."""
+    a, b = gift(web), gift(web, "12")
+    for cert in (a, b):
+        open_tab(web, cert)
+    sign_in(web)
+    epoch_a = int(tab(web, a)["epoch"])
+    for cert, amount in ((a, "2.25"), (b, "1")):
+        assert keep(web, purchase(web, cert, amount)[1]).status_code == 201
+    receipt = web.send(build(web, "settle-tabs", web.coffee.sender, merchant=1,
+                             certificates=[str(a), str(b)])["tx"])
+    assert _kept(web, a) is not None and _kept(web, b) is not None  # until the outcome is read
+    sdk = web.admin.transaction_outcome(receipt["transactionHash"])
+    assert sdk is not None
+    assert sorted((t.certificate, t.epoch, t.units) for t in sdk.tabs_settled) == sorted(
+        [(a, epoch_a, 2_250_000), (b, int(tab(web, b)["epoch"]) - 1, 1_000_000)])
+    assert all(t.merchant == 1 for t in sdk.tabs_settled)
+    # The next purchase on `a` is kept before the desk reads the outcome: it stays.
+    assert keep(web, purchase(web, a, "0.5")[1]).status_code == 201
+    outcome = web.http.get(
+        f"/api/v1/transactions/{receipt['transactionHash'].to_0x_hex()}").get_json()
+    collected = {t["certificate"]: t for t in outcome["tabsSettled"]}
+    assert collected[str(a)] == {"certificate": str(a), "ref": gift_ref(a), "merchant": 1,
+                                 "epoch": str(epoch_a), "units": "2250000",
+                                 "amount": {"amount": "2.25", "currency": "tUSD"}}
+    assert collected[str(b)]["amount"] == {"amount": "1", "currency": "tUSD"}
+    assert _kept(web, b) is None
+    newer = _kept(web, a)
+    assert newer is not None and newer.epoch == epoch_a + 1 and newer.cumulative == 500_000
+    plain = web.send(build(web, "open-tab", web.holder.sender, certificate=str(gift(web)))["tx"])
+    other = web.http.get(
+        f"/api/v1/transactions/{plain['transactionHash'].to_0x_hex()}").get_json()
+    assert other["tabsSettled"] == []

@@ -349,6 +349,18 @@ class Payment(Out):
     units: str
 
 
+class TabSettledOut(Out):
+    """A tab a transaction collected (a TabSettled event)."""
+
+    certificate: str
+    ref: str = Field(description="The certificate's short reference for people")
+    merchant: int
+    epoch: str = Field(description="The epoch of the voucher collected (its vouchers are void "
+                                   "since)")
+    units: str = Field(description="Smallest units collected")
+    amount: Money = Field(description="What the merchant collected")
+
+
 class SettledTab(Out):
     """A tab's voucher to be collected by a settle."""
 
@@ -367,6 +379,9 @@ class TransactionOutcome(Out):
                                               "firstId + n - 1)")
     split: list[str] = []
     redeemed: list[Payment] = Field([], description="Payments made (Redeemed events)")
+    tabsSettled: list[TabSettledOut] = Field([], description=(  # noqa: N815
+        "Tabs collected (TabSettled events): each certificate, the voucher's epoch and the "
+        "amount"))
     refused: list[Refusal] = Field([], description="Items a batch settlement refused "
                                                    "(RedemptionRefused events), each with its "
                                                    "reason in words")

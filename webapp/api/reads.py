@@ -13,7 +13,9 @@ from flask import g
 from giftcert import eip712
 from giftcert.client import Refusal
 from giftcert.database import holder_description
-from giftcert.money import CurrencyInfo
+from giftcert.ids import decode_id
+from giftcert.models import TabSettle
+from giftcert.money import CurrencyInfo, from_units
 from webapp.api.blueprint import Reply, get
 from webapp.api.lookups import live_certificate, merchant_arg
 from webapp.api.models import (
@@ -41,6 +43,7 @@ from webapp.api.models import (
     TxHashPath,
 )
 from webapp.api.relay import relay_status
+from webapp.api.tabs import store as voucher_store
 from webapp.errors import ApiError, revert_message
 from webapp.present import (
     OCCASIONS,
@@ -229,13 +232,28 @@ PENDING = {202: {"description": "Not mined yet: {txHash, status: pending}", "con
 def transaction(path: TxHashPath) -> Reply:
     """A mined transaction's status and the certificates it made
 
-    Its status, the certificates it created or split off, the payments it made and, for a
-    batch settlement (of authorisations or of tabs), each refused item and why (202 with
-    status pending while it is not mined)."""
-    outcome = state().client.transaction_outcome(path.txHash)  # the SDK reads the events
+    Its status, the certificates it created or split off, the payments it made, the tabs it
+    collected and, for a batch settlement (of authorisations or of tabs), each refused item
+    and why (202 with status pending while it is not mined). The vouchers of the tabs it
+    collected are void from then on: the merchants' kept ones of those epochs are forgotten
+    here (the desk reads this to confirm a settle)."""
+    st = state()
+    outcome = st.client.transaction_outcome(path.txHash)  # the SDK reads the events
     if outcome is None:
         return {"txHash": path.txHash, "status": "pending"}, 202
-    return {**outcome.to_json(), "refused": [refusal_json(r) for r in outcome.refused]}
+    if outcome.tabs_settled:
+        kept = voucher_store()
+        for settle in outcome.tabs_settled:
+            kept.forget(settle.certificate, settle.epoch)
+    return {**outcome.to_json(), "refused": [refusal_json(r) for r in outcome.refused],
+            "tabsSettled": [tab_settle_json(st, t) for t in outcome.tabs_settled]}
+
+
+def tab_settle_json(st: Any, settle: TabSettle) -> dict[str, Any]:
+    """A tab collected, with its amount in the certificate's currency."""
+    info = currency_or_eth(st, decode_id(settle.certificate).currency)
+    return {**settle.to_json(), "ref": gift_ref(settle.certificate),
+            "amount": from_units(settle.units, info).to_json()}
 
 
 def refusal_json(refusal: Refusal) -> dict[str, Any]:

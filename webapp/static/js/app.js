@@ -188,8 +188,7 @@ async function indexed(block) {
 /**
  * What a page does once its transaction is mined (what `after` names).
  * @typedef {{ after?: string, op?: string, page?: string, claimKey?: string,
- *   certificate?: string, block?: number, summary?: string, skipped?: Refused[],
- *   sent?: { ref: string, amount: any }[] }} TxMeta
+ *   certificate?: string, block?: number, summary?: string, skipped?: Refused[] }} TxMeta
  * @param {TxMeta} meta @param {string} hash
  */
 async function afterTx(meta, hash) {
@@ -214,14 +213,15 @@ async function afterTx(meta, hash) {
       refused: outcome.refused }));
   }
   if (meta.after === "settle-tabs") {
-    // The tabs sent were collected but those the receipt says were refused; with those the
-    // review left out, each is named with why.
+    // What the receipt says was collected (its TabSettled events: reading them also makes the
+    // site forget those vouchers) and what it refused; with those the review left out, each
+    // is named with why.
     const outcome = await api(`/transactions/${hash}`);
     /** @type {Refused[]} */
     const late = outcome.refused || [];
-    const gone = new Set(late.map((r) => r.item - 1));
-    sessionStorage.setItem(TABS_SETTLED_KEY, JSON.stringify({ hash,
-      settled: (meta.sent || []).filter((_, i) => !gone.has(i)),
+    /** @type {{ ref: string, amount: any }[]} */
+    const settled = (outcome.tabsSettled || []).map((/** @type {any} */ t) => ({ ref: t.ref, amount: t.amount }));
+    sessionStorage.setItem(TABS_SETTLED_KEY, JSON.stringify({ hash, settled,
       refused: [...(meta.skipped || []), ...late] }));
   }
   if (meta.after === "redeemed") {
@@ -772,7 +772,7 @@ function wireTxForm(form) {
       }
       const summary = reviewOf(form, data, built);
       showReview(form, summary, built);
-      if (form.dataset.tx === "settle-tabs") { meta.skipped = built.refused || []; meta.sent = built.tabs || []; }
+      if (form.dataset.tx === "settle-tabs") meta.skipped = built.refused || [];
       if (form.dataset.tx === "redeem-authorized" && built.redemption) {
         meta.summary = `${summary.total} from gift ${built.redemption.ref}, order ${built.redemption.orderRef}.`;
       }
