@@ -2,7 +2,9 @@
 certificate page (a reviewed step in plain words), pays three times at the till (each purchase
 signs the new running total, no transaction), the merchant's desk keeps each voucher as it is
 pasted and settles all of them once; the balances on chain match to the unit. The new pages
-have no axe-core violation and no sideways scroll at 390 px."""
+have no axe-core violation and no sideways scroll at 390 px. A wallet with exactly 0 ETH does it
+all too: it opens the tab and asks to close it by signature, sent by the site's relay ("No gas
+needed"), and still holds 0 ETH."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from decimal import Decimal
 
 from e2e_stack import (
     COFFEE,
+    GIVER,
     HOLDER,
     SCREENSHOTS,
     Chain,
@@ -18,8 +21,10 @@ from e2e_stack import (
     connect,
     gift_for_holder,
     ref,
+    reload_until,
     sign_in_merchant,
 )
+from eth_account import Account
 from playwright.sync_api import expect
 from test_e2e_quality import check
 
@@ -195,4 +200,109 @@ def test_leaving_a_tab_says_when_it_closes_and_the_merchant_releases_it(open_bro
     holder.goto(f"/certificates/{ref(cert_id)}")
     expect(page.get_by_test_id("open-tab-form")).to_be_visible()  # free again
     expect(page.get_by_test_id("regift-part-form")).to_be_visible()
+    assert not problems, "\n".join(problems)
+
+
+def _signed_message(person, primary: str) -> dict:
+    """The message of the one EIP-712 `primary` the wallet signed (what the relay sent)."""
+    import json
+
+    documents = [json.loads(r.params[1]) for r in person.wallet.requests
+                 if r.method == "eth_signTypedData_v4" and r.outcome == "ok"]
+    found = [d["message"] for d in documents if d["primaryType"] == primary]
+    assert len(found) == 1, documents
+    return found[0]
+
+
+def test_an_empty_wallet_opens_a_tab_pays_three_times_and_asks_to_close_without_gas(
+        open_browser, e2e_chain: Chain):
+    me = Account.create()
+    e2e_chain.w3.provider.make_request("anvil_setBalance", [me.address, "0x0"])
+    coffee = e2e_chain.merchant_id("Corner Coffee")
+    cert_id = e2e_chain.client(GIVER).issue(me.address, "20", coffee, "tUSD").id
+    gift = ref(cert_id)
+    problems: list[str] = []
+    person = open_browser("0x" + me.key.hex(), size="phone")
+    page = connect(person, f"/certificates/{gift}")
+
+    # Opening: the review says it costs no gas and exactly what the signature says.
+    form = page.get_by_test_id("open-tab-form")
+    reload_until(page, form)
+    expect(form).to_be_visible()
+    page.get_by_test_id("open-tab-submit").click()
+    expect(form.get_by_test_id("tx-gasless")).to_be_visible()
+    expect(form.locator(".tx-fee-line")).to_be_hidden()
+    summary = form.get_by_test_id("tx-summary")
+    expect(summary).to_contain_text(f"Open a tab on gift {gift} at Corner Coffee (nothing else)")
+    expect(summary).to_contain_text("Tab payments signed bythis wallet, at each purchase")
+    expect(summary).to_contain_text("Your signature is valid until")
+    expect(summary).to_contain_text("20.00 tUSD stays yours")
+    expect(form.get_by_test_id("tx-self")).to_be_hidden()  # the wallet cannot pay the fee
+    expect(form.get_by_test_id("tx-confirm")).to_have_text("No gas needed: sign in wallet")
+    check(page, "/certificates (gasless open-tab review)", problems)
+    form.screenshot(path=str(SCREENSHOTS / "tab-open-gasless-review-phone.png"))
+    form.get_by_test_id("tx-confirm").click()
+    expect(page.get_by_test_id("tab-card")).to_be_visible(timeout=20_000)
+    expect(page.get_by_test_id("tab-state")).to_have_text("Open")
+    opened = _signed_message(person, "OpenTab")
+    assert opened == {"certificate": str(cert_id), "sessionKey": "0x" + "00" * 20,
+                      "nonce": "0", "deadline": opened["deadline"]}
+    assert e2e_chain.sdk.tab(cert_id).open
+    check(page, "/certificates (tab open, no gas)", problems)
+
+    # At the till: three purchases, each a running total signed (no transaction), kept.
+    merchant = open_browser(COFFEE, size="phone")
+    desk = sign_in_merchant(merchant, "Corner Coffee")
+    owed_before = e2e_chain.sdk.merchant_owed(coffee, "tUSD")
+    person.goto(f"/tab/{gift}")
+    box = desk.get_by_test_id("tab-voucher")
+    for amount, total in (("2.50", "2.50"), ("3", "5.50"), ("5.00", "10.50")):
+        page.get_by_test_id("till-amount").fill(amount)
+        page.get_by_test_id("till-sign").click()
+        expect(page.get_by_test_id("till-shown-total")).to_have_text(f"{total} tUSD")
+        box.fill(page.get_by_test_id("till-voucher").input_value())
+        expect(desk.get_by_test_id("tab-kept-total")).to_have_text(
+            f"Kept: tab total {total} tUSD")
+        expect(page.get_by_test_id("till-state")).to_have_text(
+            f"Kept ✓ tab total {total} tUSD at Corner Coffee", timeout=15_000)
+        page.get_by_test_id("till-again").click()
+    expect(page.get_by_test_id("till-left")).to_have_text("9.50 tUSD")
+
+    # The merchant settles once (its own transaction).
+    row = desk.locator(f'[data-testid="open-tab"][data-cert-id="{cert_id}"]')
+    expect(row.get_by_test_id("open-tab-unsettled")).to_have_text("10.50 tUSD")
+    settle = desk.get_by_test_id("settle-tabs-form")
+    desk.get_by_test_id("settle-tabs-submit").click()
+    expect(settle.get_by_test_id("tx-total")).to_have_text(re.compile(r"10\.50 tUSD"))
+    confirm(settle)
+    expect(desk.get_by_test_id("tabs-settled-summary")).to_contain_text(
+        "Settled ✓ 1 tab: 10.50 tUSD collected")
+
+    # Leaving: asked by signature, sent by the site.
+    person.goto(f"/certificates/{gift}")
+    leave = page.get_by_test_id("tab-close-request-form")
+    page.get_by_test_id("tab-close-request-submit").click()
+    expect(leave.get_by_test_id("tx-gasless")).to_be_visible()
+    said = leave.get_by_test_id("tx-summary")
+    expect(said).to_contain_text(
+        f"Ask to close the tab on gift {gift} at Corner Coffee (nothing else)")
+    expect(said).to_contain_text("Corner Coffee has 2 days to collect what you signed")
+    check(page, "/certificates (gasless close review)", problems)
+    leave.get_by_test_id("tx-confirm").click()
+    expect(page.get_by_test_id("tab-state")).to_have_text(
+        re.compile(r"^Closing on \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC$"), timeout=20_000)
+    asked = _signed_message(person, "RequestTabClose")
+    assert asked["certificate"] == str(cert_id) and set(asked) == {
+        "certificate", "nonce", "deadline"}
+    check(page, "/certificates (tab closing, no gas)", problems)
+
+    # On chain, to the unit; the account never sent a transaction and holds exactly 0 ETH.
+    assert e2e_chain.sdk.certificate(cert_id).balance == Money(Decimal("9.50"), "tUSD")
+    owed = e2e_chain.sdk.merchant_owed(coffee, "tUSD")
+    assert owed.amount - owed_before.amount == Decimal("10.50")
+    tab = e2e_chain.sdk.tab(cert_id)
+    assert tab.open and tab.close_requested and tab.balance == Money(Decimal("9.50"), "tUSD")
+    assert person.wallet.sent == [] and len(merchant.wallet.sent) == 1
+    assert int(e2e_chain.w3.eth.get_balance(me.address)) == 0
+    assert person.errors == [] and merchant.errors == []
     assert not problems, "\n".join(problems)

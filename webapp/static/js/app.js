@@ -259,9 +259,13 @@ function relayPending() {
 const clearRelayPending = () => localStorage.removeItem(RELAY_PENDING_KEY);
 /** What each relayed operation is, in the words the pending banner starts with. */
 const RELAY_WHAT = { claim: "Claiming the gift", transfer: "Passing the gift on", split: "Re-gifting part of it",
-  merge: "Putting the gifts together", "cash-out": "Cashing out" };
+  merge: "Putting the gifts together", "cash-out": "Cashing out", "open-tab": "Opening the tab",
+  "request-tab-close": "Asking to close the tab", "close-tab": "Closing the tab" };
 /** The holder actions the relay can send for a signature (the claim page has its own). */
-const HOLDER_ACTIONS = ["transfer", "split", "merge", "cash-out"];
+const HOLDER_ACTIONS = ["transfer", "split", "merge", "cash-out", "open-tab", "request-tab-close", "close-tab"];
+/** A tab's actions, and what the holder's signature says each one is (the review's words). */
+const TAB_SIGNED = { "open-tab": "Open a tab", "request-tab-close": "Ask to close the tab", "close-tab": "Close the tab" };
+const NO_SESSION_KEY = `0x${"0".repeat(40)}`;
 
 /** @typedef {{ enabled: boolean, operations: string[], prefer: string,
  *   limits?: { perAddressDay: number, perIpDay: number } }} RelayInfo */
@@ -292,11 +296,13 @@ async function relayChoice(op, tx) {
 async function holderAction(op, data) {
   const typed = await api("/typed-data/holder-action", { kind: op, certificate: data.certificate,
     from: data.from, ...(data.to ? { to: data.to } : {}), ...(data.amount ? { amount: data.amount } : {}),
-    ...(data.into ? { into: data.into } : {}) });
+    ...(data.into ? { into: data.into } : {}), ...(data.sessionKey ? { sessionKey: data.sessionKey } : {}) });
   const sameTo = !data.to || (typed.to || "").toLowerCase() === data.to.toLowerCase();
   const sameAmount = op !== "split" || fmt.compareAmounts(typed.amount.amount, data.amount) === 0;
   const sameInto = !data.into || typed.into === data.into;
-  if (!sameTo || !sameAmount || !sameInto || typed.certificate !== data.certificate) {
+  // A tab opened here has no session key: this wallet signs the vouchers at the till.
+  const sameKey = op !== "open-tab" || (typed.message.sessionKey || "").toLowerCase() === (data.sessionKey || NO_SESSION_KEY).toLowerCase();
+  if (!sameTo || !sameAmount || !sameInto || !sameKey || typed.certificate !== data.certificate) {
     throw new Error("The site's answer does not match the form: nothing was signed. Press Review again.");
   }
   return typed;
@@ -368,6 +374,11 @@ const RELAY_FAILED = {
   NotHolder: "the gift is no longer in this wallet",
   AuthorizationExpired: "your signature ran out of time before the network took it: sign again",
   CashOutNotAllowed: "the shop no longer lets this balance be cashed out",
+  TabOpen: "a tab is already open on this gift",
+  TabNotOpen: "the tab is already closed",
+  TabCloseAlreadyRequested: "you already asked to close this tab",
+  TabCloseNotRequested: "ask to close the tab first: the shop then has two days to collect",
+  TabCloseDelay: "the shop's two days to collect are not over yet",
   NotClaimable: "the gift was already claimed",
   ClaimWindowClosed: "the time to claim this gift has passed",
   Expired: "the gift has expired",
@@ -645,6 +656,15 @@ function reviewOf(form, data, built) {
   if (op === "register-merchant") rows.push(["Name", data.name || ""], ["Account", addressLine(data.account)]);
   if (op === "allow-currency") rows.push(["Token", addressLine(data.token)]);
   if (op === "set-min-validity") rows.push(["Minimum validity", `${(Number(data.seconds) / 86400).toFixed(2)} days (${data.seconds} seconds)`]);
+  const tabSigned = signing && TAB_SIGNED[/** @type {keyof typeof TAB_SIGNED} */ (op)];
+  if (tabSigned) {
+    // Relayed: exactly what the signature says (the typed data's message), in words.
+    rows.push(["You sign", `${tabSigned} on gift ${signing.ref} at ${signing.merchantName} (nothing else)`]);
+    if (op === "open-tab") {
+      const key = signing.message.sessionKey;
+      rows.push(["Tab payments signed by", key && key.toLowerCase() !== NO_SESSION_KEY ? addressLine(key) : "this wallet, at each purchase"]);
+    }
+  }
   if (signing) rows.push(["Your signature is valid until", fmt.dateTimeText(signing.deadline)]);
   if (built.needsApproval) {
     total += " (first approve the token, then confirm again)";
