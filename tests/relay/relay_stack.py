@@ -143,3 +143,37 @@ def site(make_site: SiteFactory) -> Site:
 def fresh_account() -> str:
     """An address with exactly 0 ETH (a new recipient's wallet)."""
     return str(Account.create().address)
+
+
+def new_wallet() -> tuple[str, str]:
+    """A fresh key and its address: a wallet that has never held ETH."""
+    account = Account.create()
+    return "0x" + bytes(account.key).hex(), str(account.address)
+
+
+def claim_to(site: Site, index: int, to: str) -> int:
+    """Relays the claim of the session's `index`-th claim link to `to`; its certificate id."""
+    link = site.system.links[index]
+    r = site.post("/relay/claim", site.system.claim_body(link, to))
+    assert r.status_code == 202, r.get_json()
+    site.relay.tick()
+    return link.certificate.id
+
+
+def signed_body(system: RelaySystem, kind: str, cert: int, key: str, *,
+                deadline: int | None = None, **arguments: Any) -> dict[str, Any]:
+    """The body of POST /relay/<kind>: the holder's signed action, as a page sends it."""
+    signed = system.admin.calls.sign_holder_action(
+        kind, cert, key, deadline=deadline or system.admin.now() + 3600, **arguments)
+    data = signed.to_json()
+    return {"message": data["message"], "signature": data["signature"]}
+
+
+def relayed(site: Site, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Relays one action and follows it until mined; the request as the API reads it."""
+    r = site.post(f"/relay/{kind}", body)
+    assert r.status_code == 202, r.get_json()
+    site.relay.tick()
+    done = site.get(f"/relay/requests/{r.get_json()['requestId']}").get_json()
+    assert done["status"] == "mined" and done["operation"] == kind, done
+    return done

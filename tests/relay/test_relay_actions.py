@@ -8,65 +8,42 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from eth_account import Account
-from relay_stack import RelaySystem, Site, fresh_account
+from relay_stack import Site, claim_to, fresh_account, new_wallet, relayed, signed_body
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
-def _wallet() -> tuple[str, str]:
-    account = Account.create()
-    return "0x" + bytes(account.key).hex(), str(account.address)
 
 
-def _claim(site: Site, index: int, to: str) -> int:
-    link = site.system.links[index]
-    r = site.post("/relay/claim", site.system.claim_body(link, to))
-    assert r.status_code == 202, r.get_json()
-    site.relay.tick()
-    return link.certificate.id
 
 
-def _signed(system: RelaySystem, kind: str, cert: int, key: str, *, deadline: int | None = None,
-            **arguments: Any) -> dict[str, Any]:
-    signed = system.admin.calls.sign_holder_action(
-        kind, cert, key, deadline=deadline or system.admin.now() + 3600, **arguments)
-    data = signed.to_json()
-    return {"message": data["message"], "signature": data["signature"]}
 
 
-def _relayed(site: Site, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = site.post(f"/relay/{kind}", body)
-    assert r.status_code == 202, r.get_json()
-    site.relay.tick()
-    done = site.get(f"/relay/requests/{r.get_json()['requestId']}").get_json()
-    assert done["status"] == "mined", done
-    return done
 
 
 def test_an_empty_wallet_claims_splits_and_regifts(site: Site) -> None:
     system = site.system
-    key, holder = _wallet()
+    key, holder = new_wallet()
     friend, other = fresh_account(), fresh_account()
-    cert = _claim(site, 0, holder)
-    split = _relayed(site, "split", _signed(system, "split", cert, key, amount="0.0005",
+    cert = claim_to(site, 0, holder)
+    split = relayed(site, "split", signed_body(system, "split", cert, key, amount="0.0005",
                                             to=friend))
     new = int(split["newCertificate"])
     assert system.admin.certificate(new).owner == friend
     assert system.admin.certificate(new).balance.amount == Decimal("0.0005")
-    _relayed(site, "transfer", _signed(system, "transfer", cert, key, to=other))
+    relayed(site, "transfer", signed_body(system, "transfer", cert, key, to=other))
     assert system.admin.certificate(cert).owner == other
     assert system.w3.eth.get_balance(holder) == 0  # it never paid for anything
 
 
 def test_merge_and_cash_out_without_gas(site: Site) -> None:
     system = site.system
-    key, holder = _wallet()
-    older, newer = _claim(site, 0, holder), _claim(site, 1, holder)
-    _relayed(site, "merge", _signed(system, "merge", older, key, into=newer))
+    key, holder = new_wallet()
+    older, newer = claim_to(site, 0, holder), claim_to(site, 1, holder)
+    relayed(site, "merge", signed_body(system, "merge", older, key, into=newer))
     assert system.admin.certificate(newer).balance.amount == Decimal("0.002")
     system.coffee.set_cash_out_limit(system.coffee_id, 0, "1")
-    _relayed(site, "cash-out", _signed(system, "cash-out", newer, key))
+    relayed(site, "cash-out", signed_body(system, "cash-out", newer, key))
     assert system.w3.eth.get_balance(holder) == 2 * 10**15
 
 
@@ -79,18 +56,18 @@ def _refused(site: Site, kind: str, body: dict[str, Any], status: int, code: str
 
 def test_stale_expired_foreign_and_wrong_chain_actions_are_refused(site: Site) -> None:
     system = site.system
-    key, holder = _wallet()
-    cert = _claim(site, 2, holder)
+    key, holder = new_wallet()
+    cert = claim_to(site, 2, holder)
     friend = fresh_account()
-    stale = _signed(system, "transfer", cert, key, to=friend)
-    _relayed(site, "split", _signed(system, "split", cert, key, amount="0.0001", to=friend))
+    stale = signed_body(system, "transfer", cert, key, to=friend)
+    relayed(site, "split", signed_body(system, "split", cert, key, amount="0.0001", to=friend))
     _refused(site, "transfer", stale, 409, "WrongNonce")  # the nonce it was signed at is used
-    past = _signed(system, "transfer", cert, key, to=friend, deadline=system.admin.now() - 1)
+    past = signed_body(system, "transfer", cert, key, to=friend, deadline=system.admin.now() - 1)
     _refused(site, "transfer", past, 422, "AuthorizationExpired")
-    stranger_key, _ = _wallet()
-    _refused(site, "transfer", _signed(system, "transfer", cert, stranger_key, to=friend), 422,
+    stranger_key, _ = new_wallet()
+    _refused(site, "transfer", signed_body(system, "transfer", cert, stranger_key, to=friend), 422,
              "InvalidSignature")
-    good = _signed(system, "transfer", cert, key, to=friend)
+    good = signed_body(system, "transfer", cert, key, to=friend)
     _refused(site, "transfer", {**good, "domain": {"chainId": 1, "verifyingContract":
                                                    system.admin.address}}, 422, "WrongChain")
     bad = site.post("/relay/split", {"message": {"certificate": str(cert)}, "signature": "0x"})

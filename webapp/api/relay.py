@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, NoReturn
 
 from flask import abort, current_app, jsonify, request
 from flask_openapi3 import Tag
-from pydantic import Field
+from pydantic import Field, create_model
 
 from giftcert.authorization import MAX_SIGNATURE_BYTES
 from giftcert.config import Settings
@@ -105,46 +105,21 @@ class TabMessage(Body):
     deadline: Deadline
 
 
-class RelayTransferRequest(Body):
-    message: TransferMessage
-    signature: HolderSignature
-    domain: DomainIn | None = DomainField
+def _action_request(name: str, message: type[Body]) -> type[Body]:
+    """The body of POST /relay/<kind>: the signed message, its signature, and optionally the
+    domain it was signed for. One model per kind (each message has its own fields and its own
+    name in the OpenAPI document), all made here so the three shared fields are written once."""
+    return create_model(name, __base__=Body, message=(message, ...),
+                        signature=(HolderSignature, ...), domain=(DomainIn | None, DomainField))
 
 
-class RelaySplitRequest(Body):
-    message: SplitMessage
-    signature: HolderSignature
-    domain: DomainIn | None = DomainField
-
-
-class RelayMergeRequest(Body):
-    message: MergeMessage
-    signature: HolderSignature
-    domain: DomainIn | None = DomainField
-
-
-class RelayCashOutRequest(Body):
-    message: CashOutMessage
-    signature: HolderSignature
-    domain: DomainIn | None = DomainField
-
-
-class RelayOpenTabRequest(Body):
-    message: OpenTabMessage
-    signature: HolderSignature
-    domain: DomainIn | None = DomainField
-
-
-class RelayRequestTabCloseRequest(Body):
-    message: TabMessage
-    signature: HolderSignature
-    domain: DomainIn | None = DomainField
-
-
-class RelayCloseTabRequest(Body):
-    message: TabMessage
-    signature: HolderSignature
-    domain: DomainIn | None = DomainField
+RelayTransferRequest = _action_request("RelayTransferRequest", TransferMessage)
+RelaySplitRequest = _action_request("RelaySplitRequest", SplitMessage)
+RelayMergeRequest = _action_request("RelayMergeRequest", MergeMessage)
+RelayCashOutRequest = _action_request("RelayCashOutRequest", CashOutMessage)
+RelayOpenTabRequest = _action_request("RelayOpenTabRequest", OpenTabMessage)
+RelayRequestTabCloseRequest = _action_request("RelayRequestTabCloseRequest", TabMessage)
+RelayCloseTabRequest = _action_request("RelayCloseTabRequest", TabMessage)
 
 
 _REQUEST_ID = re.compile(r"^r[0-9a-f]{32}$")
