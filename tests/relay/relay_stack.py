@@ -8,6 +8,7 @@ the test starts one). The relayer is anvil's dev key 9, as on the dev chain by d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -156,7 +157,7 @@ def claim_to(site: Site, index: int, to: str) -> int:
     link = site.system.links[index]
     r = site.post("/relay/claim", site.system.claim_body(link, to))
     assert r.status_code == 202, r.get_json()
-    site.relay.tick()
+    follow(site, r.get_json()["requestId"])
     return link.certificate.id
 
 
@@ -173,7 +174,28 @@ def relayed(site: Site, kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """Relays one action and follows it until mined; the request as the API reads it."""
     r = site.post(f"/relay/{kind}", body)
     assert r.status_code == 202, r.get_json()
-    site.relay.tick()
-    done = site.get(f"/relay/requests/{r.get_json()['requestId']}").get_json()
+    done = follow(site, r.get_json()["requestId"])
     assert done["status"] == "mined" and done["operation"] == kind, done
     return done
+
+
+def tick_until(site: Site, done: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Runs keeper passes until `done()` is truthy (its value), as the keeper thread would:
+    anvil mines a sent transaction a moment after it answers, later on a loaded machine, so one
+    pass right after a send may not find the receipt yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        site.relay.tick()
+        value = done()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def follow(site: Site, request_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The request once it is mined or failed (keeper passes until then)."""
+    def finished() -> dict[str, Any] | None:
+        body = site.get(f"/relay/requests/{request_id}").get_json()
+        return body if body["status"] in ("mined", "failed") else None
+    return tick_until(site, finished, timeout) or site.get(
+        f"/relay/requests/{request_id}").get_json()

@@ -4,7 +4,7 @@ request; everything the contract would refuse is refused before anything is sent
 from __future__ import annotations
 
 import pytest
-from relay_stack import RELAYER, Site, fresh_account
+from relay_stack import RELAYER, Site, follow, fresh_account
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -17,8 +17,7 @@ def test_a_claim_is_relayed_to_a_wallet_with_no_eth(site: Site) -> None:
     body = r.get_json()
     assert body["status"] == "sent" and body["txHash"].startswith("0x")
     assert body["operation"] == "claim" and body["certificate"] == str(link.certificate.id)
-    site.relay.tick()
-    done = site.get(f"/relay/requests/{body['requestId']}").get_json()
+    done = follow(site, body["requestId"])
     assert done["status"] == "mined" and done["reason"] is None, done
     assert done["txHash"] == body["txHash"] and done["nonce"] == before
     assert system.admin.certificate(link.certificate.id).owner == friend
@@ -38,7 +37,7 @@ def test_the_same_signature_twice_is_one_request_and_one_transaction(site: Site)
     assert again.status_code == 200, again.get_json()
     assert again.get_json()["requestId"] == first.get_json()["requestId"]
     assert again.get_json()["txHash"] == first.get_json()["txHash"]
-    site.relay.tick()
+    follow(site, first.get_json()["requestId"])
     mined = site.post("/relay/claim", body)  # after it was mined: still the same answer
     assert mined.status_code == 200 and mined.get_json()["status"] == "mined"
     assert mined.get_json()["requestId"] == first.get_json()["requestId"]
@@ -123,7 +122,7 @@ def test_relay_info_and_status(site: Site) -> None:
     assert info["prefer"] == "when-needed" and info["limits"]["perAddressDay"] == 20
     r = site.post("/relay/claim", site.system.claim_body(site.system.links[8],
                                                          fresh_account()))
-    site.relay.tick()
+    follow(site, r.get_json()["requestId"])
     status = site.get("/status").get_json()["relay"]
     assert status["relayer"] == RELAYER and status["balance"].endswith(" ETH")
     gas = site.get(f"/relay/requests/{r.get_json()['requestId']}").get_json()["gasUsed"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from relay_stack import RELAYER, Site, fresh_account
+from relay_stack import RELAYER, Site, follow, fresh_account, tick_until
 
 import giftcert.relay.service as service
 
@@ -65,8 +65,7 @@ def test_a_stuck_transaction_is_replaced_at_the_same_nonce_with_higher_fees(make
     assert int(bumped.max_fee) * 8 >= int(record.max_fee) * 9
     assert int(bumped.priority_fee) * 8 >= int(record.priority_fee) * 9
     system.mine()
-    site.relay.tick()
-    done = site.get(f"/relay/requests/{request_id}").get_json()
+    done = follow(site, request_id)
     assert done["status"] == "mined" and done["txHash"] == bumped.tx_hash, done
     txs = system.relayer_txs(start_block)
     assert len(txs) == 1 and txs[0]["hash"].to_0x_hex() == bumped.tx_hash
@@ -86,8 +85,7 @@ def test_a_mempool_the_chain_lost_is_sent_again_from_the_stored_bytes(make_site)
     site.relay.tick()
     assert system.w3.eth.get_transaction(tx_hash)["hash"].to_0x_hex() == tx_hash
     system.mine()
-    site.relay.tick()
-    done = site.get(f"/relay/requests/{sent.get_json()['requestId']}").get_json()
+    done = follow(site, sent.get_json()["requestId"])
     assert done["status"] == "mined" and done["txHash"] == tx_hash
     assert len(system.relayer_txs(start_block)) == 1
 
@@ -100,12 +98,14 @@ def test_a_queued_request_that_would_now_revert_is_never_sent(make_site, monkeyp
     queued = site.post("/relay/claim", system.claim_body(system.links[2], fresh_account()))
     later = site.post("/relay/claim", system.claim_body(system.links[3], fresh_account()))
     system.admin.pause()  # the first would revert now; so would the second
-    site.relay.tick()
-    failed = site.get(f"/relay/requests/{queued.get_json()['requestId']}").get_json()
+    failed = follow(site, queued.get_json()["requestId"])
     assert failed["status"] == "failed" and failed["code"] == "EnforcedPause", failed
     assert "paused" in failed["reason"]
-    site.relay.tick()  # the cancels are mined: the nonces are filled, nothing reverted
-    txs = system.relayer_txs(start_block)
+    # the cancels are mined: the nonces are filled, nothing reverted
+    def both_mined() -> list | None:
+        found = system.relayer_txs(start_block)
+        return found if len(found) >= 2 else None
+    txs = tick_until(site, both_mined) or system.relayer_txs(start_block)
     assert len(txs) == 2 and all(tx["to"] == RELAYER and tx["value"] == 0 for tx in txs)
     assert all(system.w3.eth.get_transaction_receipt(tx["hash"])["status"] == 1 for tx in txs)
     assert system.relayer_nonce("latest") == before + 2
@@ -113,10 +113,7 @@ def test_a_queued_request_that_would_now_revert_is_never_sent(make_site, monkeyp
         "status"] == "failed"
     system.admin.unpause()
     after = site.post("/relay/claim", system.claim_body(system.links[4], fresh_account()))
-    site.relay.tick()
-    site.relay.tick()
-    assert site.get(f"/relay/requests/{after.get_json()['requestId']}").get_json()[
-        "status"] == "mined"
+    assert follow(site, after.get_json()["requestId"])["status"] == "mined"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -141,7 +138,6 @@ def test_a_keeper_finds_a_queued_request_its_acceptor_already_sent(make_site,
     record = site.relay.store.get(accepted.get_json()["requestId"])
     assert record is not None
     system.w3.eth.send_raw_transaction(record.raw_tx)  # what the acceptor did (automine)
-    site.relay.tick()
-    done = site.get(f"/relay/requests/{record.id}").get_json()
+    done = follow(site, record.id)
     assert done["status"] == "mined" and done["reason"] is None, done
     assert system.relayer_nonce("latest") == record.nonce + 1
