@@ -167,6 +167,10 @@ class Relay:
             if self._check_receipts(record):  # its accepting process sent it meanwhile
                 return self.store.get(record.id) or record
             refusal = self._would_revert(record)
+            # Mined between the receipt check and the simulation (which then sees its own
+            # effect, e.g. NotClaimable): it went through, so look once more before cancelling.
+            if refusal is not None and self._check_receipts(record):
+                return self.store.get(record.id) or record
             if refusal is not None:
                 self._cancel(record, refusal)
                 return self.store.get(record.id) or record
