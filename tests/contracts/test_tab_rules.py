@@ -5,7 +5,7 @@ tab is open, and leaving gives the merchant time to collect."""
 from __future__ import annotations
 
 from eth_account import Account
-from harness import DAY, ETH, ONE_ETH, USD
+from harness import DAY, ETH, ONE_ETH, USD, YEAR
 
 ZERO = "0x" + "00" * 20
 CLOSE_DELAY = 2 * DAY
@@ -105,7 +105,9 @@ def test_while_a_tab_is_open_no_other_way_takes_value(h):
 def test_top_up_and_merge_in_stay_allowed(h):
     cert = _open(h)
     h.tx("topUp", cert, 500, sender=h.buyer, value=500)
-    extra = h.issue(amount=250)
+    # Expiring a day before the tab's certificate, so the merge is compatible whatever second
+    # each issue lands in (merging into an earlier expiry is refused).
+    extra = h.issue(amount=250, validity=5 * YEAR + 29 * DAY)
     h.tx("merge", extra, cert, sender=h.holder)
     assert h.balance(cert) == 1750
 
