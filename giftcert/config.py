@@ -93,6 +93,11 @@ class Settings:
     # signed holder actions (GIFTCERT_RELAYER_KEY; dev chain: anvil's dev key 9; None: no relay).
     relayer_key: str | None = None
     relay: RelaySettings = field(default_factory=lambda: RelaySettings())
+    # GIFTCERT_TRUSTED_PROXIES: how many reverse proxies stand in front of the site. Each one
+    # appends the address it saw to X-Forwarded-For; the client is the one that many from the
+    # end. 0 (the default) ignores the header: anyone can write it, so trusting it without a
+    # proxy would let a caller choose the address the relay's per-IP limit counts.
+    trusted_proxies: int = 0
 
     def __repr__(self) -> str:
         # Keys must never reach a log line, a traceback or a test report.
@@ -157,6 +162,7 @@ def load_settings(
         chain_cache_seconds=_seconds(values, "GIFTCERT_CHAIN_CACHE_SECONDS", 2.0),
         relayer_key=_relayer_key(values.get("GIFTCERT_RELAYER_KEY"), chain_id),
         relay=_relay_settings(values),
+        trusted_proxies=_count(values, "GIFTCERT_TRUSTED_PROXIES", 0),
     )
 
 

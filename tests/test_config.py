@@ -107,3 +107,10 @@ def test_signer_key_and_deployments_dir_from_settings(tmp_path: Path) -> None:
     assert s.signer_key == signer and s.deployments_dir == tmp_path / "d"
     assert "22" * 32 not in repr(s)
     assert settings(tmp_path).signer_key is None
+
+
+def test_trusted_proxies_default_to_none_and_refuse_a_negative_count(tmp_path: Path) -> None:
+    assert settings(tmp_path).trusted_proxies == 0
+    assert settings(tmp_path, GIFTCERT_TRUSTED_PROXIES="2").trusted_proxies == 2
+    with pytest.raises(ConfigError, match="GIFTCERT_TRUSTED_PROXIES must not be negative"):
+        settings(tmp_path, GIFTCERT_TRUSTED_PROXIES="-1")

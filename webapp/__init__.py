@@ -32,6 +32,7 @@ from sqlalchemy import exc as sa_exc
 from web3 import Web3
 from web3.exceptions import ProviderConnectionError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from giftcert.client import GiftCert
 from giftcert.config import Settings, load_settings
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
     app.register_api(api.bp)
     _errors(app)
     _response_cache(app)
+    _behind_proxies(app, settings.trusted_proxies)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -133,6 +135,14 @@ def create_app(settings: Settings | None = None, client: GiftCert | None = None,
         return response
 
     return app
+
+
+def _behind_proxies(app: Flask, count: int) -> None:
+    """Behind `count` reverse proxies, `request.remote_addr` is the client's address as the
+    outermost trusted proxy saw it (werkzeug's ProxyFix), so the relay's per-IP limit counts
+    people, not the proxy. Nothing is trusted when there is no proxy."""
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)  # type: ignore[method-assign]
 
 
 def without_validation(w3: Web3) -> Web3:

@@ -118,10 +118,11 @@ def make_site(system: RelaySystem, backend) -> Iterator[SiteFactory]:  # noqa: F
     made: list[Site] = []
     url = backend.url()
 
-    def make(*, send_at_once: bool = True, **relay: Any) -> Site:
+    def make(*, send_at_once: bool = True, trusted_proxies: int = 0, **relay: Any) -> Site:
         limits = replace(RelaySettings(), **{"keeper": "off", **relay})
         settings = replace(system.settings, database_url=url, relayer_key=RELAYER_KEY,
-                           relay=limits, public_origin="http://localhost")
+                           relay=limits, public_origin="http://localhost",
+                           trusted_proxies=trusted_proxies)
         client = system.admin.acting_as(system.admin.sender)
         client.multicall = system.record.multicall
         app = create_app(settings, client, follow=False, start_block=system.record.block)

@@ -13,13 +13,16 @@ from sqlalchemy import func, select
 from giftcert.relay.schema import requests_table
 
 
-def _post_all(site: Site, bodies: list[dict[str, Any]], *, ips: list[str] | None = None
+def _post_all(site: Site, bodies: list[dict[str, Any]], *, ips: list[str] | None = None,
+              forwarded: list[str] | None = None
               ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
-    """All at once, each from a thread of its own (as many web threads and processes do)."""
+    """All at once, each from a thread of its own (as many web threads and processes do), from
+    `ips[i]`, with X-Forwarded-For `forwarded[i]` when given."""
     def one(i: int) -> tuple[int, dict[str, Any], dict[str, str]]:
         http = site.app.test_client()
         ip = ips[i] if ips else "127.0.0.1"
-        r = http.post("/api/v1/relay/claim", json=bodies[i],
+        headers = {"X-Forwarded-For": forwarded[i]} if forwarded else {}
+        r = http.post("/api/v1/relay/claim", json=bodies[i], headers=headers,
                       environ_base={"REMOTE_ADDR": ip})
         return r.status_code, r.get_json(), dict(r.headers)
 
@@ -89,6 +92,32 @@ def test_the_per_ip_limit(make_site) -> None:
     assert sorted(codes[:5]) == [202, 202, 202, 429, 429] and codes[5] == 202, codes
     refused = next(body for code, body, _ in answers if code == 429)
     assert refused["code"] == "IpLimit" and "try again after" in refused["error"]
+
+
+def test_behind_a_proxy_the_per_ip_limit_counts_the_clients(make_site) -> None:
+    """Every request reaches the site from its proxy's address; with GIFTCERT_TRUSTED_PROXIES=1
+    the limit counts the address the proxy saw, and an address a client wrote into the header
+    itself (before the proxy appended the real one) counts for nothing."""
+    site = make_site(per_ip_day=2, trusted_proxies=1)
+    system = site.system
+    bodies = [system.claim_body(link, fresh_account()) for link in system.links[:5]]
+    forwarded = ["10.0.0.1", "10.0.0.1", "6.6.6.6, 10.0.0.1", "10.0.0.2", "10.0.0.2"]
+    answers = _post_all(site, bodies, ips=["127.0.0.1"] * 5, forwarded=forwarded)
+    codes = [code for code, _, _ in answers]
+    assert sorted(codes[:3]) == [202, 202, 429] and codes[3:] == [202, 202], codes
+    with site.relay.store.engine.connect() as conn:
+        ips = sorted(conn.execute(select(requests_table.c.client_ip)).scalars())
+    assert ips == ["10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.2"]
+
+
+def test_without_a_proxy_a_forwarded_header_changes_nothing(make_site) -> None:
+    """A caller that writes X-Forwarded-For itself cannot pick a new address per request."""
+    site = make_site(per_ip_day=2)
+    system = site.system
+    bodies = [system.claim_body(link, fresh_account()) for link in system.links[:3]]
+    answers = _post_all(site, bodies, ips=["10.0.0.9"] * 3,
+                        forwarded=["1.1.1.1", "2.2.2.2", "3.3.3.3"])
+    assert sorted(code for code, _, _ in answers) == [202, 202, 429]
 
 
 def test_the_gas_budget_holds_under_200_concurrent_requests(make_site) -> None:
