@@ -227,7 +227,7 @@ def verify_command(ctx: click.Context, voucher: str, previous: str | None, min_m
         before = store.latest(signed.certificate)
     checked = check_voucher(client, signed, previous_total=before,
                             min_seconds_left=min_minutes * 60, merchant_id=merchant)
-    kept = bool(store is not None and checked.ok and store.keep(signed))
+    kept = bool(store is not None and checked.ok and store.keep(checked))
     data = {**checked.to_json(), "kept": kept}
     if not checked.ok:
         assert checked.refusal is not None

@@ -11,7 +11,8 @@ keeps only the latest voucher and settles it now and then, alone or many tabs in
 - `check_voucher`: the merchant's free check before serving (issue rule 8), read from the
   chain in one view: the refusal is the contract's own error class (as `authorization.
   Preflight` gives them), or one of the merchant's own (`VoucherBelowPrevious`,
-  `TabClosingSoon`).
+  `TabClosingSoon`); a voucher that passes comes back as a `VerifiedVoucher`, sealed so that
+  nothing else makes one: the voucher store keeps only those.
 - `TabKeeper`: settles every stored voucher (giftcert.vouchers.VoucherStore) whose tab is
   over a threshold, closing or near the end of its settle window, in one `settleTabs` batch,
   and forgets what settled or can never settle; a rerun finds nothing more to do.
@@ -23,7 +24,10 @@ settle (everything bought in this epoch).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -317,17 +321,57 @@ def signature_refusal(client: GiftCert, tab: Tab,
     return None
 
 
+_SEAL_KEY = secrets.token_bytes(32)  # this process's: only check_voucher seals with it
+
+
+def _seal(voucher: SignedVoucher, tab: Tab, chain_id: int, contract: str, merchant_id: int,
+          checked_at: int) -> bytes:
+    terms = (voucher.certificate, voucher.epoch, voucher.cumulative, voucher.signature.hex(),
+             tab.certificate, tab.epoch, tab.balance_units, tab.signer, chain_id,
+             contract.lower(), merchant_id, checked_at)
+    return hmac.new(_SEAL_KEY, repr(terms).encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class VerifiedVoucher:
+    """A voucher `check_voucher` passed (`VoucherCheck.verified`): signed by the tab's signer
+    for this chain and contract, of the tab's epoch and within its balance as the chain had
+    them at `checked_at`, for `merchant_id`. Only check_voucher makes one: the seal covers
+    every field, so building one by hand or `dataclasses.replace` on one raises TypeError.
+    What the voucher store (giftcert.vouchers) keeps, and nothing else."""
+
+    voucher: SignedVoucher
+    tab: Tab
+    chain_id: int
+    contract: str
+    merchant_id: int
+    checked_at: int
+    seal: bytes = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.genuine():
+            raise TypeError("a VerifiedVoucher comes from check_voucher only")
+
+    def genuine(self) -> bool:
+        """Made by check_voucher in this process, with these very fields."""
+        return isinstance(self.seal, bytes) and hmac.compare_digest(self.seal, _seal(
+            self.voucher, self.tab, self.chain_id, self.contract, self.merchant_id,
+            self.checked_at))
+
+
 @dataclass(frozen=True)
 class VoucherCheck:
     """The merchant's check of a voucher before serving: the tab as the chain has it now, the
     refusal (None: serve), and what the voucher adds to the running total kept before it
-    (`increase`: the price of this purchase)."""
+    (`increase`: the price of this purchase). `verified`: the voucher as the store keeps it
+    (None when refused)."""
 
     voucher: SignedVoucher
     tab: Tab | None  # None: no such certificate
     refusal: ContractRevert | None
     previous: int  # units of this epoch already kept (0: the first voucher of the epoch)
     now: int
+    verified: VerifiedVoucher | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -401,7 +445,12 @@ def check_voucher(client: GiftCert, voucher: SignedVoucher, *,
     previous = _previous_units(voucher, previous_total, tab.currency)
 
     def result(refusal: ContractRevert | None) -> VoucherCheck:
-        return VoucherCheck(voucher, tab, refusal, previous, now)
+        if refusal is not None:
+            return VoucherCheck(voucher, tab, refusal, previous, now)
+        merchant = tab.merchant if merchant_id is None else merchant_id
+        seal = _seal(voucher, tab, client.chain_id, client.address, merchant, now)
+        return VoucherCheck(voucher, tab, None, previous, now, VerifiedVoucher(
+            voucher, tab, client.chain_id, client.address, merchant, now, seal))
 
     refusal = settle_refusal(tab, voucher, now, merchant_id)
     if refusal is not None:

@@ -1,12 +1,20 @@
 """The merchant's voucher store (issue 17): the latest voucher of each open tab, in the database
 every web worker shares (table `tab_vouchers`, revision 0004).
 
-`VoucherStore.keep(voucher)` keeps a voucher only if it is newer than the one stored: the same
-epoch and a higher running total, or a newer epoch. It is one compare-and-set statement (an
-upsert whose update has that condition), so two workers keeping vouchers of one tab at once
-never let an older one win, on SQLite and PostgreSQL alike. `keep` trusts its caller: check the
-voucher first (`giftcert.tabs.check_voucher`: the tab's signer signed it, its epoch is the
-tab's), or a forged voucher of a higher epoch would replace the real one.
+`VoucherStore.keep(verified)` is the one way in, and it takes only what the merchant's check
+made: a `giftcert.tabs.VerifiedVoucher` (or the `VoucherCheck` holding one), which only
+`check_voucher` produces (the tab's signer signed it for this chain and contract, it is of the
+tab's current epoch, within the balance, for the certificate's merchant). Anything else (a bare
+`SignedVoucher`, a refused check, a hand-made or altered VerifiedVoucher) is refused before the
+database is touched. A verified voucher replaces the stored one only if it is newer: the same
+epoch and a strictly higher running total, or a newer epoch. That is one compare-and-set
+statement (an upsert whose update has that condition), so two workers keeping vouchers of one
+tab at once never let an older one win, on SQLite and PostgreSQL alike.
+
+A voucher goes when its epoch can no longer be collected: the indexer forgets the kept vouchers
+of an epoch in the same transaction that indexes its `TabSettled` (or the `TabClosed` that ends
+it), `forget_void(conn, ...)`, whoever settled it and whether or not anyone reads that
+transaction; the keeper forgets what it settled or found void (`remove`).
 
 Totals are decimal text (up to 2**88: more than a database integer holds), compared by length
 and then as text, which orders decimal numbers without leading zeros.
@@ -18,7 +26,7 @@ upgrade); a change needs a new revision.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,14 +41,16 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     delete,
     or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from giftcert.database import NAMING_CONVENTION, open_engine
-from giftcert.tabs import SignedVoucher
+from giftcert.tabs import SignedVoucher, VerifiedVoucher, VoucherCheck
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -90,6 +100,35 @@ def _greater(new: Any, old: Any) -> ColumnElement[bool]:
                and_(func.length(new) == func.length(old), new > old))
 
 
+def verified_voucher(verified: Any) -> SignedVoucher:
+    """The voucher of check_voucher's verdict, if it passed: a VoucherCheck refused raises its
+    refusal, anything not made by check_voucher (a bare voucher, a forged or altered
+    VerifiedVoucher) is a TypeError."""
+    if isinstance(verified, VoucherCheck):
+        if verified.verified is None:
+            if verified.refusal is not None:
+                raise verified.refusal
+            raise TypeError("this VoucherCheck was not made by check_voucher")
+        verified = verified.verified
+    if not isinstance(verified, VerifiedVoucher):
+        raise TypeError(f"the voucher store keeps only what check_voucher verified, not "
+                        f"{type(verified).__name__}")
+    if not verified.genuine():  # e.g. object.__setattr__ on a frozen one
+        raise TypeError("a VerifiedVoucher comes from check_voucher only")
+    return verified.voucher
+
+
+def forget_void(conn: Connection, void: Iterable[tuple[int | str, int]]) -> None:
+    """In the caller's transaction (the indexer's, as it indexes a range): forgets the kept
+    voucher of each (certificate, epoch) that is of that epoch or an older one (settled or
+    closed: void); a newer epoch's voucher stays."""
+    rows = [{"cert": str(int(cert)), "epoch": int(epoch)} for cert, epoch in void]
+    if rows:
+        t = vouchers_table
+        conn.execute(delete(t).where(and_(t.c.certificate == bindparam("cert"),
+                                          t.c.epoch <= bindparam("epoch"))), rows)
+
+
 def _row(row: Any) -> StoredVoucher:
     voucher = SignedVoucher(int(row.certificate), int(row.epoch), int(row.cumulative),
                             bytes.fromhex(str(row.signature).removeprefix("0x")))
@@ -104,10 +143,12 @@ class VoucherStore:
         self.engine = open_engine(database) if isinstance(database, str) else database
         self.clock = clock
 
-    def keep(self, voucher: SignedVoucher) -> bool:
-        """Stores `voucher` unless the stored one of its tab is as new (the same epoch and a
-        running total at least as high, or a newer epoch): True when it was kept. One
-        statement, safe under concurrent writers."""
+    def keep(self, verified: VerifiedVoucher | VoucherCheck) -> bool:
+        """Stores the voucher `check_voucher` verified unless the stored one of its tab is as
+        new (the same epoch and a running total at least as high, or a newer epoch): True when
+        it was kept. One statement, safe under concurrent writers. A refused check raises its
+        refusal; anything but check_voucher's result is a TypeError."""
+        voucher = verified_voucher(verified)
         t = vouchers_table
         values = {"certificate": str(voucher.certificate), "merchant": voucher.merchant,
                   "epoch": voucher.epoch, "cumulative": str(voucher.cumulative),

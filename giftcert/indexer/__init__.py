@@ -24,7 +24,9 @@ the contract error's name).
 Payment tabs live in their certificate's row (tab_open, tab_epoch, tab_signer, tab_close_at,
 tab_settled: from TabOpened, TabSettled, TabCloseRequested, TabClosed); a `TabSettled` is a
 payment like a `Redeemed` (a `redemptions` row with order_ref 0 and its `tab_epoch`, and the
-day's total), so a rebuild after a reorg handles it the same way.
+day's total), so a rebuild after a reorg handles it the same way. Indexing a `TabSettled` (or a
+`TabClosed`) also forgets the merchant's kept vouchers of that epoch and older ones (table
+`tab_vouchers`, giftcert.vouchers) in the same transaction: they can no longer be collected.
 
 Order references are data of the `Redeemed` event only (the contract keeps no record of them),
 so whether an order was paid is answered here: `order_paid`, `order_redemptions`.

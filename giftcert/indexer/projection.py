@@ -43,6 +43,9 @@ class Batch:
     batch_items: list[Row] = field(default_factory=list)
     days: dict[DayKey, list[int]] = field(default_factory=dict)  # -> [total, count]
     merchant_events: list[Event] = field(default_factory=list)
+    # certificate -> the latest epoch the range settled or closed: the merchant's kept vouchers
+    # of it and older ones are void (giftcert.vouchers.forget_void, in the same transaction)
+    void_epochs: dict[str, int] = field(default_factory=dict)
 
 
 def new_cert(cert_id: int, block: int) -> Row:
@@ -208,12 +211,21 @@ class Applier:
             row["tab_settled"] = int(row["tab_settled"]) + amount
             row["tab_epoch"] = int(a["epoch"]) + 1
         self._payment(ev, a["id"], amount, "0", int(a["epoch"]))
+        self._void(a["id"], int(a["epoch"]))
+
+    def _void(self, cert_id: int, epoch: int) -> None:
+        """Vouchers of `epoch` and older can no longer be collected (a first sync only: a
+        rebuild replays what was recorded before)."""
+        if self.recording:
+            key = str(cert_id)
+            self.batch.void_epochs[key] = max(epoch, self.batch.void_epochs.get(key, epoch))
 
     def on_TabCloseRequested(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
         self._set(ev, a["id"], tab_close_at=int(a["closeAt"]))
 
     def on_TabClosed(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
         self._set(ev, a["id"], tab_open=False, tab_epoch=int(a["epoch"]), tab_close_at=None)
+        self._void(a["id"], int(a["epoch"]) - 1)  # the event names the next epoch
 
     def on_Refunded(self, ev: Event, a: dict[str, Any]) -> None:  # noqa: N802
         self._set(ev, a["id"], balance=0)

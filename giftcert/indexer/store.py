@@ -35,6 +35,7 @@ from giftcert.indexer.schema import (
     merchants_table,
     redemptions_table,
 )
+from giftcert.vouchers import forget_void
 
 T = TypeVar("T")
 CHUNK = 500  # ids per IN (...) list: well under every database's limit on bound parameters
@@ -81,6 +82,8 @@ def write_batch(conn: Connection, batch: Batch) -> None:
     _add_days(conn, batch.days)
     for ev in batch.merchant_events:
         _apply_merchant(conn, ev)
+    if batch.void_epochs:  # settled or closed: the merchants' kept vouchers of them go
+        forget_void(conn, batch.void_epochs.items())
 
 
 def _write_certs(conn: Connection, batch: Batch) -> None:

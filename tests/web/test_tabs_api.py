@@ -357,10 +357,25 @@ def _kept(web, cert: int):
         return store().latest(cert)
 
 
-def test_a_settles_outcome_names_the_tabs_collected_and_forgets_their_vouchers(web):
+def _database(web) -> dict[str, list[tuple]]:
+    """Every row of every table of the site's database, to compare before and after."""
+    from sqlalchemy import column, inspect, select, table
+
+    engine = web.state.indexer.engine
+    out = {}
+    with engine.connect() as conn:
+        for name in sorted(inspect(engine).get_table_names()):
+            columns = [c["name"] for c in inspect(engine).get_columns(name)]
+            rows = conn.execute(select(*[column(c) for c in columns]).select_from(table(name)))
+            out[name] = sorted((tuple(r) for r in rows), key=repr)
+    return out
+
+
+def test_a_settles_outcome_names_the_tabs_collected_and_writes_nothing(web):
     """GET /transactions/{hash} of a settle (what the desk reads to confirm it) reports each
-    tab collected (the SDK's TransactionOutcome.tabs_settled), and the kept vouchers of the
-    epochs collected go then, not at the next list; a voucher of the next epoch stays."""
+    tab collected (the SDK's TransactionOutcome.tabs_settled) and is a read only: the kept
+    vouchers of the epochs collected go when the index records the settle; a voucher of the
+    next epoch stays."""
     a, b = gift(web), gift(web, "12")
     for cert in (a, b):
         open_tab(web, cert)
@@ -370,21 +385,29 @@ def test_a_settles_outcome_names_the_tabs_collected_and_forgets_their_vouchers(w
         assert keep(web, purchase(web, cert, amount)[1]).status_code == 201
     receipt = web.send(build(web, "settle-tabs", web.coffee.sender, merchant=1,
                              certificates=[str(a), str(b)])["tx"])
-    assert _kept(web, a) is not None and _kept(web, b) is not None  # until the outcome is read
     sdk = web.admin.transaction_outcome(receipt["transactionHash"])
     assert sdk is not None
     assert sorted((t.certificate, t.epoch, t.units) for t in sdk.tabs_settled) == sorted(
         [(a, epoch_a, 2_250_000), (b, int(tab(web, b)["epoch"]) - 1, 1_000_000)])
     assert all(t.merchant == 1 for t in sdk.tabs_settled)
-    # The next purchase on `a` is kept before the desk reads the outcome: it stays.
+    # The next purchase on `a` is kept before the index has the settle.
     assert keep(web, purchase(web, a, "0.5")[1]).status_code == 201
+    before = _database(web)
     outcome = web.http.get(
         f"/api/v1/transactions/{receipt['transactionHash'].to_0x_hex()}").get_json()
+    assert _database(web) == before  # a GET writes nothing
     collected = {t["certificate"]: t for t in outcome["tabsSettled"]}
     assert collected[str(a)] == {"certificate": str(a), "ref": gift_ref(a), "merchant": 1,
                                  "epoch": str(epoch_a), "units": "2250000",
                                  "amount": {"amount": "2.25", "currency": "tUSD"}}
     assert collected[str(b)]["amount"] == {"amount": "1", "currency": "tUSD"}
+    assert _kept(web, b) is not None  # void, but the index has not recorded the settle yet
+    listed = web.http.get("/api/v1/merchants/1/tabs").get_json()  # the chain's epochs count
+    assert _database(web) == before
+    mine = {t["certificate"]: t for t in listed["tabs"]}
+    assert Decimal(mine[str(a)]["unsettled"]["amount"]) == Decimal("0.5")
+    assert str(b) not in mine or Decimal(mine[str(b)]["unsettled"]["amount"]) == 0
+    web.sync()
     assert _kept(web, b) is None
     newer = _kept(web, a)
     assert newer is not None and newer.epoch == epoch_a + 1 and newer.cumulative == 500_000
@@ -392,3 +415,63 @@ def test_a_settles_outcome_names_the_tabs_collected_and_forgets_their_vouchers(w
     other = web.http.get(
         f"/api/v1/transactions/{plain['transactionHash'].to_0x_hex()}").get_json()
     assert other["tabsSettled"] == []
+
+
+def test_a_settle_nobody_polls_is_forgotten_once_indexed(web):
+    """The merchant settles with the SDK (the CLI, a keeper), nobody reads the transaction:
+    after the index syncs, the desk lists the tab with nothing unsettled and the voucher is
+    gone from the database; reading the transaction afterwards changes nothing."""
+    cert = gift(web, "20")
+    open_tab(web, cert)
+    sign_in(web)
+    _, text = purchase(web, cert, "4")
+    assert keep(web, text).status_code == 201
+    voucher = _kept(web, cert)
+    assert voucher is not None and voucher.to_text() == text
+    settled = web.coffee.settle_tabs(1, [voucher])
+    assert [v.certificate for v in settled.settled] == [cert]
+    assert _kept(web, cert) is not None  # until the index has it
+    web.sync()
+    assert _kept(web, cert) is None
+    listed = web.http.get("/api/v1/merchants/1/tabs").get_json()
+    mine = [t for t in listed["tabs"] if t["certificate"] == str(cert)]
+    assert mine and Decimal(mine[0]["unsettled"]["amount"]) == 0
+    assert Decimal(mine[0]["balance"]["amount"]) == Decimal("16")
+    assert listed["unsettled"] == []
+    before = _database(web)
+    r = web.http.get(f"/api/v1/transactions/{settled.tx_hash}")
+    assert r.status_code == 200 and [t["certificate"] for t in r.get_json()["tabsSettled"]] == [
+        str(cert)]
+    assert _database(web) == before
+
+
+def test_two_desks_keeping_at_once_end_with_the_higher_voucher(web):
+    """Two signed-in desks hand in a smaller and a larger running total of one tab at the
+    same instant, round after round: the larger is kept every time; the smaller is kept
+    (before it) or refused as old, never left in its place."""
+    import threading
+
+    cert = gift(web, "30")
+    open_tab(web, cert)
+    clients = [web.app.test_client(), web.app.test_client()]
+    for http in clients:
+        web.http = http
+        sign_in(web)
+    totals = [sign_voucher(web.holder, cert, str(n)).to_text() for n in range(1, 13)]
+    answers: list[list[tuple[int, str | None]]] = [[], []]
+    gate = threading.Barrier(2)
+
+    def desk(n: int) -> None:
+        for r in range(6):
+            gate.wait(60)
+            got = clients[n].post("/api/v1/vouchers", json={"voucher": totals[2 * r + n]})
+            answers[n].append((got.status_code, (got.get_json() or {}).get("code")))
+
+    threads = [threading.Thread(target=desk, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert all(a == (201, None) for a in answers[1]), answers
+    assert all(a in {(201, None), (422, "VoucherBelowPrevious")} for a in answers[0]), answers
+    assert _kept(web, cert).to_text() == totals[-1]

@@ -43,7 +43,6 @@ from webapp.api.models import (
     TxHashPath,
 )
 from webapp.api.relay import relay_status
-from webapp.api.tabs import store as voucher_store
 from webapp.errors import ApiError, revert_message
 from webapp.present import (
     OCCASIONS,
@@ -234,17 +233,12 @@ def transaction(path: TxHashPath) -> Reply:
 
     Its status, the certificates it created or split off, the payments it made, the tabs it
     collected and, for a batch settlement (of authorisations or of tabs), each refused item
-    and why (202 with status pending while it is not mined). The vouchers of the tabs it
-    collected are void from then on: the merchants' kept ones of those epochs are forgotten
-    here (the desk reads this to confirm a settle)."""
+    and why (202 with status pending while it is not mined). A read only: the merchants' kept
+    vouchers of the tabs it collected go when the index records the settle."""
     st = state()
     outcome = st.client.transaction_outcome(path.txHash)  # the SDK reads the events
     if outcome is None:
         return {"txHash": path.txHash, "status": "pending"}, 202
-    if outcome.tabs_settled:
-        kept = voucher_store()
-        for settle in outcome.tabs_settled:
-            kept.forget(settle.certificate, settle.epoch)
     return {**outcome.to_json(), "refused": [refusal_json(r) for r in outcome.refused],
             "tabsSettled": [tab_settle_json(st, t) for t in outcome.tabs_settled]}
 

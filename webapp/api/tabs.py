@@ -15,7 +15,13 @@ from typing import Any
 
 from giftcert import eip712
 from giftcert.client import Certificate, wallet_json
-from giftcert.errors import ContractRevert, InvalidInput, UnknownCertificate
+from giftcert.errors import (
+    ContractRevert,
+    InvalidInput,
+    UnknownCertificate,
+    VoucherBelowPrevious,
+    WrongEpoch,
+)
 from giftcert.money import CurrencyInfo, Money, from_units
 from giftcert.tabs import (
     GRACE,
@@ -52,7 +58,7 @@ SIGNED_IN = {
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
 }
 # A kept voucher that can never be collected (its tab settled or closed since, the gift gone):
-# the desk's list leaves it out and the store forgets it.
+# the desk's list leaves it out, and the index forgets it when it records the settle or close.
 VOID = frozenset({"WrongEpoch", "TabNotOpen", "UnknownCertificate", "TabSettleEnded"})
 
 
@@ -203,7 +209,8 @@ def signed_in_merchant(merchant_id: int, field: str) -> None:
 def live_tabs(merchant_id: int) -> list[tuple[SignedVoucher, Tab]]:
     """The merchant's kept vouchers of tabs still open at the voucher's epoch, each with its
     tab (one node call for all); a kept voucher its tab has moved past (settled or closed
-    since) is forgotten."""
+    since, the index not there yet) is left out (a read only: the index forgets those when it
+    records the settle or close)."""
     kept = [s.voucher for s in store().open_tabs(merchant_id)]
     if not kept:
         return []
@@ -216,7 +223,6 @@ def live_tabs(merchant_id: int) -> list[tuple[SignedVoucher, Tab]]:
         tab = None if read.error is not None else tab_from_view(
             voucher.certificate, read.result, client.currency(voucher.currency_id))
         if tab is None or not tab.open or voucher.epoch < tab.epoch:
-            store().remove(voucher)
             continue
         out.append((voucher, tab))
     return out
@@ -325,7 +331,9 @@ def keep_voucher(body: VoucherRequest) -> Reply:
 
     Checked first as /vouchers/decode checks it; a good one is kept in the site's database
     (the latest per tab: every worker sees it) and collected later with POST /tx/settle-tabs.
-    The voucher already kept, handed in again, is not an error (201, kept)."""
+    The voucher already kept, handed in again, is not an error (201, kept). The store keeps
+    only what the check verified, and only if it is newer than what it holds when it writes:
+    a newer voucher another desk kept meanwhile wins (422 VoucherBelowPrevious)."""
     voucher = parse_voucher(body.voucher)
     cert = live_certificate(voucher.certificate, "voucher")
     signed_in_merchant(cert.merchant, "voucher")
@@ -335,8 +343,21 @@ def keep_voucher(body: VoucherRequest) -> Reply:
         raise voucher_refusal(checked.refusal, cert)
     if latest == voucher:  # the same again: what it added was said the first time
         return voucher_json(checked, cert, kept=True)
-    store().keep(voucher)
+    if not store().keep(checked):
+        newer = store().latest(voucher.certificate)
+        if newer != voucher:  # another worker kept a newer one between the check and now
+            raise voucher_refusal(_outrun(voucher, newer), cert)
     return voucher_json(checked, cert, kept=True)
+
+
+def _outrun(voucher: SignedVoucher, newer: SignedVoucher | None) -> ContractRevert:
+    """Why the store did not keep a verified voucher: a newer one is kept."""
+    if newer is not None and newer.epoch > voucher.epoch:
+        return WrongEpoch({"id": voucher.certificate, "expected": newer.epoch,
+                           "given": voucher.epoch})
+    previous = newer.cumulative if newer is not None else 0
+    return VoucherBelowPrevious({"id": voucher.certificate, "previous": previous,
+                                 "given": voucher.cumulative})
 
 
 @get("/merchants/<merchant>/tabs", MerchantTabs, tags=[PAYMENTS], responses=SIGNED_IN)
