@@ -1078,32 +1078,50 @@ function payRequestPage() {
 /** Seconds a signed payment stays valid (the API's default). */
 const VALID_FOR = 3600;
 
-function payPage() {
-  const form = $form("#pay-form");
-  const result = $("#pay-result");
-  if (!form) return;
-  const context = certContext();
-  const balance = context.balance || "0", currency = context.currency || "";
-  const amountField = $field("#pay-amount");
-  const button = /** @type {HTMLButtonElement} */ ($("#pay-sign"));
-  const amountError = $("[data-testid=pay-amount-error]");
-  // Pay is disabled for an amount the gift cannot cover (said beside the amount).
-  const check = () => {
-    const value = amountField.value.trim();
-    const over = fmt.isAmount(value) && fmt.compareAmounts(value, balance) > 0;
-    button.disabled = over;
-    amountField.setAttribute("aria-invalid", String(over));
-    amountError.textContent = over ? `This gift has ${fmt.moneyText({ amount: balance, currency })}: pay at most that, and the rest another way.` : "";
-  };
+/**
+ * What the pay page and the tab's till share (templates/_show_code.html): the holder signs in
+ * the wallet what the site builds, the code shows as a QR code and as text with what it says,
+ * and the page asks every 1.5 s until the shop has taken it (then says so by itself); a refusal
+ * is said in words. Editing the form, or asking for another code, puts the form back.
+ * `name` prefixes the page's parts: #<name>-form, -amount, -sign, -result, -qr, -again,
+ * data-testid <name>-state (and <name>-countdown).
+ * @param {string} name
+ * @param {{ check: () => void,
+ *   build: () => Promise<any>,
+ *   encode: (signed: { typedData: any, signature: string }) => Promise<string>,
+ *   field: string,
+ *   show: (built: any) => void,
+ *   taken: (built: any) => Promise<string>,
+ *   flag: string,
+ *   countdown?: { seconds: number, expired: string },
+ *   again?: () => void }} o
+ *   check: what the amount allows (Sign is disabled beyond what the gift can pay);
+ *   build: the typed data to sign, as the API builds it ({ typedData, ... });
+ *   encode: the code for what was signed, shown in the text box `field`;
+ *   show: fills in what the code says;
+ *   taken: the words once the shop has taken it (and the page's totals brought up to date),
+ *   else "": the state line says them and gets data-<flag>="true";
+ *   countdown: how long the code is valid, counted down (on expiry, the state says `expired`);
+ *   again: what else "again" does, beyond putting the form back.
+ */
+function codePage(name, o) {
+  const form = $form(`#${name}-form`);
+  const result = $(`#${name}-result`);
+  const amountField = $field(`#${name}-amount`);
+  const button = /** @type {HTMLButtonElement} */ ($(`#${name}-sign`));
+  const state = $(`[data-testid=${name}-state]`);
+  const countdown = o.countdown ? $(`[data-testid=${name}-countdown]`) : null;
+  const waiting = state.textContent;  // "Waiting for <merchant> to …", as the page came
+  const { check } = o;
   /** @type {number | undefined} */
   let ticker;
   /** @type {number | undefined} */
   let poller;
   const stop = () => { clearInterval(ticker); clearTimeout(poller); };
   const reset = () => { stop(); result.hidden = true; result.classList.remove("paid", "stale"); form.hidden = false; };
-  amountField.addEventListener("input", () => { check(); if (!result.hidden) reset(); });
-  $field("#pay-ref").addEventListener("input", () => { if (!result.hidden) reset(); });
-  $("#pay-again").addEventListener("click", () => { reset(); amountField.focus(); });
+  // Any edit puts the form back (the code no longer says what the form does).
+  form.addEventListener("input", (event) => { if (event.target === amountField) check(); if (!result.hidden) reset(); });
+  $(`#${name}-again`).addEventListener("click", () => { reset(); o.again?.(); amountField.focus(); });
   check();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -1113,63 +1131,100 @@ function payPage() {
     try {
       button.disabled = true;
       await wallet.ensureReady();
-      const data = { certificate: form.dataset.certId, ...fieldsOf(form) };
       say(form, "Sign in your wallet…");
-      const built = await api("/typed-data/redemption", data);
-      $("#pay-order-paid").hidden = !built.orderPaid;
+      const built = await o.build();
       const signature = await wallet.signTypedData(built.typedData);
-      const out = await api("/authorizations", { typedData: built.typedData, signature });
+      const code = await o.encode({ typedData: built.typedData, signature });
       say(form, "");
-      $field("#pay-authorization").value = out.authorization;
+      $field(o.field).value = code;
       const { drawQr } = await import("./qr.js");
-      drawQr($("#pay-qr"), out.authorization);
-      $("[data-testid=pay-shown-amount]").textContent = fmt.moneyText(built.amount);
-      $("[data-testid=pay-shown-ref]").textContent = `Order ${built.orderRef}`;
-      const state = $("[data-testid=pay-state]");
-      state.textContent = `Waiting for ${context.merchantName} to take the payment…`;
+      drawQr($(`#${name}-qr`), code);
+      o.show(built);
+      state.textContent = waiting;
       result.classList.remove("paid", "stale");
       result.hidden = false;
       form.hidden = true;
       result.scrollIntoView({ block: "start" });
       stop();
-      const countdown = $("[data-testid=pay-countdown]");
-      // The deadline is on the chain's clock (which need not be this device's): it is the
-      // default hour of validity from the moment the server built the payment.
-      const endsAt = Date.now() + VALID_FOR * 1000;
-      const tick = () => {
-        const left = Math.round((endsAt - Date.now()) / 1000);
-        if (left <= 0) {
-          countdown.textContent = "This code has expired.";
-          if (!result.classList.contains("paid")) { result.classList.add("stale"); state.textContent = "Expired: press New payment to sign again."; stop(); }
-          return;
-        }
-        const m = Math.floor(left / 60), sec = String(left % 60).padStart(2, "0");
-        countdown.textContent = `Valid for ${m}:${sec}`;
-      };
-      tick();
-      ticker = window.setInterval(tick, 1000);
-      // Paid by itself: the shop's redemption of this order shows up in the gift's history.
+      if (countdown && o.countdown) {
+        const { seconds, expired } = o.countdown;
+        // The deadline is on the chain's clock (which need not be this device's): it is the
+        // default validity from the moment the server built the code.
+        const endsAt = Date.now() + seconds * 1000;
+        const tick = () => {
+          const left = Math.round((endsAt - Date.now()) / 1000);
+          if (left <= 0) {
+            countdown.textContent = "This code has expired.";
+            if (!result.classList.contains("paid")) { result.classList.add("stale"); state.textContent = expired; stop(); }
+            return;
+          }
+          const m = Math.floor(left / 60), sec = String(left % 60).padStart(2, "0");
+          countdown.textContent = `Valid for ${m}:${sec}`;
+        };
+        tick();
+        ticker = window.setInterval(tick, 1000);
+      }
       const watch = async () => {
-        /** @type {{ event: string, args: Record<string, string>, amount: any, timestamp: number }[]} */
-        const history = await api(`/certificates/${form.dataset.certId}/history`).catch(() => []);
-        const signedAt = built.deadline - VALID_FOR - 30;  // on the chain's clock, a margin
-        const paid = history.find((e) => e.event === "Redeemed" && String(e.args.orderRef) === String(built.orderRef)
-          && Number(e.timestamp) >= signedAt);
-        if (paid) {
+        const words = await o.taken(built);
+        if (words) {
           stop();
           result.classList.add("paid");
-          countdown.textContent = "";
-          state.textContent = `Paid ✓ ${fmt.moneyText(built.amount)} at ${context.merchantName}`;
-          state.dataset.paid = "true";
-          $("#pay-order-paid").hidden = true;
-          const left = fmt.subtractAmounts(balance, built.amount.amount);
-          $("[data-testid=pay-balance]").textContent = fmt.moneyText({ amount: left, currency });
+          if (countdown) countdown.textContent = "";
+          state.textContent = words;
+          state.dataset[o.flag] = "true";
           return;
         }
         if (!result.hidden && !result.classList.contains("stale")) poller = window.setTimeout(watch, 1500);
       };
       poller = window.setTimeout(watch, 1500);
     } catch (err) { say(form, ""); showError(form, err); } finally { button.disabled = false; check(); }
+  });
+}
+
+function payPage() {
+  const form = $form("#pay-form");
+  if (!form) return;
+  const context = certContext();
+  const balance = context.balance || "0", currency = context.currency || "";
+  const amountField = $field("#pay-amount");
+  const button = /** @type {HTMLButtonElement} */ ($("#pay-sign"));
+  const amountError = $("[data-testid=pay-amount-error]");
+  const orderPaid = $("#pay-order-paid");
+  codePage("pay", {
+    // Pay is disabled for an amount the gift cannot cover (said beside the amount).
+    check: () => {
+      const value = amountField.value.trim();
+      const over = fmt.isAmount(value) && fmt.compareAmounts(value, balance) > 0;
+      button.disabled = over;
+      amountField.setAttribute("aria-invalid", String(over));
+      amountError.textContent = over ? `This gift has ${fmt.moneyText({ amount: balance, currency })}: pay at most that, and the rest another way.` : "";
+    },
+    build: async () => {
+      const built = await api("/typed-data/redemption", { certificate: form.dataset.certId, ...fieldsOf(form) });
+      orderPaid.hidden = !built.orderPaid;
+      return built;
+    },
+    encode: async (signed) => (await api("/authorizations", signed)).authorization,
+    field: "#pay-authorization",
+    show: (built) => {
+      $("[data-testid=pay-shown-amount]").textContent = fmt.moneyText(built.amount);
+      $("[data-testid=pay-shown-ref]").textContent = `Order ${built.orderRef}`;
+    },
+    // Paid by itself: the shop's redemption of this order shows up in the gift's history.
+    taken: async (built) => {
+      /** @type {{ event: string, args: Record<string, string>, amount: any, timestamp: number }[]} */
+      const history = await api(`/certificates/${form.dataset.certId}/history`).catch(() => []);
+      const signedAt = built.deadline - VALID_FOR - 30;  // on the chain's clock, a margin
+      const paid = history.find((e) => e.event === "Redeemed" && String(e.args.orderRef) === String(built.orderRef)
+        && Number(e.timestamp) >= signedAt);
+      if (!paid) return "";
+      orderPaid.hidden = true;
+      const left = fmt.subtractAmounts(balance, built.amount.amount);
+      $("[data-testid=pay-balance]").textContent = fmt.moneyText({ amount: left, currency });
+      return `Paid ✓ ${fmt.moneyText(built.amount)} at ${context.merchantName}`;
+    },
+    flag: "paid",
+    countdown: { seconds: VALID_FOR, expired: "Expired: press New payment to sign again." },
   });
 }
 
@@ -1181,7 +1236,6 @@ const money = (amount, currency) => fmt.moneyText({ amount, currency });
  * itself once the shop has kept it. */
 function tillPage() {
   const form = $form("#till-form");
-  const result = $("#till-result");
   if (!form) return;
   const context = certContext();
   const currency = context.currency || "";
@@ -1206,55 +1260,28 @@ function tillPage() {
     amountField.setAttribute("aria-invalid", String(over));
     amountError.textContent = over ? `The tab total would be ${money(total, currency)}, more than the gift's ${money(balance, currency)}: this purchase can be at most ${money(fmt.subtractAmounts(balance, previous), currency)}.` : "";
   };
-  /** @type {number | undefined} */
-  let poller;
-  const reset = () => { clearTimeout(poller); result.hidden = true; result.classList.remove("paid"); form.hidden = false; };
-  amountField.addEventListener("input", () => { check(); if (!result.hidden) reset(); });
-  $("#till-again").addEventListener("click", () => { reset(); amountField.value = ""; check(); amountField.focus(); });
-  check();
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    for (const el of $$("[data-error-for]", form)) el.textContent = "";
-    check();
-    if (button.disabled) return;
-    try {
-      button.disabled = true;
-      await wallet.ensureReady();
-      say(form, "Sign in your wallet…");
-      const built = await api("/typed-data/voucher", { certificate, amount: amountField.value.trim() });
-      const signature = await wallet.signTypedData(built.typedData);
-      const out = await api("/vouchers/decode", { voucher: { typedData: built.typedData, signature } });
-      say(form, "");
-      $field("#till-voucher").value = out.voucher;
-      const { drawQr } = await import("./qr.js");
-      drawQr($("#till-qr"), out.voucher);
+  codePage("till", {
+    check,
+    build: () => api("/typed-data/voucher", { certificate, amount: amountField.value.trim() }),
+    encode: async (signed) => (await api("/vouchers/decode", { voucher: signed })).voucher,
+    field: "#till-voucher",
+    show: (built) => {
       $("[data-testid=till-shown-purchase]").textContent = fmt.moneyText(built.purchase);
       $("[data-testid=till-shown-total]").textContent = fmt.moneyText(built.total);
-      const state = $("[data-testid=till-state]");
-      state.textContent = `Waiting for ${context.merchantName} to keep it…`;
-      delete state.dataset.kept;
-      result.classList.remove("paid");
-      result.hidden = false;
-      form.hidden = true;
-      result.scrollIntoView({ block: "start" });
-      clearTimeout(poller);
-      // Kept by itself: the shop's latest kept voucher reaches this total (or the tab moved on:
-      // the shop collected it).
-      const watch = async () => {
-        const tab = await api(`/certificates/${certificate}/tab`).catch(() => null);
-        const moved = tab && tab.epoch !== built.epoch;
-        if (tab && (moved || fmt.compareAmounts(tab.unsettled.amount, built.total.amount) >= 0)) {
-          result.classList.add("paid");
-          state.textContent = `Kept ✓ tab total ${fmt.moneyText(built.total)} at ${context.merchantName}`;
-          state.dataset.kept = "true";
-          balance = tab.balance.amount;  // a settle meanwhile took the total from it
-          showTotals(tab.unsettled.amount);
-          return;
-        }
-        if (!result.hidden) poller = window.setTimeout(watch, 1500);
-      };
-      poller = window.setTimeout(watch, 1500);
-    } catch (err) { say(form, ""); showError(form, err); } finally { button.disabled = false; check(); }
+      delete $("[data-testid=till-state]").dataset.kept;  // this voucher is not kept yet
+    },
+    // Kept by itself: the shop's latest kept voucher reaches this total (or the tab moved on:
+    // the shop collected it).
+    taken: async (built) => {
+      const tab = await api(`/certificates/${certificate}/tab`).catch(() => null);
+      const moved = tab && tab.epoch !== built.epoch;
+      if (!(tab && (moved || fmt.compareAmounts(tab.unsettled.amount, built.total.amount) >= 0))) return "";
+      balance = tab.balance.amount;  // a settle meanwhile took the total from it
+      showTotals(tab.unsettled.amount);
+      return `Kept ✓ tab total ${fmt.moneyText(built.total)} at ${context.merchantName}`;
+    },
+    flag: "kept",
+    again: () => { amountField.value = ""; check(); },
   });
 }
 
