@@ -58,9 +58,11 @@ contract GiftCertificates is ClaimLinks, TabSettlement, SignedHolderActions, Ref
     }
 
     /// @notice Everything not implemented here runs in the admin module, on this storage.
-    /// Not payable: no function of the module takes ETH.
+    /// Payable for the module's one payable function, `issueWithTab` (delegatecall keeps the
+    /// call's value): every other function of the module refuses a value itself, and the
+    /// module has no receive or fallback, so plain ETH sent here is still refused.
     // slither-disable-next-line locked-ether
-    fallback() external {
+    fallback() external payable {
         address module = _module;
         assembly {
             calldatacopy(0, 0, calldatasize())

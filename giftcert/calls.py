@@ -490,6 +490,23 @@ class Calls:
         key = ZERO_ADDRESS if session_key is None else checksum(session_key, "sessionKey")
         return self.prepare("openTab", cert_id, key, decode=self._tab(cert_id))
 
+    def issue_with_tab(self, amount: Money | Any, merchant: int, currency: int | str = 0, *,
+                       session_key: str | None = None, message: str = "",
+                       **terms_kw: Any) -> PurchaseCall[Tab]:
+        """Buy a certificate for the sender with a payment tab already open at `merchant`
+        (`issueWithTab`: `issue` to yourself and `open_tab` in one transaction and one storage
+        word, epoch 1). Paid and checked as `issue`; `session_key` as for `open_tab`. There is
+        no recipient: a tab opened at issue is always the buyer's own. Decodes to the tab
+        (`Tab.certificate` is the new certificate's id)."""
+        info = self.client.currency(currency)
+        units = info.units(amount)
+        terms = self.client.terms(merchant, info.id, **terms_kw)
+        key = ZERO_ADDRESS if session_key is None else checksum(session_key, "sessionKey")
+        read_id = self._event_arg("Issued", "id")
+        return self._purchase("issueWithTab", info, units, terms, terms, units,
+                              message_text(message), key,
+                              decode=lambda r: self.client.tab(read_id(r)))
+
     def request_tab_close(self, certificate_id: CertificateRef) -> PreparedCall[Tab]:
         """The holder asks to close the tab: the merchant has the close delay (two days) to
         settle the latest voucher, then `close_tab` closes it. Decodes to the tab."""

@@ -524,6 +524,14 @@ class GiftCert:
     def open_tab(self, certificate_id: int, session_key: str | None = None) -> Tab:
         return self.calls.open_tab(certificate_id, session_key).send()
 
+    def issue_with_tab(self, amount: Money | Any, merchant: int, currency: int | str = 0, *,
+                       session_key: str | None = None, message: str = "",
+                       **terms_kw: Any) -> Tab:
+        """Buys the sender a certificate with a payment tab open at `merchant`; returns the tab
+        (its `certificate` is the new id)."""
+        return self.calls.issue_with_tab(amount, merchant, currency, session_key=session_key,
+                                         message=message, **terms_kw).send()
+
     def request_tab_close(self, certificate_id: int) -> Tab:
         return self.calls.request_tab_close(certificate_id).send()
 

@@ -1,9 +1,10 @@
 """`giftcert tab ...`: payment tabs (issue 17) from the command line.
 
-The holder opens a tab, signs running totals and leaves (`open`, `sign`, `request-close`,
-`close`); the merchant checks a voucher before serving and keeps it (`verify --keep`), settles
-one or many (`settle`), closes at once or signs a release (`close`, `release`) and runs the
-keeper (`keep`), which settles the stored vouchers that are due. Vouchers are kept in the
+The holder opens a tab (`open`, or `issue` to buy a certificate with one open), signs running
+totals and leaves (`sign`, `request-close`, `close`); the merchant checks a voucher before
+serving and keeps it (`verify --keep`), settles one or many (`settle`), closes at once or signs
+a release (`close`, `release`) and runs the keeper (`keep`), which settles the stored vouchers
+that are due. Vouchers are kept in the
 database of GIFTCERT_DATABASE_URL (table tab_vouchers), which the site's workers share.
 
 Loaded by giftcert/cli.py when used; every error a user can cause is one line.
@@ -33,6 +34,7 @@ from giftcert.client import GiftCert
 from giftcert.database import open_engine, prepare_schema
 from giftcert.errors import InvalidInput
 from giftcert.money import Money, from_units, parse_decimal
+from giftcert.rules import DAY
 from giftcert.tabs import (
     MIN_SECONDS_LEFT,
     SignedVoucher,
@@ -134,6 +136,34 @@ def open_command(ctx: click.Context, certificate_id: int, session_key: str | Non
     t = client.open_tab(certificate_id, session_key)
     emit(as_json, t.to_json(), [f"opened a tab on {certificate_id} (epoch {t.epoch}); "
                                 f"vouchers are signed by {t.signer}"])
+
+
+@tab.command("issue")
+@click.option("--amount", required=True, help="Amount, e.g. 20 (in --currency).")
+@click.option("--merchant", type=int, required=True, help="Merchant id (`giftcert merchant list`).")
+@click.option("--currency", default="tUSD", show_default=True, help="ETH or a token symbol.")
+@click.option("--session-key", type=ADDRESS, default=None,
+              help="An address whose key signs the vouchers (default: your own).")
+@click.option("--message", default="", help="A note kept in the Issued event.")
+@click.option("--valid-days", type=int, default=None,
+              help="Days until expiry (default: the contract's minimum plus a day).")
+@json_option
+@click.pass_context
+@friendly
+def issue_command(ctx: click.Context, amount: str, merchant: int, currency: str,
+                  session_key: str | None, message: str, valid_days: int | None,
+                  as_json: bool) -> None:
+    """Buy yourself a certificate with a payment tab already open at the merchant: `giftcert
+    issue` to your own address and `tab open` in one transaction (the certificate is always
+    the buyer's own)."""
+    client, _ = client_from(ctx)
+    terms: dict[str, Any] = {}
+    if valid_days is not None:
+        terms["expiry"] = client.now() + valid_days * DAY
+    t = client.issue_with_tab(amount, merchant, currency, session_key=session_key,
+                              message=message, **terms)
+    emit(as_json, t.to_json(), [f"issued {t.certificate} with a tab open (epoch {t.epoch}): "
+                                f"{t.balance}; vouchers are signed by {t.signer}"])
 
 
 @tab.command("request-close")

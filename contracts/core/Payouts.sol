@@ -18,8 +18,9 @@ import {PayoutBase} from "./PayoutBase.sol";
  * This code moves value only when it runs by delegatecall from the escrow: it then reads and
  * writes the escrow's storage and sends the escrow's ETH and tokens. Called at the module's own
  * address it runs on the module's storage, which holds no certificate, ledger or deferred
- * payment (nothing can create one there: the module has no issue path and no payable
- * function) and no balance, so every payout there reverts before moving anything.
+ * payment (nothing can create one there: its one issue path, `issueWithTab`, needs a
+ * registered merchant, and no account holds the role to register one in the module's own
+ * storage) and no balance, so every payout there reverts before moving anything.
  *
  * Refunds, voids, cash-outs and reclaims push to the recipient with a gas cap and copy no return
  * data; a push that fails becomes a pull balance. Merchant withdrawals go only to the merchant's

@@ -6,11 +6,13 @@ import {CertificateId} from "../CertificateId.sol";
 import {GiftCertStorage, CertWord, MerchantWord, TabWord} from "../libraries/GiftCertStorage.sol";
 import {GiftCertDomain} from "../libraries/GiftCertDomain.sol";
 import {HolderSignatures} from "./HolderSignatures.sol";
+import {Issuance} from "./Issuance.sol";
 
 /**
  * @title TabAccounts
- * @notice Payment tabs, the holder's side, in the admin module: opening a tab, asking to close
- * it and closing it, and the view a merchant checks before serving. The merchant's settle is a
+ * @notice Payment tabs, the holder's side, in the admin module: opening a tab (on a certificate
+ * the holder has, or on one the caller buys for itself, open from its first word), asking to
+ * close it and closing it, and the view a merchant checks before serving. The merchant's settle is a
  * hot path in the escrow ({TabSettlement}).
  *
  * While a tab is open the certificate's value leaves only by the merchant's settle: transfer,
@@ -20,7 +22,7 @@ import {HolderSignatures} from "./HolderSignatures.sol";
  * close at once (by its own transaction, or by signing a TabRelease the holder submits). Every
  * close moves the epoch on, so no voucher of the tab outlives it.
  */
-abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures {
+abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures, Issuance {
     using CertificateId for uint256;
     using CertWord for uint256;
     using MerchantWord for uint256;
@@ -34,6 +36,30 @@ abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures {
     bytes32 internal constant _CLOSE_TAB_TYPEHASH =
         keccak256("CloseTab(uint256 certificate,uint256 nonce,uint256 deadline)");
     uint256 private constant _TAB_FLAGS = (CertWord.FLAG_TAB_OPEN | CertWord.FLAG_TAB_SESSION_KEY) << 248;
+
+    /// @inheritdoc IGiftCertificatesAdmin
+    /// @dev The escrow's issue, step for step ({Issuance}), with the word minted already as
+    /// {openTab} would leave it: the tab flags set and the epoch at 1. Only for the caller's
+    /// own certificate, so the session key is always the holder's own choice.
+    function issueWithTab(Terms calldata terms, uint256 amount, string calldata message, address sessionKey)
+        external
+        payable
+        returns (uint256 id)
+    {
+        GiftCertStorage.Layout storage $ = GiftCertStorage.layout();
+        id = _idOf(terms);
+        uint256 flags = _beginIssue($, id); // pause, merchant, validity; a contract buyer's flag
+        _requireIssuable(amount);
+        uint8 currencyId = id.currency();
+        _requirePayment($, currencyId, amount, msg.value);
+        uint256 word = CertWord.pack(msg.sender, amount, 1, flags);
+        _requireSpendable(id, word); // as for {openTab}: open already (validFrom), unexpired
+        _mint($, msg.sender, id, word | (_tabFlags($, id, sessionKey) << 248));
+        _emitIssued(id, amount, message);
+        emit TabOpened(id, 1, sessionKey);
+        _collect($, currencyId, amount);
+        _checkReceiver(address(0), msg.sender, id);
+    }
 
     /// @inheritdoc IGiftCertificatesAdmin
     function openTab(uint256 id, address sessionKey) external {
@@ -129,14 +155,18 @@ abstract contract TabAccounts is IGiftCertificatesAdmin, HolderSignatures {
         // it can settle in, and a settle needs room to move it on.
         (uint256 next, bool ok) = word.withOwnerAndNextNonce(word.owner());
         if (!ok || next.nonce() == CertWord.MAX_NONCE) revert NonceExhausted(id);
-        uint256 flags = CertWord.FLAG_TAB_OPEN;
+        $.certs[id] = next | (_tabFlags($, id, sessionKey) << 248);
+        emit TabOpened(id, next.nonce(), sessionKey);
+        emit MetadataUpdate(id);
+    }
+
+    /// @dev A new tab's flags (low bits), with its session key, if any, recorded.
+    function _tabFlags(GiftCertStorage.Layout storage $, uint256 id, address sessionKey) private returns (uint256 flags) {
+        flags = CertWord.FLAG_TAB_OPEN;
         if (sessionKey != address(0)) {
             flags |= CertWord.FLAG_TAB_SESSION_KEY;
             $.tabs[id] = uint160(sessionKey);
         }
-        $.certs[id] = next | (flags << 248);
-        emit TabOpened(id, next.nonce(), sessionKey);
-        emit MetadataUpdate(id);
     }
 
     /// @dev Starts the close delay (once per tab).

@@ -343,6 +343,21 @@ interface IGiftCertificatesAdmin is IGiftCertificatesTypes, IERC5267 {
     /// (or address(0) for the owner's own key) signs the vouchers.
     function openTab(uint256 id, address sessionKey) external;
 
+    /// @notice Buys a certificate for the caller with a payment tab already open at its
+    /// merchant: `issue(msg.sender, terms, amount, message)` and `openTab(id, sessionKey)` in one
+    /// call and one storage word (the tab flag and epoch 1 are in the word the mint writes).
+    /// Paid, checked and refused exactly as `issue` (pause, merchant, validity, amount, ETH value
+    /// or ERC-20 allowance), and refused as `openTab` would be if the certificate is not open
+    /// yet (`validFrom` in the future). The certificate is always the caller's own: a giver
+    /// cannot hand someone a tab whose session key the giver holds.
+    /// @param sessionKey signs the tab's vouchers; address(0) for the caller's own key.
+    /// @return id the new certificate. Events: TransferSingle, Issued, then TabOpened(id, 1,
+    /// sessionKey).
+    function issueWithTab(Terms calldata terms, uint256 amount, string calldata message, address sessionKey)
+        external
+        payable
+        returns (uint256 id);
+
     /// @notice The holder asks to close a tab; the merchant has {TAB_CLOSE_DELAY} to settle.
     function requestTabClose(uint256 id) external;
 

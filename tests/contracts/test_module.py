@@ -63,16 +63,38 @@ def test_the_module_called_directly_runs_on_its_own_empty_storage_and_moves_noth
     for name, args, sender, error in refused:
         with h.reverts(error):
             h.tx(name, *args, sender=sender, contract=module)
+    # Its one payable function issues nothing there: no merchant can be registered in its storage.
+    with h.reverts("UnknownMerchant"):
+        h.tx("issueWithTab", h.terms(), 1000, "", h.holder, sender=h.buyer, value=1000,
+             contract=module)
     # Its own storage knows no certificate, merchant or role; it holds nothing and takes nothing.
     assert module.functions.ownerOf(cert).call() == "0x" + "00" * 20
     assert module.functions.merchantCount().call() == 0
     assert h.eth_balance(module.address) == 0
-    with pytest.raises(ContractLogicError):  # no receive, no payable function: ETH cannot get in
+    with pytest.raises(ContractLogicError):  # no receive: ETH cannot get in
         h.w3.eth.call({"from": h.buyer, "to": module.address, "value": 1})
     # The escrow, where the value is, did not move.
     assert (h.eth_balance(h.gc.address), h.view("ownerOf", cert), h.balance(cert),
             h.owed(h.coffee)) == before
     assert holdings(h, ETH) == liabilities(h, ETH, [cert], [h.holder])
+
+
+def test_the_escrows_payable_fallback_takes_value_only_for_issue_with_tab(h):
+    # The fallback forwards the value for the module's one payable function; every other module
+    # function refuses a value itself, and plain ETH (no function at all) is refused too.
+    cert = h.issue(amount=1000)
+    with pytest.raises(ContractLogicError):
+        h.w3.eth.call({"from": h.buyer, "to": h.gc.address, "value": 1})
+    for fn, args in [("openTab", (cert, h.holder)), ("pause", ()), ("setApprovalForAll",
+                                                                    (h.friend, True))]:
+        data = getattr(h.gc.functions, fn)(*args)._encode_transaction_data()
+        with pytest.raises(ContractLogicError):
+            h.w3.eth.call({"from": h.holder, "to": h.gc.address, "value": 1, "data": data})
+    receipt = h.tx("issueWithTab", h.terms(), 700, "", "0x" + "00" * 20, sender=h.holder,
+                   value=700)
+    (tab_cert,) = h.issued_ids(receipt)
+    assert h.eth_balance(h.gc.address) == 1700 and h.eth_balance(h.view("adminModule")) == 0
+    assert holdings(h, ETH) == liabilities(h, ETH, [cert, tab_cert], [])
 
 
 def _reentry(h, payee) -> tuple[bool, bool, str | None]:

@@ -4,12 +4,17 @@ tab is open, and leaving gives the merchant time to collect."""
 
 from __future__ import annotations
 
+from eth_abi import encode
 from eth_account import Account
-from harness import DAY, ETH, ONE_ETH, USD, YEAR
+from eth_utils import keccak
+from harness import DAY, ETH, ONE_ETH, USD, YEAR, holdings, liabilities
 
 ZERO = "0x" + "00" * 20
 CLOSE_DELAY = 2 * DAY
 GRACE = 7 * DAY
+FLAG_TAB_OPEN = 4  # CertWord.FLAG_TAB_OPEN
+# GiftCertStorage's ERC-7201 slot: `certs`, the layout's first field, is a mapping based there.
+CERTS_SLOT = int("3e0f186b91510aaff27e81f4e2807e7d45010da0307dd256e0e6b713a75d6600", 16)
 
 
 def _open(h, cert=None, sender=None, session_key=ZERO, **issue_kw):
@@ -71,6 +76,162 @@ def test_opening_is_paused_but_settling_is_not(h):
         h.tx("openTab", cert, ZERO, sender=h.holder)
     h.settle_tabs(h.coffee, h.sign_voucher(h.holder, other, 300))
     assert h.balance(other) == 700 and h.owed(h.coffee) == 300
+
+
+def _issue_with_tab(h, amount=1000, *, sender=None, session_key=ZERO, value=None,
+                    message="For the tab", **terms_kw):
+    """issueWithTab from `sender` (default the holder, buying for itself); the receipt."""
+    terms = h.terms(**terms_kw)
+    if value is None:
+        value = amount if terms[1] == ETH else 0
+    return h.tx("issueWithTab", terms, amount, message, session_key,
+                sender=sender or h.holder, value=value)
+
+
+def _event_names(h, receipt) -> list[str]:
+    """The names of the escrow's events in a receipt, in log order."""
+    names = {h.w3.keccak(text=f"{e['name']}({','.join(i['type'] for i in e['inputs'])})"): e["name"]
+             for e in h.gc.abi if e.get("type") == "event"}
+    return [names.get(bytes(log["topics"][0]), "?") for log in receipt["logs"]
+            if log["address"] == h.gc.address]
+
+
+def _word(h, cert) -> int:
+    """The certificate's storage word (GiftCertStorage: certs is the layout's first field)."""
+    slot = keccak(encode(["uint256", "uint256"], [cert, CERTS_SLOT]))
+    return int.from_bytes(h.w3.eth.get_storage_at(h.gc.address, slot), "big")
+
+
+def test_issue_with_tab_mints_the_buyer_a_certificate_with_the_tab_open_in_its_first_word(h):
+    receipt = _issue_with_tab(h, 1000)
+    (cert,) = h.issued_ids(receipt)
+    # issue's events, then the tab's: the indexer reads both as it reads issue and openTab.
+    assert _event_names(h, receipt) == ["TransferSingle", "Issued", "TabOpened"]
+    assert h.events("Issued", receipt)[0]["args"]["message"] == "For the tab"
+    opened = h.events("TabOpened", receipt)[0]["args"]
+    assert (opened["id"], opened["epoch"], opened["sessionKey"]) == (cert, 1, ZERO)
+    tab = _tab(h, cert)
+    assert tab["open"] and tab["epoch"] == 1 and tab["balance"] == 1000
+    assert tab["signer"] == h.holder and tab["closeAt"] == 0
+    assert h.cert(cert)["owner"] == h.holder and h.view("nonceOf", cert) == 1
+    # One word: the owner, the balance, epoch 1 and the tab flag, as openTab would leave it.
+    assert _word(h, cert) == int(h.holder, 16) | 1000 << 160 | 1 << 232 | FLAG_TAB_OPEN << 248
+    two_step = _open(h, h.issue(to=h.holder, amount=1000))
+    assert _word(h, two_step) == _word(h, cert)
+    assert holdings(h, ETH) == liabilities(h, ETH, [cert, two_step], [])
+
+
+def test_a_tab_opened_at_issue_settles_and_keeps_its_value_in_place(h):
+    (cert,) = h.issued_ids(_issue_with_tab(h, 1000))
+    first = h.sign_voucher(h.holder, cert, 100)
+    latest = h.sign_voucher(h.holder, cert, 250)
+    h.settle_tabs(h.coffee, latest)
+    assert h.balance(cert) == 750 and h.owed(h.coffee) == 250 and _tab(h, cert)["epoch"] == 2
+    assert h.refusals(h.settle_tabs(h.coffee, first)) == [(0, "WrongEpoch")]
+    h.tx("setCashOutLimit", h.coffee, ETH, ONE_ETH, sender=h.coffee_account)
+    for name, args in [("safeTransferFrom", (h.holder, h.friend, cert, 1, b"")),
+                       ("safeBatchTransferFrom", (h.holder, h.friend, [cert], [1], b"")),
+                       ("split", (cert, 1, h.friend)), ("redeem", (cert, 1, 7)),
+                       ("cashOut", (cert,))]:
+        with h.reverts("TabOpen", id=cert):
+            h.tx(name, *args, sender=h.holder)
+    h.tx("topUp", cert, 50, sender=h.buyer, value=50)  # top-up stays allowed (rule 2)
+    assert h.balance(cert) == 800 and h.cert(cert)["owner"] == h.holder
+
+
+def test_issue_with_tab_pays_in_a_token_as_issue_does(h):
+    h.fund_usd(h.holder, 10 * USD)
+    before = h.view("balanceOf", h.holder, contract=h.usd)
+    receipt = _issue_with_tab(h, 5 * USD, currency=h.usd_id)
+    (cert,) = h.issued_ids(receipt)
+    assert h.view("balanceOf", h.holder, contract=h.usd) == before - 5 * USD
+    assert holdings(h, h.usd_id) == liabilities(h, h.usd_id, [cert], []) == 5 * USD
+    h.settle_tabs(h.coffee, h.sign_voucher(h.holder, cert, 2 * USD))
+    assert h.owed(h.coffee, h.usd_id) == 2 * USD and h.balance(cert) == 3 * USD
+    with h.reverts("UnexpectedEth"):
+        _issue_with_tab(h, USD, currency=h.usd_id, value=1)
+    h.tx("setCurrencyAllowed", h.usd_id, False, sender=h.admin)
+    with h.reverts("CurrencyNotAllowed"):
+        _issue_with_tab(h, USD, currency=h.usd_id)
+
+
+def test_issue_with_tab_takes_exactly_the_amount_in_eth(h):
+    for value in (999, 1001, 0):
+        with h.reverts("WrongPayment", sent=value, expected=1000):
+            _issue_with_tab(h, 1000, value=value)
+    (cert,) = h.issued_ids(_issue_with_tab(h, 1000))
+    assert h.eth_balance(h.gc.address) == 1000 == h.balance(cert)
+
+
+def test_issue_with_tab_keeps_the_issue_rules_and_the_pause(h):
+    with h.reverts("ZeroAmount"):
+        _issue_with_tab(h, 0)
+    with h.reverts("UnknownMerchant"):
+        _issue_with_tab(h, 10, merchant=99)
+    with h.reverts("ValidityTooShort"):
+        _issue_with_tab(h, 10, validity=YEAR)
+    with h.reverts("NotYetValid"):  # as openTab: no tab before the certificate opens
+        _issue_with_tab(h, 10, valid_from=h.now() + DAY)
+    terms = h.terms()
+    h.tx("issueWithTab", terms, 10, "", ZERO, sender=h.holder, value=10)
+    with h.reverts("CertificateExists"):
+        h.tx("issueWithTab", terms, 10, "", ZERO, sender=h.holder, value=10)
+    h.tx("setMerchantActive", h.coffee, False, sender=h.admin)
+    with h.reverts("MerchantInactive"):
+        _issue_with_tab(h, 10)
+    h.tx("setMerchantActive", h.coffee, True, sender=h.admin)
+    h.tx("pause", sender=h.admin)
+    with h.reverts("EnforcedPause"):
+        _issue_with_tab(h, 10)
+    h.tx("unpause", sender=h.admin)
+    assert h.issued_ids(_issue_with_tab(h, 10))
+
+
+def test_a_session_key_given_at_issue_signs_the_vouchers(h):
+    session = Account.create()
+    receipt = _issue_with_tab(h, 1000, session_key=session.address)
+    (cert,) = h.issued_ids(receipt)
+    assert h.events("TabOpened", receipt)[0]["args"]["sessionKey"] == session.address
+    assert _tab(h, cert)["signer"] == session.address
+    by_owner = h.sign_voucher(h.holder, cert, 10)
+    by_session = h.sign_voucher(h.holder, cert, 20, key=session.key.hex())
+    assert h.refusals(h.settle_tabs(h.coffee, by_owner, by_session)) == [(0, "InvalidSignature")]
+    assert h.balance(cert) == 980
+
+
+def test_a_contract_wallet_buys_itself_a_tab_with_its_session_key_in_one_call(h):
+    owner, session = Account.create(), Account.create()
+    wallet = h.deploy_helper("ERC1271Wallet", owner.address)
+    h.w3.provider.make_request("anvil_setBalance", [owner.address, hex(ONE_ETH)])
+    h.w3.provider.make_request("anvil_impersonateAccount", [owner.address])
+    call = h.gc.functions.issueWithTab(h.terms(), 1000, "", session.address)
+    receipt = h.tx("execute", h.gc.address, 1000, call._encode_transaction_data(),
+                   sender=owner.address, contract=wallet, value=1000)
+    (cert,) = h.issued_ids(receipt)
+    assert h.cert(cert)["owner"] == wallet.address and _tab(h, cert)["signer"] == session.address
+    assert h.view("isBuyer", cert, wallet.address)  # a contract buyer, recorded as issue does
+    h.settle_tabs(h.coffee, h.sign_voucher(wallet.address, cert, 30, key=session.key.hex()))
+    assert h.balance(cert) == 970
+
+
+def test_a_tab_opened_at_issue_is_only_ever_the_buyers_own(h):
+    # There is no recipient: a giver who names its own session key gets the certificate itself
+    # and cannot pass it on while the tab is open; closing deletes the key and moves the epoch.
+    fn = next(e for e in h.gc.abi if e.get("name") == "issueWithTab")
+    assert [i["name"] for i in fn["inputs"]] == ["terms", "amount", "message", "sessionKey"]
+    giver_key = Account.create()
+    (cert,) = h.issued_ids(_issue_with_tab(h, 1000, sender=h.buyer,
+                                           session_key=giver_key.address))
+    assert h.cert(cert)["owner"] == h.buyer and h.view("balanceOf", h.friend, cert) == 0
+    with h.reverts("TabOpen", id=cert):
+        h.tx("safeTransferFrom", h.buyer, h.friend, cert, 1, b"", sender=h.buyer)
+    voucher = h.sign_voucher(h.buyer, cert, 100, key=giver_key.key.hex())
+    h.tx("closeTab", cert, sender=h.coffee_account)
+    h.tx("safeTransferFrom", h.buyer, h.friend, cert, 1, b"", sender=h.buyer)
+    assert h.cert(cert)["owner"] == h.friend and not _tab(h, cert)["open"]
+    assert _tab(h, cert)["signer"] == h.friend  # the giver's key signs nothing any more
+    assert h.refusals(h.settle_tabs(h.coffee, voucher)) == [(0, "TabNotOpen")]
+    assert h.balance(cert) == 1000
 
 
 # ---------------------------------------------------------------- rule 2: nothing else out

@@ -45,10 +45,26 @@ def _one_line_error(result, *needles: str) -> None:
 
 def test_every_tab_subcommand_has_help(run):
     listed = run("tab", "--help").output
-    for command in ("open", "request-close", "close", "release", "show", "sign", "verify",
-                    "settle", "keep"):
+    for command in ("open", "issue", "request-close", "close", "release", "show", "sign",
+                    "verify", "settle", "keep"):
         assert command in listed
         assert "Usage:" in run("tab", command, "--help").output
+
+
+def test_tab_issue_buys_yourself_a_certificate_with_the_tab_open(run, sdk):
+    session = "0x" + "ab" * 20
+    made = json.loads(run("--account", HOLDER, "tab", "issue", "--amount", "7.5", "--merchant",
+                          str(sdk.coffee_id), "--session-key", session, "--json").output)
+    assert made["open"] and made["epoch"] == 1 and made["merchant"] == sdk.coffee_id
+    assert made["balance"] == {"amount": "7.50", "currency": "tUSD"}
+    cert = int(made["certificate"])
+    assert sdk.holder.certificate(cert).owner == sdk.holder.sender
+    assert sdk.holder.tab(cert).signer.lower() == session
+    text = run("--account", HOLDER, "tab", "issue", "--amount", "0.001", "--currency", "ETH",
+               "--merchant", str(sdk.coffee_id), "--valid-days", "2000").output
+    assert "with a tab open (epoch 1): 0.001 ETH" in text and sdk.holder.sender in text
+    _one_line_error(run("--account", HOLDER, "tab", "issue", "--amount", "1", "--merchant",
+                        "99", ok=False), "99")
 
 
 def test_a_tab_from_opening_to_the_keeper(run, sdk, tmp_path):

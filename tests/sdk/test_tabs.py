@@ -100,6 +100,32 @@ def test_open_sign_check_and_settle_a_tab(sdk):
     assert again.refusal.args_by_name == {"id": cert.id, "expected": 2, "given": 1}
 
 
+def test_issue_with_a_tab_open_in_one_transaction(sdk):
+    prepared = sdk.holder.calls.issue_with_tab("20", sdk.coffee_id, "tUSD", message="tab")
+    assert prepared.function == "issueWithTab" and prepared.value == 0
+    assert prepared.payment == usd("20") and prepared.terms[0] == sdk.coffee_id
+    tab = prepared.send()  # approves the token first, as issue does
+    assert tab.open and tab.epoch == 1 and tab.balance == usd("20")
+    assert tab.signer == sdk.holder.sender and tab.merchant == sdk.coffee_id
+    cert = sdk.holder.certificate(tab.certificate)
+    assert cert.owner == sdk.holder.sender and cert.expiry == prepared.expiry
+    with pytest.raises(TabOpen):  # open from its first word: it cannot be passed on
+        sdk.holder.calls.transfer(cert.id, sdk.friend.sender).simulate()
+    voucher = sign_voucher(sdk.holder, cert.id, "4")
+    assert voucher.epoch == 1 and check_voucher(sdk.coffee, voucher).ok
+    assert sdk.coffee.settle_tabs(sdk.coffee_id, [voucher]).settled == [voucher]
+    assert sdk.holder.tab(cert.id).balance == usd("16")
+    # In ETH, with a session key: the value goes with the call.
+    session = Account.create()
+    eth_call = sdk.holder.calls.issue_with_tab("0.001", sdk.coffee_id,
+                                               session_key=session.address)
+    assert eth_call.value == 10**15
+    eth_tab = sdk.holder.issue_with_tab("0.001", sdk.coffee_id, session_key=session.address)
+    assert eth_tab.signer == session.address and eth_tab.epoch == 1
+    with pytest.raises(InvalidInput):
+        sdk.holder.calls.issue_with_tab("1", sdk.coffee_id, session_key="0x1234")
+
+
 def test_the_voucher_travels_as_text_json_and_typed_data(sdk):
     cert = _tab_cert(sdk)
     v = sign_voucher(sdk.holder, cert.id, "1.25")
