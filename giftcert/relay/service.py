@@ -18,6 +18,12 @@ so the answer already carries the transaction's hash.
 Every move is a compare-and-set on the row, and the nonce never changes (unless another
 transaction of the key took it, when none of the request's own was mined), so several
 keepers never send a request twice.
+
+`Keeper` runs `tick` over and over, for the web process's keeper thread (`Relay.keep`) and for
+`python -m giftcert.relay` alike: a database that does not answer is one line when it goes
+("relay keeper: database unreachable, retrying in 1 s"), passes backing off from 1 s doubling
+to 30 s, and one line when it is back; any other error is a traceback at most once a minute
+(one line otherwise), with the same backoff.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ from typing import Any
 
 from eth_account import Account
 from hexbytes import HexBytes
+from sqlalchemy import exc as sa_exc
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
 from giftcert.client import GiftCert
 from giftcert.config import RelaySettings
+from giftcert.database import is_unavailable
 from giftcert.errors import ContractRevert, NodeError, decode_revert
 from giftcert.relay.operations import PLANNERS, Plan
 from giftcert.relay.store import Draft, Record, RelayRefused, RelayStore
@@ -47,6 +55,10 @@ FEE_BUMP_NUMERATOR, FEE_BUMP_DENOMINATOR = 9, 8  # +12.5%: what nodes ask of a r
 FEE_CACHE_SECONDS = 2.0
 KNOWN = ("already known", "known transaction", "already imported", "already exists")
 NONCE_USED = ("nonce too low", "nonce is too low", "already used")
+BUSY_RETRY_SECONDS = 5  # Retry-After of a 503 when no database connection was free in time
+FIRST_BACKOFF_SECONDS = 1.0  # after a failed pass; doubling up to MAX_BACKOFF_SECONDS
+MAX_BACKOFF_SECONDS = 30.0
+TRACEBACK_EVERY_SECONDS = 60.0  # an unexpected error's traceback, at most this often
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class Relay:
         self._fees: tuple[float, Fees] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.keeper: Keeper | None = None  # the keeper thread's loop (its failures, outage)
         self.last_error: str | None = None
 
     @property
@@ -92,14 +105,24 @@ class Relay:
             raise RelayRefused(403, f"this site does not pay the gas for {operation}"
                                     f" (it sponsors: {', '.join(self.operations) or 'nothing'})",
                                "operation", "NotSponsored")
-        known = self.store.get_by_signature(operation, bytes(request["signature"]))
-        if known is not None:  # a repeat: the same answer, even once the chain moved on
-            return known, False
-        plan = PLANNERS[operation](self.client, request)
-        record, created = self.store.accept(self._draft(plan, client_ip), self._sign,
-                                            self.settings)
-        if created and self.send_at_once:
-            record = self._first_send(record, fresh=True)
+        try:
+            known = self.store.get_by_signature(operation, bytes(request["signature"]))
+            if known is not None:  # a repeat: the same answer, even once the chain moved on
+                return known, False
+            plan = PLANNERS[operation](self.client, request)
+            record, created = self.store.accept(self._draft(plan, client_ip), self._sign,
+                                                self.settings)
+            if created and self.send_at_once:
+                record = self._first_send(record, fresh=True)
+        except sa_exc.TimeoutError:  # a burst: no pooled connection came free in time
+            # The same signature again is the same request (200, never a second send), so
+            # "send it again" is right even if this one was taken before the wait ran out.
+            log.warning("relay: no database connection came free in time (the pool's "
+                        "timeout; GIFTCERT_DB_POOL_SIZE): a %s answered 503", operation)
+            raise RelayRefused(503, "the site's gas sponsor is busy right now (many requests "
+                                    "at once): send the same request again in a few seconds; "
+                                    "it is never sent twice", None, "DatabaseUnavailable",
+                               {"retryAfter": BUSY_RETRY_SECONDS}) from None
         return record, created
 
     def _draft(self, plan: Plan, client_ip: str) -> Draft:
@@ -329,23 +352,18 @@ class Relay:
                 break
         return decode_revert(self.client.contract.abi, None)
 
-    def keep(self, poll: float = 1.0) -> threading.Thread:
-        """Runs `tick` every `poll` seconds in a daemon thread until `stop()`."""
+    def keep(self, poll: float = 1.0, *,
+             max_backoff: float = MAX_BACKOFF_SECONDS) -> threading.Thread:
+        """Runs `tick` every `poll` seconds in a daemon thread until `stop()` (a `Keeper`:
+        failed passes back off, an outage is logged once)."""
         if self._thread is not None and self._thread.is_alive():
             return self._thread
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, args=(poll,), daemon=True,
+        self.keeper = keeper = Keeper(self, poll=poll, max_backoff=max_backoff)
+        self._thread = threading.Thread(target=keeper.run, args=(self._stop,), daemon=True,
                                         name="giftcert-relay-keeper")
         self._thread.start()
         return self._thread
-
-    def _loop(self, poll: float) -> None:
-        while not self._stop.wait(poll):
-            try:
-                self.tick()
-            except Exception as exc:  # noqa: BLE001 - a keeper must outlive a bad pass
-                self.last_error = str(exc)
-                log.exception("relay keeper pass failed")
 
     def stop(self) -> None:
         self._stop.set()
@@ -356,3 +374,95 @@ class Relay:
     @property
     def keeping(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+
+def _first_line(exc: BaseException) -> str:
+    """The error's first line, the driver's own words for a database error (no SQL, no
+    SQLAlchemy wrapper)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return (lines[0] if lines else type(cause).__name__)[:200]
+
+
+class Keeper:
+    """The keeper's loop over `relay.tick`, one implementation for the web process's thread
+    and `python -m giftcert.relay`.
+
+    After a failed pass the next one waits `first_backoff` seconds, doubling up to
+    `max_backoff` (a success goes back to `poll`). A database that does not answer
+    (`giftcert.database.is_unavailable`: refused, lost, restarting, no free connection) is
+    said once when it starts ("relay keeper: database unreachable, retrying in 1 s") and once
+    when a pass succeeds again; the passes in between log at DEBUG only. Any other error is
+    logged on one line per failed pass, with its traceback at most every `traceback_every`
+    seconds. Nothing is lost meanwhile: the queue is in the database, and the signed bytes of
+    a request are only sent by a pass that has read them."""
+
+    def __init__(self, relay: Relay, *, poll: float = 1.0,
+                 first_backoff: float = FIRST_BACKOFF_SECONDS,
+                 max_backoff: float = MAX_BACKOFF_SECONDS,
+                 traceback_every: float = TRACEBACK_EVERY_SECONDS) -> None:
+        self.relay = relay
+        self.poll = poll
+        self.first_backoff = first_backoff
+        self.max_backoff = max(max_backoff, first_backoff)
+        self.traceback_every = traceback_every
+        self.failures = 0  # failed passes in a row
+        self._down_since: float | None = None  # the database's outage, while it lasts
+        self._last_traceback: float | None = None
+
+    @property
+    def database_down(self) -> bool:
+        return self._down_since is not None
+
+    def run(self, stop: threading.Event) -> None:
+        """Passes until `stop` is set (waits between them return at once when it is)."""
+        while not stop.wait(self.delay()):
+            self.step()
+
+    def delay(self) -> float:
+        """Seconds before the next pass: `poll`, or the backoff after failed passes."""
+        if not self.failures:
+            return self.poll
+        return min(self.max_backoff, self.first_backoff * 2 ** (self.failures - 1))
+
+    def step(self) -> bool:
+        """One pass; whether it succeeded. Never raises (but for KeyboardInterrupt/SystemExit)."""
+        try:
+            self.relay.tick()
+        except Exception as exc:  # noqa: BLE001 - the keeper outlives every error
+            self._failed(exc)
+            return False
+        self._succeeded()
+        return True
+
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        self.relay.last_error = _first_line(exc)
+        wait = self.delay()
+        if is_unavailable(exc):
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+                log.warning("relay keeper: database unreachable, retrying in %.0f s (%s)",
+                            wait, _first_line(exc))
+            else:
+                log.debug("relay keeper: database still unreachable (failed pass %d), "
+                          "retrying in %.0f s", self.failures, wait)
+            return
+        now = time.monotonic()
+        if self._last_traceback is None or now - self._last_traceback >= self.traceback_every:
+            self._last_traceback = now
+            log.exception("relay keeper: pass failed (%s), retrying in %.0f s",
+                          type(exc).__name__, wait)
+        else:
+            log.warning("relay keeper: pass failed: %s: %s; retrying in %.0f s (failed pass "
+                        "%d in a row)", type(exc).__name__, _first_line(exc), wait,
+                        self.failures)
+
+    def _succeeded(self) -> None:
+        if self._down_since is not None:
+            log.warning("relay keeper: database reachable again after %.0f s; the queue moves "
+                        "on", time.monotonic() - self._down_since)
+        elif self.failures:
+            log.warning("relay keeper: passes succeed again after %d failed", self.failures)
+        self._down_since = None
+        self.failures = 0

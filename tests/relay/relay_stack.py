@@ -8,14 +8,22 @@ the test starts one). The relayer is anvil's dev key 9, as on the dev chain by d
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from db.backends import backend  # noqa: F401 - the fixture make_site takes
+from db.postgres import Cluster
 from deployed import Deployed, deploy_for_tests
 from eth_account import Account
 from flask import Flask
@@ -200,3 +208,113 @@ def follow(site: Site, request_id: str, timeout: float = 30.0) -> dict[str, Any]
         return body if body["status"] in ("mined", "failed") else None
     return tick_until(site, finished, timeout) or site.get(
         f"/relay/requests/{request_id}").get_json()
+
+
+# -- processes of their own and a database that goes away (tests/relay/test_relay_outages.py) --
+
+ROOT = Path(__file__).resolve().parents[2]
+CRASH_ACCEPTOR = Path(__file__).with_name("crash_acceptor.py")
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL server of this test's own (db.postgres.Cluster, as tests/db's restart and
+    database-down tests use): the test may stop and start it."""
+    cluster = Cluster()
+    yield cluster
+    cluster.destroy()
+
+
+def open_site(system: RelaySystem, url: str, *, send_at_once: bool = True,
+              **relay: Any) -> Site:
+    """A site over the database at `url` (as make_site makes them, over any database); the
+    caller stops it."""
+    limits = replace(RelaySettings(), **{"keeper": "off", **relay})
+    settings = replace(system.settings, database_url=url, relayer_key=RELAYER_KEY,
+                       relay=limits, public_origin="http://localhost")
+    client = system.admin.acting_as(system.admin.sender)
+    client.multicall = system.record.multicall
+    app = create_app(settings, client, follow=False, start_block=system.record.block)
+    app.config["TESTING"] = True
+    site = Site(system, app, app.test_client())
+    site.relay.send_at_once = send_at_once
+    return site
+
+
+def process_env(system: RelaySystem, url: str, **extra: str) -> dict[str, str]:
+    """The environment of a site's process (a keeper, an acceptor) over `url`."""
+    return {**os.environ, **system.env, "GIFTCERT_DATABASE_URL": url,
+            "GIFTCERT_RELAYER_KEY": RELAYER_KEY, "GIFTCERT_RELAY_KEEPER": "off",
+            "GIFTCERT_PUBLIC_ORIGIN": "http://localhost", "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1", **extra}
+
+
+class Process:
+    """A child process whose stdout and stderr lines are collected as they come."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._pumps = [threading.Thread(target=self._pump, args=(stream, lines), daemon=True)
+                       for stream, lines in ((self.proc.stdout, self.out),
+                                             (self.proc.stderr, self.err))]
+        for pump in self._pumps:
+            pump.start()
+
+    @staticmethod
+    def _pump(stream: Any, lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    def text(self) -> str:
+        return "\n".join(["-- stdout", *self.out, "-- stderr", *self.err])
+
+    def wait_for(self, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+        """`check()`'s value once truthy; fails (with the output) if the process ends first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = check()
+            if value:
+                return value
+            assert self.proc.poll() is None, f"exited {self.proc.returncode}\n{self.text()}"
+            assert time.monotonic() < deadline, f"timed out\n{self.text()}"
+            time.sleep(0.05)
+
+    def kill(self) -> int:
+        """SIGKILL: the process dies where it stands (no cleanup, no commit)."""
+        self.proc.send_signal(signal.SIGKILL)
+        return self._ended()
+
+    def stop(self) -> int:
+        """SIGTERM: a keeper finishes its pass and exits."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self._ended()
+
+    def _ended(self) -> int:
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(timeout=30)
+        for pump in self._pumps:
+            pump.join(timeout=10)
+        return code
+
+
+def start_keeper(system: RelaySystem, url: str, cwd: Path, *args: str) -> Process:
+    """`python -m giftcert.relay` over `url` (its own process, as a deployment runs it)."""
+    keeper = Process([sys.executable, "-m", "giftcert.relay", *args],
+                     process_env(system, url), cwd)
+    keeper.wait_for(lambda: any("relay keeper for" in line for line in keeper.out))
+    return keeper
+
+
+def start_acceptor(system: RelaySystem, url: str, cwd: Path, path: str,
+                   body: dict[str, Any]) -> Process:
+    """A web process (tests/relay/crash_acceptor.py) that POSTs `body` to `path` and stops
+    dead once the request's row is committed, before anything is broadcast."""
+    return Process([sys.executable, str(CRASH_ACCEPTOR), path, json.dumps(body)],
+                   process_env(system, url), cwd)

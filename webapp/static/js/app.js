@@ -55,12 +55,21 @@ async function api(path, body) {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}`, field: null }));
   if (!response.ok && response.status !== 202) {
-    if (response.status === 503) chainDown();
-    throw new ApiError(response.status === 503 ? "The network cannot be reached right now: nothing was sent. Try again in a minute."
-      : data.error || `The site answered with an error (${response.status}): try again.`, data, response.status);
+    // Retry-After (seconds) rides along in the error's data: a 429's wait, a busy site's 503.
+    const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+    const busy = data.code === "DatabaseUnavailable";  // the site's database, not the network
+    if (response.status === 503 && !busy) chainDown();
+    throw new ApiError(busy ? "The site is busy right now: try again in a few seconds."
+      : response.status === 503 ? "The network cannot be reached right now: nothing was sent. Try again in a minute."
+      : data.error || `The site answered with an error (${response.status}): try again.`, { ...data, retryAfter }, response.status);
   }
   return data;
 }
+
+/** A 503 that says the site is busy (no database connection free in time, or the database
+ * restarting), not that the network is down: the same request may be sent again.
+ * @param {unknown} err */
+const siteBusy = (err) => err instanceof ApiError && err.status === 503 && err.code === "DatabaseUnavailable";
 
 /** The form's field called `name` (what an error's `field` names). @param {ParentNode} root @param {string} name */
 const fieldNamed = (root, name) => /** @type {HTMLElement | null} */ (root.querySelector(`[name="${name}"]:not([type=hidden])`));
@@ -91,7 +100,7 @@ function showError(form, err) {
   for (const el of $$("[data-error-for]", root)) el.textContent = "";
   clearInvalid(root);
   const text = fmt.plainMessage(messageOf(err));
-  if (err instanceof ApiError && err.status === 503) chainDown();
+  if (err instanceof ApiError && err.status === 503 && !siteBusy(err)) chainDown();
   const named = err instanceof ApiError && err.field;
   const line = named ? $(`[data-error-for="${named}"]`, root) : null;
   const input = named && form ? fieldNamed(form, named) : null;
@@ -344,6 +353,10 @@ async function relayRefusal(err) {
     return new ApiError(`${why[err.code || ""] || "The site has paid all the network fees it pays in a day."}${when} Nothing was sent; or pay the fee from your wallet.`,
       { field: null, code: err.code }, 429);
   }
+  if (siteBusy(err)) {
+    return new ApiError("The gas sponsor is still busy: nothing was sent twice. Try again in a minute, or pay the fee from your wallet.",
+      { field: null, code: err.code }, err.status);
+  }
   if (err.code === "RequestInFlight") {
     return new ApiError("An earlier request for this gift is still on its way: wait until it is done (a few seconds), then try again. Nothing was sent.",
       { field: null, code: err.code }, err.status);
@@ -351,15 +364,34 @@ async function relayRefusal(err) {
   return err;
 }
 
+/** How often a busy relay (503 with Retry-After) is asked again before the form says so. */
+const RELAY_BUSY_TRIES = 5;
+
+/** "The gas sponsor is busy; trying again in 5 seconds…" @param {number} seconds */
+const busyWords = (seconds) => `The gas sponsor is busy; trying again in ${seconds} second${seconds === 1 ? "" : "s"}…`;
+
 /**
  * Hands a signed request to the relay (POST `path`) and remembers it until it is done, so a
- * reload picks it up again; a refusal comes back in words.
+ * reload picks it up again; a refusal comes back in words. A busy site (503 with Retry-After)
+ * is asked again after the wait it names, saying so on `form`'s status line (else the flash):
+ * the same signature is the same request, so it is never sent twice.
  * @param {string} path @param {unknown} body @param {string} op @param {TxMeta} meta @param {string} [amount]
+ * @param {HTMLElement | null} [form]
  */
-async function relaySubmit(path, body, op, meta, amount = "") {
+async function relaySubmit(path, body, op, meta, amount = "", form = null) {
   /** @type {any} */
   let request;
-  try { request = await api(path, body); } catch (err) { throw await relayRefusal(err); }
+  for (let tries = 1; ; tries++) {
+    try { request = await api(path, body); break; } catch (err) {
+      if (!siteBusy(err) || tries >= RELAY_BUSY_TRIES) throw await relayRefusal(err);
+      const seconds = Math.min(60, Math.max(1, Math.round(Number(/** @type {ApiError} */ (err).data?.retryAfter) || 5)));
+      for (let left = seconds; left > 0; left--) {
+        if (form) say(form, busyWords(left)); else flash(busyWords(left), "warn");
+        await new Promise((done) => setTimeout(done, 1000));
+      }
+      if (form) say(form, "Handing it to the site again…"); else flash("");
+    }
+  }
   /** @type {RelayPending} */
   const pending = { requestId: request.requestId, meta,
     what: `${RELAY_WHAT[/** @type {keyof typeof RELAY_WHAT} */ (op)] || "Your request"}${amount ? ` (${amount})` : ""}`, at: Date.now() };
@@ -437,7 +469,9 @@ async function followRelay(form, request) {
     if (r.status === "failed") throw new Error(failedWords(r));
     if (Date.now() - start > 180000) throw new Error("It is still on its way: the site keeps sending it; look at your gifts again in a few minutes.");
     await new Promise((done) => setTimeout(done, 800));
-    r = await api(`/relay/requests/${r.requestId}`);
+    try { r = await api(`/relay/requests/${r.requestId}`); } catch (err) {
+      if (!siteBusy(err)) throw err;  // busy for a moment: the request is safe, look again
+    }
   }
 }
 
@@ -449,7 +483,7 @@ async function runRelayed(form, typed, meta) {
   say(form, "Handing it to the site…");
   const amount = typed.amount ? fmt.moneyText(typed.amount) : "";
   const request = await relaySubmit(`/relay/${typed.kind}`, { message: typed.message, signature, domain: typed.typedData.domain },
-    typed.kind, meta, amount);
+    typed.kind, meta, amount, form);
   const done = await followRelay(form, request);
   flash(RELAY_WORDS.mined, "ok");
   sessionStorage.setItem(RELAYED_KEY, RELAY_WORDS.mined);
@@ -963,7 +997,7 @@ async function claimPage() {
       if (chosen.relay) {
         say(form, "Handing the claim to the site…");
         const request = await relaySubmit("/relay/claim", { certificate, recipient: chosen.recipient, signature: chosen.signature },
-          "claim", meta);
+          "claim", meta, "", form);
         const done = await followRelay(form, request);
         await afterTx({ ...meta, block: Number(done.blockNumber) }, done.txHash);
         return;
