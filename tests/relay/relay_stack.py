@@ -126,17 +126,8 @@ def make_site(system: RelaySystem, backend) -> Iterator[SiteFactory]:  # noqa: F
     made: list[Site] = []
     url = backend.url()
 
-    def make(*, send_at_once: bool = True, trusted_proxies: int = 0, **relay: Any) -> Site:
-        limits = replace(RelaySettings(), **{"keeper": "off", **relay})
-        settings = replace(system.settings, database_url=url, relayer_key=RELAYER_KEY,
-                           relay=limits, public_origin="http://localhost",
-                           trusted_proxies=trusted_proxies)
-        client = system.admin.acting_as(system.admin.sender)
-        client.multicall = system.record.multicall
-        app = create_app(settings, client, follow=False, start_block=system.record.block)
-        app.config["TESTING"] = True
-        site = Site(system, app, app.test_client())
-        site.relay.send_at_once = send_at_once
+    def make(**options: Any) -> Site:
+        site = open_site(system, url, **options)
         made.append(site)
         return site
 
@@ -226,12 +217,13 @@ def own_cluster() -> Iterator[Cluster]:
 
 
 def open_site(system: RelaySystem, url: str, *, send_at_once: bool = True,
-              **relay: Any) -> Site:
-    """A site over the database at `url` (as make_site makes them, over any database); the
-    caller stops it."""
+              trusted_proxies: int = 0, **relay: Any) -> Site:
+    """A site over the database at `url` with these relay settings (make_site's, over any
+    database); the caller stops it."""
     limits = replace(RelaySettings(), **{"keeper": "off", **relay})
     settings = replace(system.settings, database_url=url, relayer_key=RELAYER_KEY,
-                       relay=limits, public_origin="http://localhost")
+                       relay=limits, public_origin="http://localhost",
+                       trusted_proxies=trusted_proxies)
     client = system.admin.acting_as(system.admin.sender)
     client.multicall = system.record.multicall
     app = create_app(settings, client, follow=False, start_block=system.record.block)
