@@ -243,6 +243,17 @@ def _signature(value: Any, what: str) -> bytes:
     return raw
 
 
+def json_object_text(raw: Any, field: str) -> Any:
+    """`raw` as JSON when it is text of a JSON object (`{...}`, as a wallet's answer may be
+    pasted), else `raw` itself; text that starts like an object but is not JSON is refused."""
+    if isinstance(raw, str) and raw.strip().startswith("{"):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise InvalidInput(f"{field} is not valid JSON", field) from None
+    return raw
+
+
 def signed_typed_fields(raw: dict[str, Any], what: str, *, chain_id: int, contract: str,
                         primary_type: str, kind: str) -> list[Any]:
     """The message fields of `primary_type` (in the type's order) and the signature from a
@@ -279,11 +290,7 @@ def decode_authorization(raw: Any, *, chain_id: int, contract: str,
     """A payment authorisation from its `gc2:` text or its JSON {typedData, signature} (as a
     dict or JSON text), for this chain and contract. Whether the holder signed it is a separate
     question (`SignedRedemption.signer()`, then the certificate's owner)."""
-    if isinstance(raw, str) and raw.strip().startswith("{"):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raise InvalidInput(f"{field} is not valid JSON", field) from None
+    raw = json_object_text(raw, field)
     if isinstance(raw, dict):
         parts = signed_typed_fields(raw, field, chain_id=chain_id, contract=contract,
                                     primary_type="Redemption", kind="a payment authorisation")

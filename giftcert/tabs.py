@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,7 +37,13 @@ from eth_utils import to_checksum_address
 from web3.types import TxReceipt
 
 from giftcert import eip712
-from giftcert.authorization import MAX_NONCE, _signature, recover_signer, signed_typed_fields
+from giftcert.authorization import (
+    MAX_NONCE,
+    _signature,
+    json_object_text,
+    recover_signer,
+    signed_typed_fields,
+)
 from giftcert.errors import (
     ContractRevert,
     InsufficientBalance,
@@ -201,11 +206,7 @@ def decode_voucher(raw: Any, *, chain_id: int, contract: str,
     been made for this chain and contract; whether the tab's signer signed it is
     `check_voucher`'s question (the text form names no chain: a voucher signed for another
     one recovers to another address and is refused there)."""
-    if isinstance(raw, str) and raw.strip().startswith("{"):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raise InvalidInput(f"{field} is not valid JSON", field) from None
+    raw = json_object_text(raw, field)
     if isinstance(raw, dict):
         if "typedData" in raw:
             return _from_typed_data(raw, field, chain_id, contract)
