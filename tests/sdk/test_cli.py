@@ -11,36 +11,12 @@ from decimal import Decimal
 import click
 import pytest
 from click.testing import CliRunner
+from sdk.cli_helpers import one_line_error
 
 from giftcert.cli import main
 from giftcert.client import DAY
 from giftcert.errors import ContractRevert
 from giftcert.money import Money
-
-
-@pytest.fixture
-def run(sdk, tmp_path):
-    env = {**sdk.env, "GIFTCERT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
-    runner = CliRunner(mix_stderr=False)
-
-    def invoke(*args: str, ok: bool = True):
-        result = runner.invoke(main, ["--env-file", str(tmp_path / "none.env"), *args], env=env)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
-
-
-def _one_line_error(result, *needles: str) -> None:
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    output = result.output + (result.stderr if result.stderr_bytes is not None else "")
-    assert "Traceback" not in output
-    last = output.strip().splitlines()[-1]
-    assert last.startswith("Error:"), result.output
-    for needle in needles:
-        assert needle in last, last
 
 
 def test_every_subcommand_has_help(run):
@@ -89,8 +65,8 @@ def test_sign_redeem_then_settle(run, sdk, tmp_path):
     assert [(r["index"], r["certificate"], r["reason"]) for r in data["refused"]] == [
         (0, str(cert.id), "WrongNonce")]
     assert "Ask the customer to sign again" in data["refused"][0]["message"]
-    _one_line_error(run("--account", "4", "settle", str(path), ok=False), "nothing settled",
-                    "WrongNonce")
+    one_line_error(run("--account", "4", "settle", str(path), ok=False), "nothing settled",
+                   "WrongNonce")
 
     # Mixed: the valid one settles (exit 0), the others are reported with their reasons.
     small = sdk.buyer.issue(sdk.holder.sender, "1", sdk.coffee_id, "tUSD")
@@ -162,21 +138,21 @@ def test_index_once(run):
     (["settle", "/no/such/file.json"], ["does not exist"]),
 ])
 def test_bad_input_is_one_line(run, args, needles):
-    _one_line_error(run(*args, ok=False), *needles)
+    one_line_error(run(*args, ok=False), *needles)
 
 
 def test_wrong_network_and_missing_deployment(sdk, tmp_path):
     runner = CliRunner(mix_stderr=False)
     none = str(tmp_path / "none.env")
     wrong = {**sdk.env, "GIFTCERT_CHAIN_ID": "5", "GIFTCERT_DEPLOYER_KEY": "0x" + "ab" * 32}
-    _one_line_error(runner.invoke(main, ["--env-file", none, "show", "1"], env=wrong),
-                    "wrong network")
+    one_line_error(runner.invoke(main, ["--env-file", none, "show", "1"], env=wrong),
+                   "wrong network")
     empty = {**sdk.env, "GIFTCERT_DEPLOYMENTS_DIR": str(tmp_path / "empty")}
-    _one_line_error(runner.invoke(main, ["--env-file", none, "show", "1"], env=empty),
-                    "giftcert deploy")
+    one_line_error(runner.invoke(main, ["--env-file", none, "show", "1"], env=empty),
+                   "giftcert deploy")
     down = {**sdk.env, "GIFTCERT_RPC_URL": "http://127.0.0.1:1"}
-    _one_line_error(runner.invoke(main, ["--env-file", none, "show", "1"], env=down),
-                    "no Ethereum node")
+    one_line_error(runner.invoke(main, ["--env-file", none, "show", "1"], env=down),
+                   "no Ethereum node")
 
 
 def test_serve_is_offered_once_the_web_app_exists(run):
@@ -204,8 +180,8 @@ def test_csv_problems_are_one_line_naming_each_row(run, sdk, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(f"recipient,amount\n{sdk.holder.sender},1\n0x1234,2\n{sdk.friend.sender},-1\n")
     block = sdk.w3.eth.block_number
-    _one_line_error(run("--account", "1", "issue", "--csv", str(path), "--merchant", "1",
-                        ok=False), "fix these rows first", "row 2: to:", "row 3: amount:")
+    one_line_error(run("--account", "1", "issue", "--csv", str(path), "--merchant", "1",
+                       ok=False), "fix these rows first", "row 2: to:", "row 3: amount:")
     assert sdk.w3.eth.block_number == block  # nothing sent
 
 

@@ -9,38 +9,11 @@ import subprocess
 import sys
 from decimal import Decimal
 
-import pytest
-from click.testing import CliRunner
+from sdk.cli_helpers import one_line_error
 
-from giftcert.cli import main
 from giftcert.money import Money
 
 HOLDER, COFFEE = "2", "4"  # --account: the holder's and Corner Coffee's dev accounts
-
-
-@pytest.fixture
-def run(sdk, tmp_path):
-    env = {**sdk.env, "GIFTCERT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
-    runner = CliRunner(mix_stderr=False)
-
-    def invoke(*args: str, ok: bool = True):
-        result = runner.invoke(main, ["--env-file", str(tmp_path / "none.env"), *args], env=env)
-        if ok:
-            assert result.exit_code == 0, (result.output, result.stderr)
-        return result
-
-    return invoke
-
-
-def _one_line_error(result, *needles: str) -> None:
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    output = result.output + (result.stderr if result.stderr_bytes is not None else "")
-    assert "Traceback" not in output
-    last = output.strip().splitlines()[-1]
-    assert last.startswith("Error:"), output
-    for needle in needles:
-        assert needle in last, last
 
 
 def test_every_tab_subcommand_has_help(run):
@@ -63,8 +36,8 @@ def test_tab_issue_buys_yourself_a_certificate_with_the_tab_open(run, sdk):
     text = run("--account", HOLDER, "tab", "issue", "--amount", "0.001", "--currency", "ETH",
                "--merchant", str(sdk.coffee_id), "--valid-days", "2000").output
     assert "with a tab open (epoch 1): 0.001 ETH" in text and sdk.holder.sender in text
-    _one_line_error(run("--account", HOLDER, "tab", "issue", "--amount", "1", "--merchant",
-                        "99", ok=False), "99")
+    one_line_error(run("--account", HOLDER, "tab", "issue", "--amount", "1", "--merchant",
+                       "99", ok=False), "99")
 
 
 def test_a_tab_from_opening_to_the_keeper(run, sdk, tmp_path):
@@ -86,8 +59,8 @@ def test_a_tab_from_opening_to_the_keeper(run, sdk, tmp_path):
     assert data["ok"] and data["kept"] and data["increase"] == {"amount": "1.50",
                                                                 "currency": "tUSD"}
     # the first voucher again is below what is kept: refused, one line, exit 1
-    _one_line_error(run("--account", COFFEE, "tab", "verify", first, "--keep", ok=False),
-                    "VoucherBelowPrevious")
+    one_line_error(run("--account", COFFEE, "tab", "verify", first, "--keep", ok=False),
+                   "VoucherBelowPrevious")
     # nothing due below the threshold; then a lower threshold settles the stored voucher
     waiting = run("--account", COFFEE, "tab", "keep", "--merchant", "1", "--threshold",
                   "10 tUSD").output
@@ -98,7 +71,7 @@ def test_a_tab_from_opening_to_the_keeper(run, sdk, tmp_path):
     assert sdk.holder.tab(cert.id).balance == Money(Decimal("15.5"), "tUSD")
     assert "nothing due; 0 waiting" in run("--account", COFFEE, "tab", "keep", "--merchant",
                                            "1").output
-    _one_line_error(run("--account", COFFEE, "tab", "verify", first, ok=False), "WrongEpoch")
+    one_line_error(run("--account", COFFEE, "tab", "verify", first, ok=False), "WrongEpoch")
 
 
 def test_settle_many_from_a_file_and_from_arguments(run, sdk, tmp_path):
@@ -114,7 +87,7 @@ def test_settle_many_from_a_file_and_from_arguments(run, sdk, tmp_path):
     assert out.startswith("settled 3 of 3 in 0x")
     assert all(sdk.holder.tab(c.id).epoch == 2 for c in certs)
     again = run("--account", COFFEE, "tab", "settle", "--merchant", "1", texts[0], ok=False)
-    _one_line_error(again, "nothing settled", "WrongEpoch")
+    one_line_error(again, "nothing settled", "WrongEpoch")
     fresh = run("--account", HOLDER, "tab", "sign", str(certs[0].id), "--total",
                 "1").output.strip()
     mixed = run("--account", COFFEE, "tab", "settle", "--merchant", "1", texts[1],
@@ -128,8 +101,8 @@ def test_settle_many_from_a_file_and_from_arguments(run, sdk, tmp_path):
                             "--json").output)
     assert sorted(v["certificate"] for v in stored["settled"]) == sorted(str(c.id)
                                                                          for c in certs[1:])
-    _one_line_error(run("--account", COFFEE, "tab", "settle", "--merchant", "1", "--stored",
-                        ok=False), "no vouchers")
+    one_line_error(run("--account", COFFEE, "tab", "settle", "--merchant", "1", "--stored",
+                       ok=False), "no vouchers")
 
 
 def test_closing_from_the_command_line(run, sdk):
@@ -137,32 +110,32 @@ def test_closing_from_the_command_line(run, sdk):
     run("--account", HOLDER, "tab", "open", str(cert.id))
     assert "close requested" in run("--account", HOLDER, "tab", "request-close",
                                     str(cert.id)).output
-    _one_line_error(run("--account", HOLDER, "tab", "close", str(cert.id), ok=False),
-                    "TabCloseDelay")
-    _one_line_error(run("--account", HOLDER, "tab", "request-close", str(cert.id), ok=False),
-                    "TabCloseAlreadyRequested")
+    one_line_error(run("--account", HOLDER, "tab", "close", str(cert.id), ok=False),
+                   "TabCloseDelay")
+    one_line_error(run("--account", HOLDER, "tab", "request-close", str(cert.id), ok=False),
+                   "TabCloseAlreadyRequested")
     release = run("--account", COFFEE, "tab", "release", str(cert.id)).output.strip()
     assert "closed the tab" in run("--account", HOLDER, "tab", "close", str(cert.id),
                                    "--release", release).output
     run("--account", HOLDER, "tab", "open", str(cert.id))
     assert "closed the tab" in run("--account", COFFEE, "tab", "close", str(cert.id)).output
-    _one_line_error(run("--account", COFFEE, "tab", "close", str(cert.id), ok=False),
-                    "TabNotOpen")
+    one_line_error(run("--account", COFFEE, "tab", "close", str(cert.id), ok=False),
+                   "TabNotOpen")
 
 
 def test_bad_input_is_one_line(run, sdk):
     cert = sdk.buyer.issue(sdk.holder.sender, "5", sdk.coffee_id, "tUSD")
-    _one_line_error(run("--account", HOLDER, "tab", "sign", str(cert.id), "--total", "1",
-                        ok=False), "TabNotOpen")
-    _one_line_error(run("tab", "verify", "gt1:12:nope", ok=False), "not a tab voucher")
-    _one_line_error(run("tab", "verify", "@/nonexistent/voucher", ok=False), "cannot read")
-    _one_line_error(run("tab", "settle", "--merchant", "1", ok=False), "no vouchers")
-    _one_line_error(run("--account", COFFEE, "tab", "keep", "--merchant", "1", "--threshold",
-                        "10", ok=False), "e.g. '10 tUSD'")
-    _one_line_error(run("--account", HOLDER, "tab", "sign", str(cert.id), "--total", "1.2345678",
-                        ok=False), "decimal places")
-    _one_line_error(run("--account", HOLDER, "tab", "open", str(cert.id), "--session-key",
-                        "0x12", ok=False), "not a valid address")
+    one_line_error(run("--account", HOLDER, "tab", "sign", str(cert.id), "--total", "1",
+                       ok=False), "TabNotOpen")
+    one_line_error(run("tab", "verify", "gt1:12:nope", ok=False), "not a tab voucher")
+    one_line_error(run("tab", "verify", "@/nonexistent/voucher", ok=False), "cannot read")
+    one_line_error(run("tab", "settle", "--merchant", "1", ok=False), "no vouchers")
+    one_line_error(run("--account", COFFEE, "tab", "keep", "--merchant", "1", "--threshold",
+                       "10", ok=False), "e.g. '10 tUSD'")
+    one_line_error(run("--account", HOLDER, "tab", "sign", str(cert.id), "--total", "1.2345678",
+                       ok=False), "decimal places")
+    one_line_error(run("--account", HOLDER, "tab", "open", str(cert.id), "--session-key",
+                       "0x12", ok=False), "not a valid address")
 
 
 def test_the_tab_command_runs_as_a_module_too(sdk, tmp_path):
