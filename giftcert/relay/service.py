@@ -22,7 +22,8 @@ keepers never send a request twice.
 `Keeper` runs `tick` over and over, for the web process's keeper thread (`Relay.keep`) and for
 `python -m giftcert.relay` alike: a database that does not answer is one line when it goes
 ("relay keeper: database unreachable, retrying in 1 s"), passes backing off from 1 s doubling
-to 30 s, and one line when it is back; any other error is a traceback at most once a minute
+to 30 s, and one line when it is back; a node that does not answer is said and backed off
+from the same way ("relay keeper: node unreachable, ..."); any other error is a traceback at most once a minute
 (one line otherwise), with the same backoff.
 """
 
@@ -42,7 +43,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCErro
 from giftcert.client import GiftCert
 from giftcert.config import RelaySettings
 from giftcert.database import is_unavailable
-from giftcert.errors import ContractRevert, NodeError, decode_revert
+from giftcert.errors import ContractRevert, NodeError, NodeUnreachable, decode_revert
 from giftcert.relay.operations import PLANNERS, Plan
 from giftcert.relay.store import Draft, Record, RelayRefused, RelayStore
 from giftcert.transactions import estimate_gas, node_errors
@@ -261,8 +262,7 @@ class Relay:
                     self._watch(record)
             except (NodeError, OSError) as exc:
                 self.last_error = str(exc)
-                log.warning("relay keeper: %s", exc)
-                break  # the node does not answer: try again at the next pass
+                raise  # the node does not answer or refuses: the keeper backs off and says so
         return len(records)
 
     def _watch(self, record: Record) -> None:
@@ -376,6 +376,16 @@ class Relay:
         return self._thread is not None and self._thread.is_alive()
 
 
+def _outage(exc: BaseException) -> str | None:
+    """What does not answer, when `exc` says something is down rather than wrong: the
+    database (`is_unavailable`) or the node (no connection: NodeUnreachable, OSError)."""
+    if is_unavailable(exc):
+        return "database"
+    if isinstance(exc, NodeUnreachable | OSError):
+        return "node"
+    return None
+
+
 def _first_line(exc: BaseException) -> str:
     """The error's first line, the driver's own words for a database error (no SQL, no
     SQLAlchemy wrapper)."""
@@ -407,12 +417,18 @@ class Keeper:
         self.max_backoff = max(max_backoff, first_backoff)
         self.traceback_every = traceback_every
         self.failures = 0  # failed passes in a row
-        self._down_since: float | None = None  # the database's outage, while it lasts
+        self._down_since: float | None = None  # an outage, while it lasts
+        self._down_what = "database"  # what is down: "database" or "node"
         self._last_traceback: float | None = None
 
     @property
+    def down(self) -> str | None:
+        """What the keeper finds unreachable now ("database", "node"), or None."""
+        return self._down_what if self._down_since is not None else None
+
+    @property
     def database_down(self) -> bool:
-        return self._down_since is not None
+        return self.down == "database"
 
     def run(self, stop: threading.Event) -> None:
         """Passes until `stop` is set (waits between them return at once when it is)."""
@@ -439,14 +455,15 @@ class Keeper:
         self.failures += 1
         self.relay.last_error = _first_line(exc)
         wait = self.delay()
-        if is_unavailable(exc):
+        outage = _outage(exc)
+        if outage is not None:
             if self._down_since is None:
-                self._down_since = time.monotonic()
-                log.warning("relay keeper: database unreachable, retrying in %.0f s (%s)",
-                            wait, _first_line(exc))
+                self._down_since, self._down_what = time.monotonic(), outage
+                log.warning("relay keeper: %s unreachable, retrying in %.0f s (%s)",
+                            outage, wait, _first_line(exc))
             else:
-                log.debug("relay keeper: database still unreachable (failed pass %d), "
-                          "retrying in %.0f s", self.failures, wait)
+                log.debug("relay keeper: %s still unreachable (failed pass %d), "
+                          "retrying in %.0f s", outage, self.failures, wait)
             return
         now = time.monotonic()
         if self._last_traceback is None or now - self._last_traceback >= self.traceback_every:
@@ -460,8 +477,8 @@ class Keeper:
 
     def _succeeded(self) -> None:
         if self._down_since is not None:
-            log.warning("relay keeper: database reachable again after %.0f s; the queue moves "
-                        "on", time.monotonic() - self._down_since)
+            log.warning("relay keeper: %s reachable again after %.0f s; the queue moves "
+                        "on", self._down_what, time.monotonic() - self._down_since)
         elif self.failures:
             log.warning("relay keeper: passes succeed again after %d failed", self.failures)
         self._down_since = None

@@ -235,3 +235,39 @@ def test_an_unexpected_error_is_a_traceback_at_most_once_a_minute_with_the_same_
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE relay_requests_away RENAME TO relay_requests"))
     assert _said(caplog.records, "relay keeper: pass failed")[-1].exc_info
+
+
+def test_a_node_outage_is_one_line_and_the_queued_request_goes_through_after_it(
+        make_site, caplog) -> None:
+    """The node stops answering (the relay's connection points at a port nobody listens on:
+    connections are really refused) with a request queued: one line when it starts, passes 1 s,
+    2 s, 4 s apart logging at DEBUG only, one line when it answers again, then the request is
+    sent, once."""
+    site = make_site(send_at_once=False)
+    system, friend = site.system, fresh_account()
+    before = system.relayer_nonce()
+    accepted = site.post("/relay/claim", system.claim_body(system.links[0], friend))
+    assert accepted.status_code == 202
+    keeper = Keeper(site.relay, poll=0.5)
+    provider = site.relay.client.w3.provider
+    endpoint = provider.endpoint_uri
+    caplog.set_level(logging.DEBUG, logger="giftcert.relay")
+    provider.endpoint_uri = "http://127.0.0.1:9"  # discard port: nothing listens
+    try:
+        waits = []
+        for _ in range(3):
+            assert keeper.step() is False
+            waits.append(keeper.delay())
+        assert keeper.down == "node" and not keeper.database_down
+    finally:
+        provider.endpoint_uri = endpoint
+    assert waits == [1.0, 2.0, 4.0]
+    assert len(_said(caplog.records, "relay keeper: node unreachable, retrying in 1 s")) == 1
+    assert not [r for r in caplog.records if r.name == "giftcert.relay" and r.exc_info]
+    assert len([r for r in caplog.records if r.name == "giftcert.relay"
+                and r.levelno >= logging.WARNING]) == 1
+    assert system.relayer_nonce() == before  # nothing went out meanwhile
+    assert keeper.step() is True and keeper.down is None and keeper.delay() == 0.5
+    assert len(_said(caplog.records, "relay keeper: node reachable again after")) == 1
+    assert follow(site, accepted.get_json()["requestId"])["status"] == "mined"
+    assert system.relayer_nonce() == before + 1
