@@ -12,17 +12,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from giftcert.errors import ContractRevert, declared_errors, hint_of
+from giftcert.refused import Refused
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None,
-                 code: str | None = None, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.field = field
-        self.code = code
-        self.details = details or {}
+class ApiError(Refused):
+    """A refusal of the site (giftcert.refused.Refused's shape), answered as JSON."""
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.message, "field": self.field}

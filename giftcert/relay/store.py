@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from giftcert.config import RelaySettings
 from giftcert.database import advisory_key, is_postgres, open_engine, schema_name
 from giftcert.errors import GiftCertError
+from giftcert.refused import Refused
 from giftcert.relay.schema import requests_table, senders_table
 
 DAY = 86_400
@@ -48,17 +49,8 @@ SHOWN = {"queued": "queued", "sent": "sent", "cancel": "failed", "mined": "mined
 Signer = Callable[[dict[str, Any]], tuple[str, str]]
 
 
-class RelayRefused(GiftCertError):
+class RelayRefused(GiftCertError, Refused):
     """The relay will not take this request; `status` is the HTTP status a site answers."""
-
-    def __init__(self, status: int, message: str, field: str | None = None,
-                 code: str | None = None, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.field = field
-        self.code = code
-        self.details = details or {}
 
 
 class LimitReached(RelayRefused):
