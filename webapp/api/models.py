@@ -9,7 +9,7 @@ document lists it, schemathesis generates it."""
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
@@ -487,6 +487,10 @@ class RefundRequest(CertificateRequest):
         None, description="The buyer (default: from)")
 
 
+PrimaryType = TypeVar("PrimaryType")  # TypedDataIn's primaryType: Literal["Redemption"], ...
+Message = TypeVar("Message", bound=Body)  # TypedDataIn's message model
+
+
 class DomainIn(Body):
     name: Annotated[str | None, Text(64)] = None
     version: Annotated[str | None, Text(16)] = None
@@ -503,13 +507,18 @@ class RedemptionMessage(Body):
     deadline: Annotated[int, Uint()]
 
 
-class RedemptionTypedData(Body):
-    """An EIP-712 Redemption as /typed-data/redemption returned it (and the wallet signed)."""
+class TypedDataIn(Body, Generic[PrimaryType, Message]):
+    """An EIP-712 document as a /typed-data/* route returned it (and the wallet signed): its
+    `primaryType` (a Literal of the one type name) and `message` model are the parameters."""
 
     types: dict[str, Any] | None = None
-    primaryType: Literal["Redemption"] | None = None  # noqa: N815
+    primaryType: PrimaryType | None = None  # noqa: N815
     domain: DomainIn
-    message: RedemptionMessage
+    message: Message
+
+
+class RedemptionTypedData(TypedDataIn[Literal["Redemption"], RedemptionMessage]):
+    """An EIP-712 Redemption as /typed-data/redemption returned it (and the wallet signed)."""
 
 
 class SignedAuthorization(Body):
@@ -778,13 +787,8 @@ class VoucherMessage(Body):
     cumulative: Annotated[int, Uint(1)] = Field(description="The running total, smallest units")
 
 
-class VoucherTypedData(Body):
+class VoucherTypedData(TypedDataIn[Literal["Voucher"], VoucherMessage]):
     """An EIP-712 Voucher as /typed-data/voucher returned it (and the wallet signed)."""
-
-    types: dict[str, Any] | None = None
-    primaryType: Literal["Voucher"] | None = None  # noqa: N815
-    domain: DomainIn
-    message: VoucherMessage
 
 
 class SignedVoucherIn(Body):
