@@ -23,8 +23,8 @@ keepers never send a request twice.
 `python -m giftcert.relay` alike: a database that does not answer is one line when it goes
 ("relay keeper: database unreachable, retrying in 1 s"), passes backing off from 1 s doubling
 to 30 s, and one line when it is back; a node that does not answer is said and backed off
-from the same way ("relay keeper: node unreachable, ..."); any other error is a traceback at most once a minute
-(one line otherwise), with the same backoff.
+from the same way ("relay keeper: node unreachable, ..."); any other error is a traceback at
+most once a minute (one line otherwise), with the same backoff.
 """
 
 from __future__ import annotations

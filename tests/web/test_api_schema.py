@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 from schemathesis.generation import GenerationMode
+
 # Imported here, at collection, in the main thread: compiling it later while a keeper thread
 # runs hit CPython 3.11's "AST constructor recursion depth mismatch" once in CI.
 from schemathesis.specs.openapi import schemas as _openapi_schemas  # noqa: F401
