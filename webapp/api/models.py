@@ -426,6 +426,16 @@ class IssueRequest(Terms):
         None, description="The give form's choice (informational: claimKey decides)")
 
 
+class IssueWithTabRequest(Terms):
+    """A certificate for the sender itself with a payment tab already open at its merchant
+    (one transaction). There is no recipient: the contract mints it to the sender."""
+
+    amount: Amount
+    sessionKey: Annotated[str | None, AddressRule()] = Field(  # noqa: N815
+        None, description="A key that signs the tab's vouchers instead of the sender's own "
+                          "account (for a contract wallet); it never holds the certificate")
+
+
 class BatchRow(Body):
     to: Any = Field(None, json_schema_extra={"type": "string"})
     amount: Any = Field(None, json_schema_extra={"type": "string"})
@@ -620,6 +630,12 @@ class IssueBuilt(Paying):
     claimDeadline: int | None = Field(  # noqa: N815
         None, description="A claim link: claimable until this second (the end of a UTC day)")
     validFrom: int | None = Field(None, description="Opens on (Unix time; 0: at once)")  # noqa: N815
+    expiry: int | None = Field(None, description="Expires at (Unix time, by the chain's clock)")
+
+
+class IssueWithTabBuilt(Paying):
+    holder: str = Field(description="Who will hold the certificate: always `from`, the buyer")
+    validFrom: int = Field(0, description="Opens on (Unix time; 0: at once, as a tab needs)")  # noqa: N815
     expiry: int | None = Field(None, description="Expires at (Unix time, by the chain's clock)")
 
 

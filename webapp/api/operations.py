@@ -41,6 +41,8 @@ from webapp.api.models import (
     IssueBatchRequest,
     IssueBuilt,
     IssueRequest,
+    IssueWithTabBuilt,
+    IssueWithTabRequest,
     MerchantActiveRequest,
     MergeRequest,
     MinValidityRequest,
@@ -188,6 +190,25 @@ def issue(body: IssueRequest) -> dict[str, Any]:
         raise bad("to is required", "to")
     return _purchase(_calls(body).issue(body.to, body.amount, body.merchant, info.id,
                                         message=message, **terms), info)
+
+
+@operation("issue-with-tab", IssueWithTabBuilt)
+def issue_with_tab(body: IssueWithTabRequest) -> dict[str, Any]:
+    """Buy a certificate for yourself with a payment tab already open at its merchant
+
+    One transaction instead of `issue` then `open-tab`: the certificate is minted to `from`
+    (there is no recipient) with the tab open, so each purchase at the till is a signed
+    running total with no network fee. A tab opens at once: no opening date later than now.
+    Paid as `issue` (an ERC-20 may need an approve first)."""
+    info = currency_arg(body.currency)
+    terms = _terms(body)
+    if terms["valid_from"] > _client().now():
+        raise bad("a tab opens at once: a certificate with a tab cannot open on a later date",
+                  "validFrom")
+    call = _calls(body).issue_with_tab(body.amount, body.merchant, info.id,
+                                       session_key=body.sessionKey, message=body.message or "",
+                                       **terms)
+    return {**_purchase(call, info), "holder": body.sender}
 
 
 def parse_rows(raw: str | list[Any], info: CurrencyInfo
