@@ -207,6 +207,8 @@ async function afterTx(meta, hash) {
     const outcome = await api(`/transactions/${hash}`);
     const id = (outcome.issued || [])[0];
     wallet.clearPending();
+    // Bought for yourself with a tab: its certificate page, where the tab shows open.
+    if (id && meta.op === "issue-with-tab") { location.href = `/certificates/${id}`; return; }
     if (id) { location.href = `/gift/${id}?sent=1${meta.claimKey ? "#" + meta.claimKey : ""}`; return; }
   }
   if (meta.after === "claimed" && meta.certificate) {
@@ -509,6 +511,10 @@ async function buildFor(form, fields) {
   const data = { ...fields, from: account };
   /** @type {TxMeta} */
   const meta = { after: form.dataset.after || "reload", op, page: location.pathname };
+  if (op === "issue-with-tab") {
+    // For this wallet itself: no recipient, no claim link, no name to sign with, open at once.
+    for (const name of ["delivery", "to", "giverName", "validFromDate"]) delete data[name];
+  }
   if (op === "issue") {
     if (data.giverName) data.message = signed(data.message || "", data.giverName);
     delete data.giverName;
@@ -630,6 +636,19 @@ function reviewOf(form, data, built) {
     rows.push(["Opens on", built.validFrom ? dated(built.validFrom) : "at once"]);
     rows.push(["Expires on", dated(built.expiry)]);
     if (built.claimDeadline) rows.push(["Claim by", fmt.dateTimeText(built.claimDeadline)]);
+  } else if (op === "issue-with-tab") {
+    const merchant = selected("merchant"), money = fmt.moneyText(built.total);
+    label = "You pay";
+    total = money;
+    rows.push(["The certificate", `${money} at ${merchant}, yours: it stays in this wallet`]);
+    rows.push(["Held by", addressLine(built.holder)]);
+    rows.push(["A tab opens", `at ${merchant}, at once, in the same transaction`]);
+    rows.push(["A tab means", `at each purchase you sign the new tab total, with no network fee each time; only ${merchant} can collect what you sign, never more than the balance`]);
+    rows.push(["Meanwhile", "the gift pays only on the tab: it cannot be passed on or spent another way"]);
+    rows.push(["Closing the tab", `takes 2 days, unless ${merchant} releases it sooner`]);
+    rows.push(["Occasion", selected("occasion") || "Gift"]);
+    if (data.message) rows.push(["Message", data.message]);
+    rows.push(["Expires on", dated(built.expiry)]);
   } else if (op === "top-up") {
     label = "You send";
     total = fmt.moneyText(built.total);
@@ -1054,12 +1073,26 @@ function givePage() {
     if (fmt.isAmount(f.amount || "")) query.set("amount", f.amount);
     preview.src = `/art/preview.svg?${query}`;
   };
-  // A claim link needs no address: the box goes away (and its text is not sent).
-  const toBox = $("#give-to-box");
+  // A claim link needs no address: the box goes away (and its text is not sent). Bought for
+  // yourself with a tab: no address, no name to sign with, no later opening (a tab opens at
+  // once), and the form builds issue-with-tab instead of issue.
+  const show = (/** @type {string} */ sel, /** @type {boolean} */ shown) => {
+    const box = $(sel);
+    box.hidden = !shown;
+    for (const el of $$("input, textarea, select", box)) /** @type {HTMLInputElement} */ (el).disabled = !shown;
+  };
   const delivery = () => {
-    const link = fieldsOf(form).delivery === "link";
-    toBox.hidden = link;
-    $field("#give-to").disabled = link;
+    const choice = /** @type {HTMLInputElement | null} */ (form.querySelector('input[name="delivery"]:checked'))?.value;
+    const tab = choice === "tab";
+    show("#give-to-box", choice !== "link" && !tab);
+    show("#give-name-box", !tab);
+    show("#give-opens-box", !tab);
+    $("#give-opens-tab").hidden = !tab;
+    $("#give-tab-box").hidden = !tab;
+    form.dataset.tx = tab ? "issue-with-tab" : "issue";
+    const shop = /** @type {HTMLSelectElement} */ ($("#give-merchant"));
+    const name = shop.options[shop.selectedIndex]?.text || "the shop";
+    for (const el of $$(".give-merchant-name", form)) el.textContent = name;
   };
   const days = $field("#give-expiry-days"), daysText = $("#give-expiry-text");
   const expiryText = () => {
