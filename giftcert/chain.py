@@ -2,7 +2,8 @@
 
 `Anvil` runs it as a child process on 127.0.0.1. With a state file, anvil reloads the chain on
 start and writes it back on a clean exit (SIGINT) and every `state_interval` seconds, so gifts
-survive restarts and a crash loses at most a few seconds.
+survive restarts and a crash loses at most a few seconds (a crash in the middle of one of those
+writes cuts the file short: the copy kept at each start is the way back).
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ class Anvil:
             )
         if self.state_file:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            self._keep_a_good_copy(self.state_file)
         self._log = tempfile.TemporaryFile()
         # Own session: a terminal Ctrl-C reaches only us, and stop() sends the one SIGINT that
         # makes anvil write its state (a second signal mid-write could cut the file short).
@@ -140,6 +142,25 @@ class Anvil:
         )
         self._wait_ready()
         return self
+
+    @staticmethod
+    def _keep_a_good_copy(state: Path) -> None:
+        """anvil rewrites its state file in place (not atomically), so a kill -9 during one of
+        its writes leaves it cut short, and anvil refuses to start from it. A file that reads
+        whole is copied to `<name>.last-start` before anvil starts; one that does not is
+        refused in words, saying how to go back to that copy or start afresh."""
+        if not state.is_file():
+            return
+        copy = state.with_name(state.name + ".last-start")
+        try:
+            json.loads(state.read_bytes())
+        except (ValueError, OSError):
+            back = (f"go back to the copy from its last start with `mv {copy} {state}`, or "
+                    if copy.is_file() else "")
+            raise ChainError(f"the chain's state file {state} is cut short (anvil was stopped "
+                             f"while writing it): {back}move it away to start a new chain"
+                             ) from None
+        shutil.copyfile(state, copy)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT

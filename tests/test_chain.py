@@ -43,6 +43,28 @@ def test_state_survives_restart(tmp_path: Path, dev_accounts) -> None:
         assert w3.eth.get_balance(RECIPIENT) == 12345
 
 
+def test_a_state_file_cut_short_is_refused_in_words_with_the_way_back(
+        tmp_path: Path, dev_accounts) -> None:
+    """anvil writes its state in place; a kill -9 mid-write leaves a short file. Start says so
+    and names the copy it kept at the last start, which starts the chain as it was then."""
+    state = tmp_path / "anvil-state.json"
+    with Anvil(free_port(), state_file=state) as node:
+        w3 = Web3(Web3.HTTPProvider(node.rpc_url))
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(
+            {"from": dev_accounts[0].address, "to": RECIPIENT, "value": 777}))
+    with Anvil(free_port(), state_file=state):  # this start keeps the copy
+        pass
+    copy = state.with_name(state.name + ".last-start")
+    assert copy.is_file()
+    state.write_bytes(state.read_bytes()[:100])  # what a kill in the middle of a write leaves
+    with pytest.raises(ChainError, match=r"cut short .*mv .*last-start") as refused:
+        Anvil(free_port(), state_file=state).start()
+    assert str(copy) in str(refused.value) and "Traceback" not in str(refused.value)
+    copy.replace(state)
+    with Anvil(free_port(), state_file=state) as node:
+        assert Web3(Web3.HTTPProvider(node.rpc_url)).eth.get_balance(RECIPIENT) == 777
+
+
 def test_refuses_a_port_in_use() -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))

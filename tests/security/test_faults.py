@@ -66,6 +66,23 @@ def _snapshot(admin: GiftCert, indexer: Indexer, ids: list[int]) -> dict:
     }
 
 
+def _just_after_a_whole_write(state: Path, timeout: float = 10.0) -> None:
+    """Returns the moment anvil has finished rewriting `state` (it changed and reads whole),
+    so a kill now falls between two writes, about a second from the next one. A kill during a
+    write cuts the file short; tests/test_chain.py covers that start."""
+    seen = state.stat().st_mtime_ns
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if state.stat().st_mtime_ns != seen:
+            try:
+                json.loads(state.read_bytes())
+                return
+            except ValueError:
+                seen = state.stat().st_mtime_ns  # caught mid-write: wait for the next change
+        time.sleep(0.01)
+    raise AssertionError(f"anvil did not rewrite {state} within {timeout} s")
+
+
 @pytest.mark.parametrize("how", ["clean stop", "kill -9 after the state interval"])
 def test_anvil_restart_from_state_file_loses_nothing(tmp_path, artifacts, how):
     state = tmp_path / "state.json"
@@ -81,7 +98,8 @@ def test_anvil_restart_from_state_file_loses_nothing(tmp_path, artifacts, how):
         if how == "clean stop":
             node.stop()
         else:
-            time.sleep(2.5)  # --state-interval 1: the state file is at most a second old
+            time.sleep(1.5)  # --state-interval 1: the state file has been written since
+            _just_after_a_whole_write(state)  # not during one (anvil writes it in place)
             node._proc.send_signal(signal.SIGKILL)
             node._proc.wait()
             node.stop()
