@@ -17,6 +17,7 @@ from e2e_stack import (
     HOLDER,
     REF,
     Chain,
+    confirm,
     confirm_purchase,
     connect,
     events,
@@ -144,5 +145,19 @@ def test_a_holder_buys_for_itself_with_a_tab_and_pays_once_at_the_till(open_brow
     assert cert.merchant == e2e_chain.merchant_id("Corner Coffee")
     tab = e2e_chain.sdk.tab(cert_id)
     assert tab.open and tab.epoch == 1 and tab.signer == me and not tab.close_requested
+
+    # The desk collects it in one settle (which also leaves the desk with nothing unsettled,
+    # as the other tab tests on this chain expect to find it): on chain to the unit.
+    coffee = e2e_chain.merchant_id("Corner Coffee")
+    owed_before = e2e_chain.sdk.merchant_owed(coffee, "tUSD")
+    desk.reload()
+    desk.get_by_test_id("settle-tabs-submit").click()
+    confirm(desk.get_by_test_id("settle-tabs-form"))
+    expect(desk.get_by_test_id("tabs-settled-summary")).to_have_text(
+        "Settled ✓ 1 tab: 3.50 tUSD collected, now owed to you (withdraw below).")
+    assert e2e_chain.sdk.certificate(cert_id).balance == Money(Decimal("16.50"), "tUSD")
+    owed = e2e_chain.sdk.merchant_owed(coffee, "tUSD")
+    assert owed.amount - owed_before.amount == Decimal("3.50")
+    assert e2e_chain.sdk.tab(cert_id).epoch == 2
     assert holder.errors == [] and merchant.errors == []
     assert not problems, "\n".join(problems)
