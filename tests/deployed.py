@@ -4,6 +4,7 @@ deployed through `giftcert.deploy` on the session anvil, two merchants (1 Corner
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +45,19 @@ class Deployed:
         try:
             yield
         finally:
+            self.mine_what_is_pending()
             self.w3.provider.make_request("evm_revert", [taken])
+
+    def mine_what_is_pending(self, timeout: float = 10.0) -> None:
+        """Waits until anvil's pool holds no pending transaction (mining a block while one
+        does). anvil answers a send a moment before it mines it: a revert in that moment left
+        the transaction to be mined after it, into the next test's chain (a claim link claimed
+        before that test began)."""
+        deadline = time.monotonic() + timeout
+        while int(str(self.w3.provider.make_request("txpool_status", [])["result"]["pending"]),
+                  0) and time.monotonic() < deadline:
+            self.w3.provider.make_request("evm_mine", [])
+            time.sleep(0.02)
 
 
 def system_env(rpc_url: str, state: Path) -> dict[str, str]:

@@ -124,6 +124,7 @@ def test_the_gas_budget_holds_under_200_concurrent_requests(make_site) -> None:
     probe = make_site()
     system = probe.system
     first = probe.post("/relay/claim", system.claim_body(system.links[0], fresh_account()))
+    assert first.status_code == 202, first.get_json()
     used = follow(probe, first.get_json()["requestId"])["gasUsed"]
     # the budget left after that claim is 3.5 claims' estimate: 3 more fit, the 4th not
     site = make_site(gas_budget_day=int(used + 3.5 * used * 1.1))
