@@ -278,6 +278,14 @@ def h(system: Harness):
     snapshot = system.w3.provider.make_request("evm_snapshot", [])["result"]
     yield system
     system.w3.provider.make_request("evm_revert", [snapshot])
+    forget_the_pool(system.w3)
+
+
+def forget_the_pool(w3) -> None:
+    """Drops whatever anvil's pool still holds: a revert keeps pending transactions and mines
+    them afterwards, and one stuck there (a nonce gap) would hold back every later
+    transaction of its sender. Contract tests wait for each receipt, so nothing is lost."""
+    w3.provider.make_request("anvil_dropAllTransactions", [])
 
 
 def holdings(h: Harness, currency: int) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from harness import DAY, ETH, USD, Harness, ModelledCertificates
+from harness import DAY, ETH, USD, Harness, ModelledCertificates, forget_the_pool
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -43,6 +43,7 @@ def make_machine(h: Harness, sequences_run: list[int]):
         @initialize()
         def start(self):
             sequences_run.append(1)
+            forget_the_pool(h.w3)
             self.snapshot = h.w3.provider.make_request("evm_snapshot", [])["result"]
             self.certs: dict[int, dict] = {}
             self.owed = {(m, c): h.owed(m, c) for m in merchants for c in currencies}
